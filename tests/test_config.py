@@ -1,0 +1,60 @@
+import json
+
+import pytest
+
+from vitst_utils.config import TrainConfig, get_preset, parse_overrides
+
+
+def test_seed_preset_is_the_seed_experiment():
+    c = get_preset("seed")
+    assert (c.vit_name, c.pretrained, c.image_size) == ("vit_base_patch16_224", True, 224)
+    assert (c.batch_size, c.num_workers, c.lr, c.epochs) == (8, 2, 1e-4, 50)
+    assert (c.lambda_content, c.lambda_style) == (3.0, 1.0)
+    assert c.vgg_layers == (1, 6, 11, 20, 29) and c.content_layer == 2
+    assert c.style_loss == "mean_std" and c.save_every == 5
+    assert (c.train_limit, c.val_limit) == (800, 100)
+    assert (c.content_domain, c.style_domain) == ("CelebA", "AnimeFace")
+    assert c.strategy == "dp" and c.amp is False  # DataParallel in fp32, like the seed
+    assert c.decoder == "convtranspose" and c.hflip
+
+
+def test_overrides_and_pretrained_switch():
+    c = get_preset("seed", pretrained=False, lr=5e-5)
+    assert c.pretrained is False and c.lr == 5e-5
+    assert get_preset("seed").pretrained is True  # presets are not mutated
+
+
+def test_json_round_trip(tmp_path):
+    c = get_preset("smoke", epochs=7, time_budget_minutes=1.5)
+    assert TrainConfig.from_json(c.to_json()) == c
+    c.to_json(tmp_path / "c.json")
+    assert TrainConfig.from_json(tmp_path / "c.json") == c
+    assert json.loads(c.to_json())["decoder_channels"] == [64, 32, 16, 16]
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [({"strategy": "tpu"}, "strategy"), ({"image_size": 100}, "multiple of 16"),
+     ({"content_layer": 5}, "content_layer"), ({"style_loss": "x"}, "style_loss")],
+)
+def test_invalid_values_are_named(bad, match):
+    with pytest.raises(ValueError, match=match):
+        get_preset("smoke", **bad)
+
+
+def test_unknown_preset_and_field():
+    with pytest.raises(ValueError, match="Available: seed, smoke"):
+        get_preset("nope")
+    with pytest.raises(ValueError, match="Unknown TrainConfig fields: \\['lrr'\\]"):
+        get_preset("seed", lrr=1)
+
+
+def test_parse_overrides():
+    got = parse_overrides(["lr=3e-4", "amp=false", "data_root=/x/y", "time_budget_minutes=null",
+                           "vgg_layers=[1,6]"])
+    assert got == {"lr": 3e-4, "amp": False, "data_root": "/x/y", "time_budget_minutes": None,
+                   "vgg_layers": [1, 6]}
+    with pytest.raises(ValueError, match="unknown TrainConfig field"):
+        parse_overrides(["nope=1"])
+    with pytest.raises(ValueError, match="key=value"):
+        parse_overrides(["lr"])

@@ -1,0 +1,111 @@
+import pytest
+import timm
+import torch
+from torch import nn
+
+from vitst_utils.config import get_preset
+from vitst_utils.function import adaptive_instance_normalization, calc_mean_std
+from vitst_utils.model import Decoder, build_model
+from vitst_utils.weights import PretrainedWeightsError
+
+
+def test_adain_gives_the_style_statistics():
+    torch.manual_seed(0)
+    content = torch.randn(2, 8, 7, 7) * 3 + 1
+    style = torch.randn(2, 8, 5, 5) * 0.5 - 2
+    out = adaptive_instance_normalization(content, style)
+    assert out.shape == content.shape
+    o_mean, o_std = calc_mean_std(out)
+    s_mean, s_std = calc_mean_std(style)
+    torch.testing.assert_close(o_mean, s_mean, atol=1e-4, rtol=0)
+    torch.testing.assert_close(o_std, s_std, atol=1e-3, rtol=1e-3)
+    with pytest.raises(ValueError, match="agree on batch and channels"):
+        adaptive_instance_normalization(content, style[:, :4])
+
+
+def test_seed_architecture():
+    m = build_model(get_preset("seed", pretrained=False))
+    assert isinstance(m.vit_encoder, timm.models.VisionTransformer)
+    assert isinstance(m.vit_encoder.head, nn.Identity) and m.vit_encoder.embed_dim == 768
+    convt = [x for x in m.decoder if isinstance(x, nn.ConvTranspose2d)]
+    assert [c.stride for c in convt] == [(2, 2)] * 4
+    assert sum(isinstance(x, nn.InstanceNorm2d) for x in m.decoder) == 4
+    relus = [x for x in m.decoder if isinstance(x, nn.ReLU)]
+    assert len(relus) == 4 and not any(r.inplace for r in relus)
+    last_conv, tanh = m.decoder[-2], m.decoder[-1]
+    assert isinstance(last_conv, nn.Conv2d) and last_conv.out_channels == 3
+    assert (last_conv.kernel_size, last_conv.stride, last_conv.padding) == ((3, 3), (1, 1), (1, 1))
+    assert isinstance(tanh, nn.Tanh)
+    vgg = m.vgg_loss_net
+    assert all(isinstance(vgg[i], nn.ReLU) for i in (1, 6, 11, 20, 29))
+    assert not any(p.requires_grad for p in vgg.parameters()) and not vgg.training
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert m.encode(x).shape == (1, 768, 14, 14)
+        out = m(x, x)
+    assert out.shape == (1, 3, 224, 224) and out.abs().max() <= 1
+
+
+def test_smoke_forward_and_loss_gradients(smoke_cfg):
+    torch.manual_seed(0)
+    m = build_model(smoke_cfg).train()
+    assert not m.vgg_loss_net.training  # stays frozen in train mode
+    s = smoke_cfg.image_size
+    content, style = torch.randn(2, 3, s, s), torch.randn(2, 3, s, s)
+    gen = m(content, style)
+    assert gen.shape == (2, 3, s, s)
+    c_loss, s_loss = m.calculate_loss(gen, content, style)
+    assert c_loss.ndim == 0 and torch.isfinite(c_loss) and torch.isfinite(s_loss)
+    (3 * c_loss + s_loss).backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.decoder.parameters())
+    assert m.vit_encoder.patch_embed.proj.weight.grad is not None
+    assert all(p.grad is None for p in m.vgg_loss_net.parameters())
+
+
+def test_gram_style_loss_runs(smoke_cfg):
+    m = build_model(smoke_cfg.replace(style_loss="gram"))
+    x = torch.randn(1, 3, 64, 64)
+    _, s_loss = m.calculate_loss(m(x, x), x, x)
+    assert torch.isfinite(s_loss)
+
+
+def test_decoder_upsamples_16x():
+    assert Decoder(32, (16, 16, 8, 8))(torch.randn(1, 32, 3, 5)).shape == (1, 3, 48, 80)
+
+
+def test_local_weight_files_are_loaded(smoke_cfg, tmp_path):
+    """Real-weights code path, offline: the same loaders read files this test writes."""
+    torch.manual_seed(1)
+    src = timm.create_model("test_vit", img_size=smoke_cfg.image_size)
+    torch.save(src.state_dict(), tmp_path / "vit.pth")
+    from torchvision.models import vgg19
+
+    vgg = vgg19(weights=None)
+    torch.save(vgg.state_dict(), tmp_path / "vgg19.pth")
+    cfg = smoke_cfg.replace(pretrained=True, vit_weights_file=str(tmp_path / "vit.pth"),
+                            vgg_weights_file=str(tmp_path / "vgg19.pth"))
+    m = build_model(cfg)
+    torch.testing.assert_close(m.vit_encoder.pos_embed, src.pos_embed)
+    torch.testing.assert_close(m.vit_encoder.blocks[0].attn.qkv.weight, src.blocks[0].attn.qkv.weight)
+    torch.testing.assert_close(m.vgg_loss_net[28].weight, vgg.features[28].weight)
+    # a bare `features` state dict works too
+    torch.save(vgg.features.state_dict(), tmp_path / "features.pth")
+    m2 = build_model(cfg.replace(vgg_weights_file=str(tmp_path / "features.pth")))
+    torch.testing.assert_close(m2.vgg_loss_net[0].weight, vgg.features[0].weight)
+
+
+def test_missing_pretrained_weights_is_an_error_not_random(smoke_cfg, tmp_path):
+    with pytest.raises(PretrainedWeightsError, match="offline.*vit_weights_file"):
+        build_model(get_preset("seed"))
+    with pytest.raises(FileNotFoundError, match="vit_weights_file='/nope.pth'"):
+        build_model(smoke_cfg.replace(vit_weights_file="/nope.pth"))
+    torch.save(timm.create_model("test_vit", img_size=64).state_dict(), tmp_path / "vit.pth")
+    with pytest.raises(PretrainedWeightsError, match="VGG19.*not cached"):
+        build_model(smoke_cfg.replace(pretrained=True, vit_weights_file=str(tmp_path / "vit.pth")))
+    torch.save({"x": torch.zeros(1)}, tmp_path / "bad.pth")
+    with pytest.raises(PretrainedWeightsError, match="not a torchvision vgg19"):
+        build_model(smoke_cfg.replace(vgg_weights_file=str(tmp_path / "bad.pth")))
+    # a wrong-architecture ViT file is refused with the file named
+    torch.save({"x": torch.zeros(1)}, tmp_path / "badvit.pth")
+    with pytest.raises(PretrainedWeightsError, match="badvit.pth"):
+        build_model(smoke_cfg.replace(vit_weights_file=str(tmp_path / "badvit.pth")))

@@ -1,0 +1,10 @@
+"""vitst: real portrait photos to anime-style portraits with a ViT encoder, AdaIN and a CNN decoder.
+
+One file per concern: config, data, sample_data, function (AdaIN math), weights, model, losses,
+checkpoint, train, inference, plots, env, kaggle. Importing this package downloads nothing.
+"""
+
+from .config import TrainConfig, get_preset
+
+__version__ = "0.1.0"
+__all__ = ["TrainConfig", "get_preset", "__version__"]

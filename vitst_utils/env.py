@@ -1,0 +1,54 @@
+"""Where we run: Kaggle or not, which folders to read and write, which devices exist."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+
+
+def kaggle_input_dir() -> Path:
+    """Kaggle's read-only inputs ($VITST_KAGGLE_INPUT overrides, e.g. for tests)."""
+    return Path(os.environ.get("VITST_KAGGLE_INPUT", "/kaggle/input"))
+
+
+def kaggle_working_dir() -> Path:
+    """Kaggle's kept outputs, about 20 GB ($VITST_KAGGLE_WORKING overrides)."""
+    return Path(os.environ.get("VITST_KAGGLE_WORKING", "/kaggle/working"))
+
+
+def on_kaggle() -> bool:
+    return "KAGGLE_KERNEL_RUN_TYPE" in os.environ or kaggle_working_dir().is_dir()
+
+
+def default_run_dir(preset: str) -> Path:
+    """$VITST_RUN_DIR, else /kaggle/working/vitst/<preset> on Kaggle, else ./runs/<preset>."""
+    if "VITST_RUN_DIR" in os.environ:
+        return Path(os.environ["VITST_RUN_DIR"])
+    base = kaggle_working_dir() / "vitst" if on_kaggle() else Path("runs")
+    return base / preset
+
+
+def gpu_count() -> int:
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def resolve_strategy(strategy: str, n_gpus: int | None = None) -> str:
+    """`auto` -> ddp with several GPUs, else single; dp/ddp need several GPUs for their point,
+    but dp on one device is simply single."""
+    n = gpu_count() if n_gpus is None else n_gpus
+    if strategy == "auto":
+        return "ddp" if n > 1 else "single"
+    if strategy == "dp" and n < 2:
+        return "single"
+    return strategy
+
+
+def describe_hardware() -> str:
+    """One line on the devices torch sees, for logs and notebooks."""
+    n = gpu_count()
+    if n == 0:
+        return f"CPU only ({os.cpu_count()} cores), torch {torch.__version__}"
+    names = [torch.cuda.get_device_name(i) for i in range(n)]
+    return f"{n} GPU(s): {', '.join(names)}; torch {torch.__version__}, CUDA {torch.version.cuda}"
