@@ -6,8 +6,14 @@ import tempfile
 os.environ["HF_HUB_OFFLINE"] = "1"  # before anything imports huggingface_hub
 os.environ["VITST_OFFLINE"] = "1"
 os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="vitst-torch-home-")
-for var in ("VITST_DATA_ROOT", "VITST_PRESET", "VITST_RUN_DIR", "VITST_KAGGLE_INPUT",
-            "VITST_KAGGLE_WORKING", "KAGGLE_KERNEL_RUN_TYPE"):
+for var in (
+    "VITST_DATA_ROOT",
+    "VITST_PRESET",
+    "VITST_RUN_DIR",
+    "VITST_KAGGLE_INPUT",
+    "VITST_KAGGLE_WORKING",
+    "KAGGLE_KERNEL_RUN_TYPE",
+):
     os.environ.pop(var, None)
 
 import pytest  # noqa: E402

@@ -61,8 +61,11 @@ def test_mismatch_names_missing_and_unexpected_keys(smoke_cfg, tmp_path):
     state = model.state_dict()
     state.pop("decoder.0.weight")
     state["decoder.99.weight"] = torch.zeros(1)
-    with pytest.raises(C.CheckpointError, match=r"Missing keys: \[decoder.0.weight\].*"
-                                                 r"Unexpected keys: \[decoder.99.weight\]"):
+    with pytest.raises(
+        C.CheckpointError,
+        match=r"Missing keys: \[decoder.0.weight\].*"
+        r"Unexpected keys: \[decoder.99.weight\]",
+    ):
         C.load_state(model, state, "x.pt")
     other = build_model(smoke_cfg.replace(decoder_channels=(8, 8, 8, 8)))
     with pytest.raises(C.CheckpointError, match="(?s)does not fit the model.*size mismatch"):

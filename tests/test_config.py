@@ -34,8 +34,12 @@ def test_json_round_trip(tmp_path):
 
 @pytest.mark.parametrize(
     "bad, match",
-    [({"strategy": "tpu"}, "strategy"), ({"image_size": 100}, "multiple of 16"),
-     ({"content_layer": 5}, "content_layer"), ({"style_loss": "x"}, "style_loss")],
+    [
+        ({"strategy": "tpu"}, "strategy"),
+        ({"image_size": 100}, "multiple of 16"),
+        ({"content_layer": 5}, "content_layer"),
+        ({"style_loss": "x"}, "style_loss"),
+    ],
 )
 def test_invalid_values_are_named(bad, match):
     with pytest.raises(ValueError, match=match):
@@ -50,10 +54,16 @@ def test_unknown_preset_and_field():
 
 
 def test_parse_overrides():
-    got = parse_overrides(["lr=3e-4", "amp=false", "data_root=/x/y", "time_budget_minutes=null",
-                           "vgg_layers=[1,6]"])
-    assert got == {"lr": 3e-4, "amp": False, "data_root": "/x/y", "time_budget_minutes": None,
-                   "vgg_layers": [1, 6]}
+    got = parse_overrides(
+        ["lr=3e-4", "amp=false", "data_root=/x/y", "time_budget_minutes=null", "vgg_layers=[1,6]"]
+    )
+    assert got == {
+        "lr": 3e-4,
+        "amp": False,
+        "data_root": "/x/y",
+        "time_budget_minutes": None,
+        "vgg_layers": [1, 6],
+    }
     with pytest.raises(ValueError, match="unknown TrainConfig field"):
         parse_overrides(["nope=1"])
     with pytest.raises(ValueError, match="key=value"):

@@ -82,11 +82,16 @@ def test_local_weight_files_are_loaded(smoke_cfg, tmp_path):
 
     vgg = vgg19(weights=None)
     torch.save(vgg.state_dict(), tmp_path / "vgg19.pth")
-    cfg = smoke_cfg.replace(pretrained=True, vit_weights_file=str(tmp_path / "vit.pth"),
-                            vgg_weights_file=str(tmp_path / "vgg19.pth"))
+    cfg = smoke_cfg.replace(
+        pretrained=True,
+        vit_weights_file=str(tmp_path / "vit.pth"),
+        vgg_weights_file=str(tmp_path / "vgg19.pth"),
+    )
     m = build_model(cfg)
     torch.testing.assert_close(m.vit_encoder.pos_embed, src.pos_embed)
-    torch.testing.assert_close(m.vit_encoder.blocks[0].attn.qkv.weight, src.blocks[0].attn.qkv.weight)
+    torch.testing.assert_close(
+        m.vit_encoder.blocks[0].attn.qkv.weight, src.blocks[0].attn.qkv.weight
+    )
     torch.testing.assert_close(m.vgg_loss_net[28].weight, vgg.features[28].weight)
     # a bare `features` state dict works too
     torch.save(vgg.features.state_dict(), tmp_path / "features.pth")

@@ -216,7 +216,8 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: bool = Fa
     return TrainResult.from_run_dir(run_dir)
 
 
-def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> None:
+def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
+    """Train in this process (one DDP rank when WORLD_SIZE > 1); return the bare model."""
     distributed = _dist_env()
     cuda = torch.cuda.is_available()
     if distributed and not dist.is_initialized():
@@ -231,12 +232,13 @@ def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> None:
         torch.cuda.set_device(device)
     amp = cfg.amp and device.type == "cuda"
     try:
-        _loop(cfg, run_dir, resume, rank, world, main, strategy, device, amp)
+        model = _loop(cfg, run_dir, resume, rank, world, main, strategy, device, amp)
         if distributed:
             dist.barrier()  # rank 0 has written summary.json for everyone to read
     finally:
         if distributed and dist.is_initialized():
             dist.destroy_process_group()
+    return model
 
 
 def _loop(
@@ -249,7 +251,7 @@ def _loop(
     strategy: str,
     device: torch.device,
     amp: bool,
-) -> None:
+) -> nn.Module | None:
     t_start = time.monotonic()
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -292,7 +294,7 @@ def _loop(
                 cfg.epochs,
             )
             _write_summary(run_dir, start_epoch, "already_complete", time.monotonic() - t_start)
-        return
+        return None
 
     # Data. Rank 0 makes the synthetic set (if any) before the others look at it.
     if main:
@@ -403,7 +405,7 @@ def _loop(
         cl, sl = loader(data["content_train"], epoch, 0), loader(data["style_train"], epoch, 1)
         n_steps = min(len(cl), len(sl))
         bar = tqdm(
-            zip(cl, sl),
+            zip(cl, sl, strict=False),
             total=n_steps,
             desc=f"epoch {epoch}/{cfg.epochs}",
             disable=not main,
@@ -467,7 +469,7 @@ def _loop(
             break
 
         sums = _all_reduce(sums) / world
-        good_steps = max(sums[3].item(), 1.0)
+        good_steps = sums[3].item() or math.nan  # an all-skipped epoch has no mean loss
         seconds = time.monotonic() - t0
         row = {
             "epoch": epoch,
@@ -528,6 +530,7 @@ def _loop(
             )
     if main:
         _write_summary(run_dir, epoch, stopped, time.monotonic() - t_start)
+    return model
 
 
 def _write_summary(run_dir: Path, epochs: int, stopped: str, seconds: float) -> None:

@@ -17,8 +17,8 @@ from torchvision.models.vgg import cfgs, make_layers
 from .config import TrainConfig
 
 OFFLINE_FIX = (
-    "Fix: turn the internet on (Kaggle: Settings > Internet on), or attach the weights as files and "
-    "set vit_weights_file=/path/model.safetensors and vgg_weights_file=/path/vgg19.pth "
+    "Fix: turn the internet on (Kaggle: Settings > Internet on), or attach the weights as files "
+    "and set vit_weights_file=/path/model.safetensors and vgg_weights_file=/path/vgg19.pth "
     "(see README, 'Offline weights'), or set pretrained=False for random weights."
 )
 
@@ -78,6 +78,10 @@ def create_vgg19_features(cfg: TrainConfig, use_weights: bool = True) -> nn.Sequ
     """torchvision's vgg19().features (same layer indices), frozen, in eval mode, every ReLU
     out-of-place. Built without the 120M-parameter classifier, which the losses never use."""
     features = make_layers(cfgs["E"])
+    for m in features:  # torchvision's VGG init, so random-weight features keep their scale
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(m.bias)
     if use_weights and cfg.vgg_weights_file:
         file = _existing_file(cfg.vgg_weights_file, "vgg_weights_file")
         state = torch.load(file, map_location="cpu", weights_only=True)

@@ -1,0 +1,378 @@
+"""Data loading: synthetic set, messy folders, transforms, denormalize and data-root discovery."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision import transforms
+
+from vitst_utils.data import (
+    IMAGE_EXTENSIONS,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    ImageFolderDataset,
+    ImageSkipped,
+    build_transform,
+    denormalize,
+    domain_folder,
+    find_data_root,
+    format_skip_report,
+    load_image,
+    scan_folder,
+    to_pil,
+)
+from vitst_utils.sample_data import (
+    SYNTHETIC_MARKER,
+    add_messy_files,
+    is_synthetic,
+    make_sample_dataset,
+)
+
+COUNTS = {"train": 8, "val": 4, "test": 4}
+
+
+@pytest.fixture(scope="module")
+def sample_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_sample_dataset(tmp_path_factory.mktemp("sample") / "AvatarAnime")
+
+
+@pytest.fixture(scope="module")
+def messy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    folder = tmp_path_factory.mktemp("messy")
+    return folder, add_messy_files(folder)
+
+
+@pytest.fixture(scope="module")
+def messy_scan(messy: tuple[Path, dict[str, str]]):
+    return scan_folder(messy[0])
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _make_root(path: Path) -> Path:
+    for domain in ("CelebA", "AnimeFace"):
+        (path / domain / "train").mkdir(parents=True)
+    return path
+
+
+# --- synthetic dataset -------------------------------------------------------------------------
+def test_sample_dataset_layout_counts_and_marker(sample_root: Path) -> None:
+    assert is_synthetic(sample_root)
+    assert "synthetic" in (sample_root / SYNTHETIC_MARKER).read_text().lower()
+    for split, n in COUNTS.items():
+        celeba = sorted(domain_folder(sample_root, "CelebA", split).iterdir())
+        anime = sorted(domain_folder(sample_root, "AnimeFace", split).iterdir())
+        assert len(celeba) == len(anime) == n
+        assert {p.suffix for p in celeba} == {".jpg"} and {p.suffix for p in anime} == {".png"}
+        for p in celeba[:2] + anime[:2]:
+            with Image.open(p) as im:
+                assert im.mode == "RGB" and min(im.size) >= 90
+    sizes = {Image.open(p).size for p in (sample_root / "CelebA" / "train").iterdir()}
+    assert len(sizes) > 1, "sizes should vary a little so aspect-ratio plots show something"
+    assert not is_synthetic(sample_root / "CelebA")
+
+
+def test_sample_images_vary_and_domains_differ(sample_root: Path) -> None:
+    def arrays(domain: str) -> list[np.ndarray]:
+        files = sorted((sample_root / domain / "train").iterdir())
+        return [np.asarray(load_image(p).resize((64, 64)), dtype=np.float32) for p in files]
+
+    photos, anime = arrays("CelebA"), arrays("AnimeFace")
+    assert all(np.abs(photos[0] - a).mean() > 5 for a in photos[1:])
+    assert all(np.abs(anime[0] - a).mean() > 5 for a in anime[1:])
+    # Anime: flat fills and black outlines; photos: smooth, noisy, no pure black.
+    assert np.mean([(a.max(axis=2) < 30).mean() for a in anime]) > 0.02
+    assert np.mean([(a.max(axis=2) < 30).mean() for a in photos]) < 0.02
+
+
+def test_sample_dataset_deterministic_and_idempotent(tmp_path: Path) -> None:
+    a = make_sample_dataset(tmp_path / "a", {"train": 3, "val": 1}, size=64, seed=5)
+    b = make_sample_dataset(tmp_path / "b", {"train": 3, "val": 1}, size=64, seed=5)
+    assert _digest(a) == _digest(b)
+    c = make_sample_dataset(tmp_path / "c", {"train": 3, "val": 1}, size=64, seed=6)
+    assert _digest(c) != _digest(a)
+
+    first = a / "CelebA" / "train" / sorted(p.name for p in (a / "CelebA" / "train").iterdir())[0]
+    mtime = first.stat().st_mtime_ns
+    make_sample_dataset(a, {"train": 3, "val": 1}, size=64, seed=5)
+    assert first.stat().st_mtime_ns == mtime, "same arguments must not rewrite anything"
+
+    first.unlink()  # same arguments but a file gone: rewritten
+    make_sample_dataset(a, {"train": 3, "val": 1}, size=64, seed=5)
+    assert _digest(a) == _digest(b)
+
+    make_sample_dataset(a, {"train": 2}, size=64, seed=5)  # other counts: rewritten
+    assert len(list((a / "AnimeFace" / "train").iterdir())) == 2
+    assert not (a / "AnimeFace" / "val").exists()
+
+
+def test_sample_dataset_refuses_real_data(tmp_path: Path) -> None:
+    _make_root(tmp_path / "real")
+    with pytest.raises(FileExistsError, match="real data"):
+        make_sample_dataset(tmp_path / "real")
+
+
+# --- messy folders -----------------------------------------------------------------------------
+EXPECTED_REASONS = {
+    ".DS_Store": "hidden",
+    "._photo.jpg": "hidden",
+    "nested": "sub-folder",
+    "notes.txt": "not an image file (.txt)",
+    "labels.csv": "not an image file (.csv)",
+    "empty.png": "empty file",
+    "corrupt_bytes.jpg": "corrupt",
+    "truncated.jpg": "truncated",
+    "tiny_1x1.png": "too small",
+    "extreme_aspect_400x4.png": "aspect ratio",
+}
+
+
+def test_scan_keeps_and_skips_exactly_the_expected_files(messy, messy_scan) -> None:
+    folder, expected = messy
+    good, skipped = messy_scan
+    kept = {n for n, v in expected.items() if v == "kept"}
+    assert [p.name for p in good] == sorted(kept)
+    assert {p.name for p, _ in skipped} == {n for n, v in expected.items() if v == "skipped"}
+    reasons = {p.name: r for p, r in skipped}
+    for name, fragment in EXPECTED_REASONS.items():
+        assert fragment in reasons[name], (name, reasons[name])
+    assert {"upper_case.JPG", "upper_case_png.PNG", "large_4000x3000.jpg"} <= kept
+    assert all(p.parent == folder for p in good)
+
+
+def test_every_kept_image_loads_as_8bit_rgb(messy_scan) -> None:
+    for path in messy_scan[0]:
+        im = load_image(path)
+        assert im.mode == "RGB", path.name
+        assert np.asarray(im).dtype == np.uint8
+
+
+def test_odd_modes_are_converted_properly(messy) -> None:
+    folder, _ = messy
+    for name in ("gray16_I16.png", "int32_I.tif", "float_F.tif"):
+        assert Image.open(folder / name).mode in ("I;16", "I", "F"), name
+        a = np.asarray(load_image(folder / name))
+        assert a.min() < 10 and a.max() > 245, name  # full range, not clipped to white
+        assert ((a > 64) & (a < 192)).mean() > 0.3, name  # plenty of mid-range values
+    rgba = np.asarray(load_image(folder / "rgba_transparent.png"))
+    assert (rgba[:, :32] == 255).all(), "transparent half must be composited on white"
+    assert tuple(rgba[10, 50]) == (0, 0, 255)
+    pal = np.asarray(load_image(folder / "palette_P_transparent.png"))
+    assert (pal[:, :32] == 255).all() and tuple(pal[10, 50]) == (0, 200, 0)
+    r, g, b = np.asarray(load_image(folder / "cmyk.jpg")).reshape(-1, 3).mean(axis=0)
+    assert r > 200 and g < 60 and b < 60, "CMYK (0,255,255,0) is red"
+    assert load_image(folder / "tiny_3x3.png").size == (3, 3)
+
+
+def test_exif_orientation_is_applied(messy) -> None:
+    folder, _ = messy
+    with Image.open(folder / "exif_rotated.jpg") as raw:
+        assert raw.size == (60, 40)
+    im = load_image(folder / "exif_rotated.jpg")
+    assert im.size == (40, 60), "width and height swap after exif_transpose"
+    a = np.asarray(im).astype(int)
+    assert a[5, 35, 0] > 200 and a[5, 35, 2] < 60, "red corner rotated to the top-right"
+    assert a[5, 5, 2] > 200 and a[5, 5, 0] < 60
+
+
+def test_load_image_errors(tmp_path: Path, messy, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, _ = messy
+    for name, fragment in [
+        ("empty.png", "empty file"),
+        ("truncated.jpg", "corrupt or truncated"),
+        ("extreme_aspect_400x4.png", "aspect"),
+    ]:
+        with pytest.raises(ImageSkipped, match=fragment) as info:
+            load_image(folder / name)
+        assert isinstance(info.value, ValueError) and name in str(info.value)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000_000)
+    with pytest.raises(ImageSkipped, match="decompression-bomb") as info:
+        load_image(folder / "large_4000x3000.jpg")
+    assert "4000x3000" in info.value.reason
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000_000)  # over twice the limit: PIL's error
+    with pytest.raises(ImageSkipped, match="too large"):
+        load_image(folder / "large_4000x3000.jpg")
+
+
+def test_skip_report(messy, messy_scan) -> None:
+    folder, _ = messy
+    skipped = messy_scan[1]
+    report = format_skip_report(skipped, folder)
+    assert f"Skipped {len(skipped)} " in report and str(folder) in report
+    assert "notes.txt" in report and "empty file" in report
+    many = [(folder / f"f{i:02d}.txt", "not an image file (.txt)") for i in range(14)]
+    long = format_skip_report(many, folder)
+    assert "f09.txt" in long and "f10.txt" not in long and "... and 4 more" in long
+    assert format_skip_report([], folder) == ""
+
+
+def test_scan_folder_limit_stops_early(sample_root: Path) -> None:
+    folder = sample_root / "CelebA" / "train"
+    good, skipped = scan_folder(folder, limit=3)
+    assert good == sorted(folder.iterdir())[:3] and skipped == []
+    with pytest.raises(ValueError, match="limit"):
+        scan_folder(folder, limit=0)
+
+
+def test_scan_folder_errors_name_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "CelebA" / "train"
+    with pytest.raises(FileNotFoundError, match="CelebA") as info:
+        scan_folder(missing)
+    assert str(missing) in str(info.value) and "AnimeFace" in str(info.value)
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError) as info:
+        scan_folder(empty)
+    assert str(empty) in str(info.value) and "empty" in str(info.value)
+
+    junk = tmp_path / "junk"
+    junk.mkdir()
+    (junk / "a.txt").write_text("x")
+    (junk / "b.jpg").write_bytes(b"")
+    with pytest.raises(FileNotFoundError) as info:
+        scan_folder(junk)
+    msg = str(info.value)
+    assert str(junk) in msg and "2 entries skipped" in msg and "empty file" in msg
+
+
+# --- dataset and transforms --------------------------------------------------------------------
+@pytest.mark.parametrize("train", [True, False])
+def test_dataset_over_messy_folder(messy, train: bool) -> None:
+    folder, expected = messy
+    ds = ImageFolderDataset(folder, transform=build_transform(32, train=train))
+    assert len(ds) == sum(v == "kept" for v in expected.values())
+    assert ds.folder == folder and len(ds.skipped) == len(expected) - len(ds)
+    for i in range(len(ds)):
+        x = ds[i]
+        assert x.shape == (3, 32, 32) and x.dtype == torch.float32
+        assert torch.isfinite(x).all()
+
+
+def test_dataset_limit_sorted_and_raw(sample_root: Path) -> None:
+    folder = sample_root / "AnimeFace" / "train"
+    ds = ImageFolderDataset(folder, limit=5)
+    assert len(ds) == 5 and ds.files == sorted(folder.iterdir())[:5]
+    assert isinstance(ds[0], Image.Image) and ds[0].mode == "RGB"
+
+
+def test_dataset_read_failure_names_the_file(tmp_path: Path) -> None:
+    make_sample_dataset(tmp_path, {"train": 2})
+    ds = ImageFolderDataset(tmp_path / "CelebA" / "train")
+    ds.files[1].write_bytes(b"garbage")
+    with pytest.raises(RuntimeError, match=ds.files[1].name):
+        ds[1]
+
+
+def test_transforms() -> None:
+    im = Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 240, 3), dtype=np.uint8))
+    train = build_transform(224, train=True)
+    assert train(im).shape == (3, 224, 224)
+    assert any(isinstance(t, transforms.RandomHorizontalFlip) for t in train.transforms)
+    no_flip = build_transform(224, train=True, hflip=False)
+    assert not any(isinstance(t, transforms.RandomHorizontalFlip) for t in no_flip.transforms)
+    ev = build_transform(224, train=False)
+    assert [type(t) for t in ev.transforms] == [
+        transforms.Resize,
+        transforms.CenterCrop,
+        transforms.ToTensor,
+        transforms.Normalize,
+    ]
+    assert torch.equal(ev(im), ev(im))
+    assert ev(im).shape == (3, 224, 224)
+
+
+def test_denormalize_round_trip_and_shapes() -> None:
+    x = torch.rand(2, 3, 8, 9)
+    norm = transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)
+    assert torch.allclose(denormalize(norm(x)), x, atol=1e-6)
+    assert torch.allclose(denormalize(norm(x[0])), x[0], atol=1e-6)
+    assert denormalize(torch.full((3, 4, 4), 100.0)).max() == 1.0
+    assert denormalize(torch.full((3, 4, 4), -100.0)).min() == 0.0
+    with pytest.raises(ValueError, match="3,H,W"):
+        denormalize(torch.zeros(4, 4))
+    im = to_pil(norm(x[0]))
+    assert im.mode == "RGB" and im.size == (9, 8)
+    assert np.abs(np.asarray(im) / 255.0 - x[0].permute(1, 2, 0).numpy()).max() <= 0.5 / 255 + 1e-6
+
+
+def test_image_extensions() -> None:
+    assert {".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".gif", ".bmp"} == IMAGE_EXTENSIONS
+    assert all(e == e.lower() for e in IMAGE_EXTENSIONS)
+
+
+# --- find_data_root ----------------------------------------------------------------------------
+def test_find_data_root_precedence(tmp_path: Path) -> None:
+    explicit, from_env = _make_root(tmp_path / "explicit"), _make_root(tmp_path / "env")
+    kaggle = tmp_path / "input"
+    _make_root(kaggle / "avataranime" / "AvatarAnime")
+    env = {"VITST_DATA_ROOT": str(from_env)}
+    assert find_data_root(explicit, env=env, kaggle_input=kaggle) == explicit
+    assert find_data_root(str(explicit), env=env, kaggle_input=kaggle) == explicit
+    assert find_data_root(None, env=env, kaggle_input=kaggle) == from_env
+    found = find_data_root(None, env={}, kaggle_input=kaggle)
+    assert found == kaggle / "avataranime" / "AvatarAnime"
+    assert find_data_root(env={"VITST_KAGGLE_INPUT": str(kaggle)}) == found
+
+
+def test_find_data_root_kaggle_layouts(tmp_path: Path) -> None:
+    old = _make_root(tmp_path / "a" / "input" / "avataranime" / "AvatarAnime")
+    assert find_data_root(env={}, kaggle_input=tmp_path / "a" / "input") == old
+    new_kaggle = tmp_path / "b" / "input"
+    (new_kaggle / "other-dataset" / "images").mkdir(parents=True)
+    new = _make_root(new_kaggle / "datasets" / "tuantai229" / "avataranime" / "AvatarAnime")
+    assert find_data_root(env={}, kaggle_input=new_kaggle) == new
+
+
+def test_find_data_root_prefers_avataranime_name(tmp_path: Path) -> None:
+    kaggle = tmp_path / "input"
+    _make_root(kaggle / "a-copy" / "Other")
+    named = _make_root(kaggle / "z-slug" / "avatarANIME")
+    assert find_data_root(env={}, kaggle_input=kaggle) == named
+
+
+def test_find_data_root_uses_avataranime_child(tmp_path: Path) -> None:
+    child = _make_root(tmp_path / "download" / "AvatarAnime")
+    assert find_data_root(tmp_path / "download", env={}) == child
+    env = {"VITST_DATA_ROOT": str(tmp_path / "download")}
+    assert find_data_root(env=env, kaggle_input=tmp_path) == child
+
+
+def test_find_data_root_errors(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(FileNotFoundError) as info:
+        find_data_root(missing, env={})
+    assert str(missing) in str(info.value) and "--data-root" in str(info.value)
+    with pytest.raises(FileNotFoundError) as info:
+        find_data_root(env={"VITST_DATA_ROOT": str(missing)}, kaggle_input=tmp_path)
+    assert str(missing) in str(info.value) and "$VITST_DATA_ROOT" in str(info.value)
+
+    half = tmp_path / "half"
+    (half / "CelebA").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="AnimeFace") as info:
+        find_data_root(half, env={})
+    assert str(half) in str(info.value)
+    (tmp_path / "none").mkdir()
+    with pytest.raises(FileNotFoundError, match="CelebA or AnimeFace"):
+        find_data_root(tmp_path / "none", env={})
+
+    empty_input = tmp_path / "input"
+    (empty_input / "some-other-dataset").mkdir(parents=True)
+    for kaggle_input in (empty_input, tmp_path / "no-such-input"):
+        with pytest.raises(FileNotFoundError) as info:
+            find_data_root(env={}, kaggle_input=kaggle_input)
+        msg = str(info.value)
+        assert "kaggle datasets download -d tuantai229/avataranime" in msg
+        assert "VITST_DATA_ROOT" in msg and "--data-root" in msg and "--preset smoke" in msg
+        assert str(kaggle_input) in msg

@@ -1,0 +1,228 @@
+import csv
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+import vitst_utils.train as T
+from vitst_utils import checkpoint as C
+from vitst_utils.model import ViTStyleTransfer, build_model
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _cli(*args: str, **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "vitst_utils.train", *args],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
+
+
+def _epochs_in_history(run_dir: Path) -> list[int]:
+    with open(run_dir / "history.csv") as f:
+        return [int(r["epoch"]) for r in csv.DictReader(f)]
+
+
+def test_cli_smoke_run_writes_everything(tmp_path):
+    """The README's main job: no data root, so the smoke preset makes its synthetic set."""
+    run = tmp_path / "run"
+    proc = _cli("--preset", "smoke", "--out", str(run))
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    assert "SYNTHETIC" in out and "epoch   2/2" in out and "done: 2/2 epochs" in out
+    assert (run / "config.json").is_file() and (run / "summary.json").is_file()
+    assert _epochs_in_history(run) == [1, 2]
+    with open(run / "history.csv") as f:
+        row = next(csv.DictReader(f))
+    assert set(T.HISTORY_FIELDS) == set(row) and float(row["images_per_s"]) > 0
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    assert [e for e, _ in C.list_checkpoints(run)] == [1, 2]
+    ck = C.load_checkpoint(C.checkpoint_path(run, 2))
+    assert ck["epoch"] == 2 and len(ck["history"]) == 2 and "optimizer" in ck
+    model, cfg = C.load_model(C.checkpoint_path(run, 2))
+    assert cfg.preset == "smoke" and isinstance(model, ViTStyleTransfer)
+
+
+def test_bad_cli_input_reads_well(tmp_path):
+    out = _cli("--preset", "smoke", "--out", str(tmp_path), "--set", "lrr=1").communicate()[0]
+    assert "unknown TrainConfig field" in out and "Traceback" not in out
+
+
+def test_overfitting_a_fixed_batch_lowers_the_loss(smoke_cfg):
+    torch.manual_seed(0)
+    model = build_model(smoke_cfg).train()
+    s = smoke_cfg.image_size
+    content, style = torch.randn(2, 3, s, s).clamp(-2, 2), torch.randn(2, 3, s, s).clamp(-2, 2)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    losses = []
+    for _ in range(40):
+        opt.zero_grad()
+        c, st = model.calculate_loss(model(content, style), content, style)
+        total = 3 * c + st
+        total.backward()
+        opt.step()
+        losses.append(total.item())
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_in_process_run_then_resume_extends_and_refuses_overwrite(smoke_cfg, tmp_path):
+    res = T.train(smoke_cfg.replace(epochs=1), tmp_path)
+    assert (res.epochs_completed, res.stopped) == (1, "completed")
+    with pytest.raises(FileExistsError, match="already holds checkpoints.*--resume"):
+        T.train(smoke_cfg, tmp_path)
+    res = T.train(smoke_cfg.replace(epochs=3), tmp_path, resume=True)
+    assert res.epochs_completed == 3 and [r["epoch"] for r in res.history] == [1, 2, 3]
+    assert T.train(smoke_cfg.replace(epochs=3), tmp_path, resume=True).stopped == "already_complete"
+    with pytest.raises(C.CheckpointError, match="Cannot resume.*differs"):
+        T.train(smoke_cfg.replace(epochs=4, decoder_channels=(8, 8, 8, 8)), tmp_path, resume=True)
+
+
+def test_keep_last_retention(smoke_cfg, tmp_path):
+    T.train(smoke_cfg.replace(epochs=4, keep_last=2), tmp_path)
+    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [3, 4]
+
+
+def test_amp_path_runs_on_cpu_with_autocast_disabled(smoke_cfg, tmp_path, caplog):
+    caplog.set_level("INFO", logger="vitst_utils.train")
+    res = T.train(smoke_cfg.replace(amp=True, epochs=1), tmp_path)
+    assert res.epochs_completed == 1 and "amp off" in caplog.text
+    assert "scaler" in C.load_checkpoint(C.checkpoint_path(tmp_path, 1))
+
+
+def _nan_after(n_good: int, monkeypatch):
+    real = ViTStyleTransfer.calculate_loss
+    calls = {"n": 0}
+
+    def fake(self, generated, content, style):
+        calls["n"] += 1
+        c, s = real(self, generated, content, style)
+        return (c * float("nan"), s) if calls["n"] > n_good else (c, s)
+
+    monkeypatch.setattr(ViTStyleTransfer, "calculate_loss", fake)
+
+
+def test_one_nonfinite_step_is_skipped_and_counted(smoke_cfg, tmp_path, monkeypatch):
+    real = ViTStyleTransfer.calculate_loss
+    calls = {"n": 0}
+
+    def once_nan(self, generated, content, style):
+        calls["n"] += 1
+        c, s = real(self, generated, content, style)
+        return (c * float("nan"), s) if calls["n"] == 2 else (c, s)
+
+    monkeypatch.setattr(ViTStyleTransfer, "calculate_loss", once_nan)
+    res = T.train(smoke_cfg.replace(epochs=2), tmp_path)
+    assert [r["skipped_steps"] for r in res.history] == [1, 0]
+    assert all(torch.isfinite(torch.tensor(r["total_loss"])) for r in res.history)
+
+
+def test_persistent_nonfinite_loss_stops_with_clear_error(smoke_cfg, tmp_path, monkeypatch):
+    _nan_after(2, monkeypatch)  # epoch 1 (2 steps) is fine, then only NaN
+    cfg = smoke_cfg.replace(epochs=5, max_nonfinite_steps=3)
+    with pytest.raises(T.NonFiniteLossError, match="3 consecutive non-finite.*epoch_002.pt"):
+        T.train(cfg, tmp_path)
+    # epoch 2 skipped both its steps: no mean loss, weights untouched and still finite
+    rows = T.read_history_csv(tmp_path / "history.csv")
+    assert [r["skipped_steps"] for r in rows] == [0, 2] and math.isnan(rows[1]["total_loss"])
+    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [1, 2]
+    model, _ = C.load_model(C.checkpoint_path(tmp_path, 2))
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+class _FakeClock:
+    """Each call to monotonic() advances one second; everything else is the real time module."""
+
+    def __init__(self):
+        self.t = 0.0
+
+    def monotonic(self):
+        self.t += 1.0
+        return self.t
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+def test_time_budget_stops_with_a_checkpoint_and_resumes(smoke_cfg, tmp_path, monkeypatch):
+    monkeypatch.setattr(T, "time", _FakeClock())
+    cfg = smoke_cfg.replace(epochs=5, save_every=10, time_budget_minutes=10 / 60)
+    res = T.train(cfg, tmp_path)
+    assert res.stopped == "time_budget" and 1 <= res.epochs_completed < 5
+    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [res.epochs_completed]
+    monkeypatch.undo()
+    res = T.train(cfg.replace(time_budget_minutes=None), tmp_path, resume=True)
+    assert res.epochs_completed == 5 and _epochs_in_history(tmp_path) == [1, 2, 3, 4, 5]
+
+
+def test_ddp_two_cpu_processes_agree(smoke_cfg, tmp_path):
+    import torch.multiprocessing as mp
+    from ddp_helpers import train_and_dump
+
+    os.environ["MASTER_ADDR"] = "127.0.0.1"
+    os.environ["MASTER_PORT"] = str(T._free_port())
+    cfg = smoke_cfg.replace(epochs=2, strategy="ddp")
+    mp.start_processes(
+        train_and_dump, args=(2, cfg.to_dict(), str(tmp_path)), nprocs=2, start_method="spawn"
+    )
+    s0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    s1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    ck = C.load_checkpoint(C.checkpoint_path(tmp_path, 2))["model"]
+    initial = build_model(cfg).state_dict()
+    moved = [k for k in s0 if not torch.equal(s0[k], initial[k])]
+    assert moved, "training changed no weight"
+    assert all(torch.equal(s0[k], s1[k]) for k in s0)  # ranks identical after the steps
+    assert all(torch.equal(s0[k], ck[k]) for k in s0)  # and the checkpoint is the same model
+    assert _epochs_in_history(tmp_path) == [1, 2]
+
+
+def test_kill_9_then_resume_reaches_the_planned_epochs(tmp_path, sample_root):
+    run = tmp_path / "run"
+    args = [
+        "--preset",
+        "smoke",
+        "--data-root",
+        str(sample_root),
+        "--out",
+        str(run),
+        "--epochs",
+        "6",
+        "--save-every",
+        "1",
+    ]
+    proc = _cli(*args)
+    deadline = time.monotonic() + 120
+    while not C.list_checkpoints(run) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    time.sleep(0.3)  # somewhere in a later epoch or inside a checkpoint write
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    # a kill during a write leaves at most a temp file, never a broken epoch_XXX.pt
+    for _, p in C.list_checkpoints(run):
+        C.load_checkpoint(p)
+    proc = _cli(*args, "--resume")
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    assert "resumed from" in out and "done: 6/6 epochs" in out
+    assert _epochs_in_history(run) == [1, 2, 3, 4, 5, 6]
+    assert not list((run / "checkpoints").glob(".*tmp*"))
+
+
+def test_resume_passes_over_a_broken_newest_checkpoint(smoke_cfg, tmp_path):
+    T.train(smoke_cfg.replace(epochs=2), tmp_path)
+    C.checkpoint_path(tmp_path, 3).write_bytes(b"PK\x03\x04 half a file")
+    res = T.train(smoke_cfg.replace(epochs=3), tmp_path, resume=True)
+    assert res.epochs_completed == 3 and _epochs_in_history(tmp_path) == [1, 2, 3]
+    assert C.load_checkpoint(C.checkpoint_path(tmp_path, 3))["epoch"] == 3

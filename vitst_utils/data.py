@@ -1,0 +1,336 @@
+"""Images in, tensors out: robust decoding, folder scanning, transforms and data-root discovery.
+
+Layout of a dataset root (the Kaggle dataset `tuantai229/avataranime`)::
+
+    <root>/CelebA/{train,val,test}/*.jpg      content: real people
+    <root>/AnimeFace/{train,val,test}/*.jpg   style: anime faces
+
+Split folders are flat (no class sub-folders). Real folders hold junk (hidden files, corrupt or
+odd-mode images), so every file is decoded once up front and the bad ones are reported, not
+left to crash a DataLoader worker in epoch 7.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch.utils.data import Dataset
+from torchvision import transforms
+
+logger = logging.getLogger(__name__)
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
+
+CONTENT_DOMAIN = "CelebA"
+STYLE_DOMAIN = "AnimeFace"
+DOMAINS = (CONTENT_DOMAIN, STYLE_DOMAIN)
+SPLITS = ("train", "val", "test")
+DATA_ROOT_ENV = "VITST_DATA_ROOT"
+KAGGLE_INPUT_ENV = "VITST_KAGGLE_INPUT"
+KAGGLE_DATASET = "tuantai229/avataranime"
+
+MAX_ASPECT_RATIO = 20.0  # longer side / shorter side; beyond this a face crop is meaningless
+MIN_SIDE = 2
+LAYOUT = (
+    "<root>/CelebA/{train,val,test}/*.jpg and <root>/AnimeFace/{train,val,test}/*.jpg "
+    "(flat folders of images, no class sub-folders)"
+)
+
+
+class ImageSkipped(ValueError):
+    """A file that cannot be used as a training image; `reason` is short, for reports."""
+
+    def __init__(self, reason: str, path: str | Path | None = None) -> None:
+        super().__init__(f"{path}: {reason}" if path is not None else reason)
+        self.reason = reason
+        self.path = path
+
+
+# --- decoding ----------------------------------------------------------------------------------
+def _gray_to_uint8(im: Image.Image) -> Image.Image:
+    """16/32-bit integer or float grey to 8-bit, scaled (PIL's convert clips them to white)."""
+    a = np.nan_to_num(np.asarray(im, dtype=np.float64))
+    lo, hi = float(a.min()), float(a.max())
+    if im.mode.startswith("I;16") or (im.mode == "I" and lo >= 0 and hi <= 65535):
+        a = a / 257.0  # full 16-bit range -> full 8-bit range
+    elif im.mode == "F" and lo >= 0 and hi <= 1:
+        a = a * 255.0
+    elif hi > lo:  # unknown range: stretch to fill 0..255
+        a = (a - lo) * (255.0 / (hi - lo))
+    else:
+        a = np.zeros_like(a)
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8)).convert("RGB")
+
+
+def _to_rgb(im: Image.Image) -> Image.Image:
+    """Any PIL mode to 8-bit RGB; transparency is composited on white."""
+    if im.mode.startswith("I") or im.mode == "F":
+        return _gray_to_uint8(im)
+    try:
+        if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+            rgba = im.convert("RGBA")
+            canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            canvas.alpha_composite(rgba)
+            return canvas.convert("RGB")
+        return im.convert("RGB")
+    except ValueError as e:
+        raise ImageSkipped(f"unsupported colour mode {im.mode} ({e})") from e
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Decode `path` to an 8-bit RGB image, EXIF orientation applied.
+
+    Raises `ImageSkipped` (a ValueError) for files that are empty, undecodable, truncated,
+    over PIL's decompression-bomb limit, smaller than 2 px a side or more than 20:1 in shape.
+    """
+    path = Path(path)
+    if path.stat().st_size == 0:
+        raise ImageSkipped("empty file", path)
+    try:
+        with warnings.catch_warnings():
+            # We report oversized images ourselves (below) instead of PIL's warning.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                limit = Image.MAX_IMAGE_PIXELS
+                if limit is not None and w * h > limit:
+                    raise ImageSkipped(
+                        f"too large ({w}x{h} = {w * h} px, over PIL's decompression-bomb "
+                        f"limit of {limit} px)",
+                        path,
+                    )
+                if min(w, h) < MIN_SIDE:
+                    raise ImageSkipped(f"too small ({w}x{h}, need {MIN_SIDE} px a side)", path)
+                if max(w, h) / min(w, h) > MAX_ASPECT_RATIO:
+                    raise ImageSkipped(
+                        f"extreme aspect ratio ({w}x{h}, over {MAX_ASPECT_RATIO:g}:1)", path
+                    )
+                im.load()
+                try:
+                    im = ImageOps.exif_transpose(im)
+                except Exception as e:  # a broken EXIF block must not cost a good image
+                    logger.warning("%s: ignoring unreadable EXIF orientation (%s)", path, e)
+                return _to_rgb(im)
+    except ImageSkipped as e:
+        if e.path is None:  # raised below the file level: attach the path
+            raise ImageSkipped(e.reason, path) from e
+        raise
+    except FileNotFoundError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise ImageSkipped(f"too large: {e}", path) from e
+    except UnidentifiedImageError as e:
+        raise ImageSkipped("corrupt or not an image (PIL cannot identify it)", path) from e
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as e:  # PIL's decode errors
+        raise ImageSkipped(f"corrupt or truncated: {e}", path) from e
+
+
+# --- folders -----------------------------------------------------------------------------------
+def domain_folder(root: str | Path, domain: str, split: str) -> Path:
+    """`<root>/<domain>/<split>`, e.g. `domain_folder(root, "CelebA", "train")`."""
+    return Path(root) / domain / split
+
+
+def format_skip_report(
+    skipped: Sequence[tuple[Path, str]], folder: str | Path, max_items: int = 10
+) -> str:
+    """One readable report of skipped files: count, the first names with reasons, the rest."""
+    if not skipped:
+        return ""
+    lines = [f"Skipped {len(skipped)} entries in {folder}:"]
+    lines += [f"  {Path(p).name}: {reason}" for p, reason in skipped[:max_items]]
+    if len(skipped) > max_items:
+        lines.append(f"  ... and {len(skipped) - max_items} more")
+    return "\n".join(lines)
+
+
+def scan_folder(
+    folder: str | Path, limit: int | None = None
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Usable images of a flat folder, sorted by name, and the (path, reason) of those skipped.
+
+    Every candidate is fully decoded, so a bad file is found now rather than mid-training.
+    With `limit`, scanning stops once `limit` usable images are found.
+    """
+    folder = Path(folder)
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1 or None (all images), got {limit}")
+    if not folder.exists():
+        raise FileNotFoundError(f"Image folder not found: {folder}. Expected layout: {LAYOUT}.")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"Expected a folder of images, got a file: {folder}")
+    good: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        if limit is not None and len(good) >= limit:
+            break
+        if path.name.startswith("."):
+            skipped.append((path, "hidden file"))
+        elif path.is_dir():
+            skipped.append((path, "sub-folder"))
+        elif not path.is_file():
+            skipped.append((path, "not a regular file (broken link?)"))
+        elif path.suffix.lower() not in IMAGE_EXTENSIONS:
+            skipped.append((path, f"not an image file ({path.suffix or 'no extension'})"))
+        else:
+            try:
+                load_image(path)
+                good.append(path)
+            except ImageSkipped as e:
+                skipped.append((path, e.reason))
+    if not good:
+        why = format_skip_report(skipped, folder) if skipped else "The folder is empty."
+        raise FileNotFoundError(
+            f"No usable image in {folder} ({len(skipped)} entries skipped). {why}\n"
+            f"Put images ({', '.join(sorted(IMAGE_EXTENSIONS))}) directly in this folder; "
+            f"expected layout: {LAYOUT}."
+        )
+    return good, skipped
+
+
+class ImageFolderDataset(Dataset):
+    """The images of one flat folder (e.g. `CelebA/train`), checked and sorted at start-up."""
+
+    def __init__(
+        self,
+        folder: str | Path,
+        transform: Callable[[Image.Image], torch.Tensor] | None = None,
+        limit: int | None = None,
+    ) -> None:
+        self.folder = Path(folder)
+        self.transform = transform
+        self.files, self.skipped = scan_folder(self.folder, limit)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> torch.Tensor | Image.Image:
+        path = self.files[index]
+        try:
+            image = load_image(path)
+        except (ImageSkipped, OSError) as e:
+            raise RuntimeError(
+                f"Could not read {path}, which decoded fine when the dataset was built "
+                f"(changed or removed since?): {e}"
+            ) from e
+        return self.transform(image) if self.transform is not None else image
+
+
+# --- tensors -----------------------------------------------------------------------------------
+def build_transform(image_size: int, train: bool, hflip: bool = True) -> transforms.Compose:
+    """The seed's transforms: random crop (+ flip) for training, centre crop for evaluation."""
+    if train:
+        steps = [transforms.Resize(image_size), transforms.RandomCrop(image_size)]
+        if hflip:
+            steps.append(transforms.RandomHorizontalFlip())
+    else:
+        steps = [transforms.Resize(image_size), transforms.CenterCrop(image_size)]
+    steps += [transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
+    return transforms.Compose(steps)
+
+
+def denormalize(t: torch.Tensor) -> torch.Tensor:
+    """Undo the ImageNet Normalize of a (3,H,W) or (B,3,H,W) tensor; result clamped to [0,1]."""
+    if t.dim() not in (3, 4) or t.shape[-3] != 3:
+        raise ValueError(f"denormalize expects (3,H,W) or (B,3,H,W), got {tuple(t.shape)}")
+    mean = torch.tensor(IMAGENET_MEAN, dtype=t.dtype, device=t.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=t.dtype, device=t.device).view(3, 1, 1)
+    return (t * std + mean).clamp(0.0, 1.0)
+
+
+def to_pil(t: torch.Tensor) -> Image.Image:
+    """One normalized (3,H,W) tensor as an 8-bit RGB PIL image."""
+    if t.dim() != 3:
+        raise ValueError(f"to_pil expects one (3,H,W) image, got {tuple(t.shape)}; index a batch")
+    arr = (denormalize(t.detach().float().cpu()) * 255.0).round().to(torch.uint8)
+    return Image.fromarray(arr.permute(1, 2, 0).numpy())
+
+
+# --- finding the data --------------------------------------------------------------------------
+def _has_domains(path: Path) -> bool:
+    return all((path / d).is_dir() for d in DOMAINS)
+
+
+def _resolve_root(root: Path, source: str) -> Path:
+    """A user-given root: itself, or its `AvatarAnime` child, if it holds both domains."""
+    root = root.expanduser()
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"Data root {root} (from {source}) does not exist or is not a folder. "
+            f"Expected layout: {LAYOUT}."
+        )
+    if _has_domains(root):
+        return root
+    for child in sorted(root.iterdir()):
+        if child.is_dir() and child.name.lower() == "avataranime" and _has_domains(child):
+            return child
+    missing = [d for d in DOMAINS if not (root / d).is_dir()]
+    raise FileNotFoundError(
+        f"Data root {root} (from {source}) has no {' or '.join(missing)} folder. "
+        f"Expected layout: {LAYOUT}."
+    )
+
+
+def _search_kaggle_input(base: Path, max_depth: int = 6) -> Path | None:
+    """Breadth-first search under `base` for a folder holding both domains, named
+    AvatarAnime (any case) first, e.g. `avataranime/AvatarAnime` or
+    `datasets/<owner>/<slug>/AvatarAnime`."""
+    level = [base] if base.is_dir() else []
+    for _ in range(max_depth + 1):
+        candidates = [p for p in level if _has_domains(p)]
+        named = [p for p in candidates if p.name.lower() == "avataranime"]
+        if named or candidates:
+            return (named or candidates)[0]
+        next_level: list[Path] = []
+        for folder in level:
+            try:  # scandir: no stat per entry, so a folder of 200k images is cheap to pass
+                with os.scandir(folder) as it:
+                    dirs = [Path(e.path) for e in it if e.is_dir() and not e.name.startswith(".")]
+            except OSError:
+                continue
+            next_level += sorted(dirs)
+        level = next_level
+    return None
+
+
+def find_data_root(
+    explicit: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    kaggle_input: str | Path | None = None,
+) -> Path:
+    """The dataset root: `explicit` > $VITST_DATA_ROOT > a search of the Kaggle input folder.
+
+    `env` defaults to `os.environ`; `kaggle_input` to $VITST_KAGGLE_INPUT or /kaggle/input.
+    """
+    env = os.environ if env is None else env
+    base = Path(kaggle_input or env.get(KAGGLE_INPUT_ENV) or "/kaggle/input")
+    if explicit not in (None, ""):
+        source, root = "--data-root/argument", _resolve_root(Path(explicit), "--data-root/argument")
+    elif env.get(DATA_ROOT_ENV):
+        source = f"${DATA_ROOT_ENV}"
+        root = _resolve_root(Path(env[DATA_ROOT_ENV]), source)
+    else:
+        source, root = f"a search of {base}", _search_kaggle_input(base)
+    if root is not None:
+        logger.info("Data root: %s (from %s)", root, source)
+        return root
+    searched = f"searched {base}" if base.is_dir() else f"{base} does not exist"
+    raise FileNotFoundError(
+        f"No dataset found: no --data-root, no ${DATA_ROOT_ENV}, and no AvatarAnime folder "
+        f"with {' and '.join(DOMAINS)} in the Kaggle input ({searched}).\n"
+        f"Get the data:\n"
+        f"  kaggle datasets download -d {KAGGLE_DATASET}\n"
+        f"  unzip avataranime.zip -d data\n"
+        f"  export {DATA_ROOT_ENV}=$PWD/data/AvatarAnime   (or pass --data-root data/AvatarAnime)\n"
+        f"Expected layout: {LAYOUT}.\n"
+        f"No data at hand? `--preset smoke` runs on the built-in synthetic data."
+    )
