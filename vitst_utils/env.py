@@ -7,6 +7,11 @@ from pathlib import Path
 
 import torch
 
+from .config import TrainConfig
+
+# Kaggle stops GPU sessions after 12 h; stop at 11 h with a checkpoint to resume from.
+KAGGLE_TIME_BUDGET_MINUTES = 11 * 60
+
 
 def kaggle_input_dir() -> Path:
     """Kaggle's read-only inputs ($VITST_KAGGLE_INPUT overrides, e.g. for tests)."""
@@ -52,3 +57,24 @@ def describe_hardware() -> str:
         return f"CPU only ({os.cpu_count()} cores), torch {torch.__version__}"
     names = [torch.cuda.get_device_name(i) for i in range(n)]
     return f"{n} GPU(s): {', '.join(names)}; torch {torch.__version__}, CUDA {torch.version.cuda}"
+
+
+def adapt_to_hardware(cfg: TrainConfig, exact: bool = False) -> TrainConfig:
+    """The runtime settings a notebook wants here: on GPUs fp16 AMP and DDP across them (unless
+    `exact`, which keeps the preset's own strategy and precision); on Kaggle a time budget under
+    the 12 h session limit and at most 3 checkpoints (outputs are capped at 20 GB).
+
+    Without a GPU only the smoke preset runs: anything else is an error, never a silent switch.
+    """
+    if gpu_count() == 0 and cfg.preset != "smoke":
+        raise RuntimeError(
+            f"No GPU found, and the {cfg.preset!r} preset needs one (ViT-B + VGG19 for "
+            f"{cfg.epochs} epochs). Run on a GPU (Kaggle: Settings > Accelerator > GPU T4 x2), "
+            "or set VITST_PRESET=smoke for a tiny CPU run."
+        )
+    overrides: dict = {}
+    if gpu_count() > 0 and not exact:
+        overrides.update(amp=True, strategy="auto")
+    if on_kaggle():
+        overrides.update(time_budget_minutes=KAGGLE_TIME_BUDGET_MINUTES, keep_last=3)
+    return cfg.replace(**overrides)

@@ -122,25 +122,42 @@ def _free_port() -> int:
 def launch_ddp(
     cfg: TrainConfig, run_dir: str | Path, resume: bool = False, nprocs: int | None = None
 ) -> TrainResult:
-    """Start one DDP process per GPU (2 gloo processes on CPU) and train; works from a notebook,
-    because the worker lives in this module rather than in the notebook."""
+    """Start one DDP process per GPU (2 gloo processes on CPU) and train. Works from a notebook,
+    because the worker lives in this module; rank 0's log lines are relayed here as they come,
+    with a bar over epochs, since a notebook does not show its child processes' output."""
     import torch.multiprocessing as mp
 
+    run_dir = Path(run_dir)
     nprocs = nprocs or gpu_count() or 2
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     os.environ["MASTER_PORT"] = str(_free_port())
-    mp.start_processes(
+    log_file = run_dir / "train.log"
+    pos = log_file.stat().st_size if log_file.is_file() else 0
+    ctx = mp.start_processes(
         _ddp_worker,
         args=(nprocs, cfg.to_dict(), str(run_dir), resume),
         nprocs=nprocs,
         start_method="spawn",
+        join=False,
     )
+    with tqdm(total=cfg.epochs, desc=f"DDP x{nprocs}", unit="epoch", leave=False) as bar:
+        done = False
+        while not done:
+            done = ctx.join(timeout=1.0)
+            if log_file.is_file():
+                with open(log_file) as f:
+                    f.seek(pos)
+                    for line in f.read().splitlines():
+                        log.info(line)
+                    pos = f.tell()
+            bar.n = len(read_history_csv(run_dir / "history.csv"))
+            bar.refresh()
     return TrainResult.from_run_dir(run_dir)
 
 
 def _ddp_worker(rank: int, world: int, cfg_dict: dict, run_dir: str, resume: bool) -> None:
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    log.setLevel(logging.INFO)  # lines reach train.log, which the parent relays
     _run(TrainConfig.from_dict(cfg_dict), Path(run_dir), resume)
 
 
@@ -231,11 +248,20 @@ def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
     if cuda:
         torch.cuda.set_device(device)
     amp = cfg.amp and device.type == "cuda"
+    handler = None
+    if main:  # the run's log also goes to run_dir/train.log (launch_ddp shows it live)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(run_dir / "train.log")
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
     try:
         model = _loop(cfg, run_dir, resume, rank, world, main, strategy, device, amp)
         if distributed:
             dist.barrier()  # rank 0 has written summary.json for everyone to read
     finally:
+        if handler is not None:
+            log.removeHandler(handler)
+            handler.close()
         if distributed and dist.is_initialized():
             dist.destroy_process_group()
     return model
