@@ -41,6 +41,7 @@ def test_seed_style_dataparallel_state_dict_loads_as_seed(tmp_path):
     assert _same_weights(model, seed_model)
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_code_carrying_file_is_refused_without_running(tmp_path):
     marker = tmp_path / "pwned"
 

@@ -226,3 +226,28 @@ def test_resume_passes_over_a_broken_newest_checkpoint(smoke_cfg, tmp_path):
     res = T.train(smoke_cfg.replace(epochs=3), tmp_path, resume=True)
     assert res.epochs_completed == 3 and _epochs_in_history(tmp_path) == [1, 2, 3]
     assert C.load_checkpoint(C.checkpoint_path(tmp_path, 3))["epoch"] == 3
+
+
+def test_torchrun_two_processes(tmp_path, sample_root):
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "-m",
+        "vitst_utils.train",
+        "--preset",
+        "smoke",
+        "--data-root",
+        str(sample_root),
+        "--strategy",
+        "ddp",
+        "--out",
+        str(run),
+    ]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "strategy ddp x2" in proc.stdout and proc.stdout.count("done: 2/2 epochs") == 1
+    assert _epochs_in_history(run) == [1, 2] and len(C.list_checkpoints(run)) == 2
