@@ -2,6 +2,7 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -26,7 +27,9 @@
 #   built-in *synthetic* data unless `VITST_DATA_ROOT` is set.
 #
 # Run it again after a stop (Kaggle's 12 h limit, a lost session): it resumes from the newest
-# checkpoint in the run folder.
+# checkpoint in the run folder. On Kaggle, a new session starts with an empty
+# `/kaggle/working`: attach the previous version's output as an input and the run continues
+# from its newest checkpoint.
 
 # %%
 import logging
@@ -35,7 +38,13 @@ import os
 from IPython.display import Image, display
 
 from vitst_utils.config import get_preset
-from vitst_utils.env import adapt_to_hardware, default_run_dir, describe_hardware, on_kaggle
+from vitst_utils.env import (
+    adapt_to_hardware,
+    default_run_dir,
+    describe_hardware,
+    on_kaggle,
+    restore_previous_run,
+)
 from vitst_utils.plots import plot_history
 from vitst_utils.train import train
 
@@ -55,6 +64,8 @@ EXACT_SEED = False
 cfg = get_preset(PRESET)
 RUN_DIR = default_run_dir(cfg.preset)
 print(f"preset: {cfg.preset} | on Kaggle: {on_kaggle()} | run dir: {RUN_DIR}")
+if previous := restore_previous_run(RUN_DIR):
+    print(f"continuing the earlier run found in {previous}")
 
 # %% [markdown]
 # ## 2. Hardware

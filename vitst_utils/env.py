@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -78,3 +79,32 @@ def adapt_to_hardware(cfg: TrainConfig, exact: bool = False) -> TrainConfig:
     if on_kaggle():
         overrides.update(time_budget_minutes=KAGGLE_TIME_BUDGET_MINUTES, keep_last=3)
     return cfg.replace(**overrides)
+
+
+def restore_previous_run(run_dir: str | Path, search: str | Path | None = None) -> Path | None:
+    """Continue a run across Kaggle sessions: when `run_dir` holds no checkpoint yet and an
+    earlier session's output is attached as an input (a folder `.../vitst/<name>/checkpoints`
+    under /kaggle/input, up to 4 levels down), copy its newest checkpoint, history and samples
+    into `run_dir` so that `train(..., resume=True)` picks up there. Returns the source, or None.
+    """
+    run_dir = Path(run_dir)
+    if list(run_dir.glob("checkpoints/epoch_*.pt")):
+        return None
+    base = Path(search) if search is not None else kaggle_input_dir()
+    pattern = f"vitst/{run_dir.name}/checkpoints/epoch_*.pt"
+    found = sorted(
+        (p for depth in range(5) for p in base.glob("*/" * depth + pattern)),
+        key=lambda p: (p.name, str(p)),
+    )
+    if not found:
+        return None
+    newest = found[-1]
+    source = newest.parent.parent
+    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    shutil.copy2(newest, run_dir / "checkpoints" / newest.name)
+    for name in ("history.csv", "config.json", "train.log"):
+        if (source / name).is_file():
+            shutil.copy2(source / name, run_dir / name)
+    if (source / "samples").is_dir():
+        shutil.copytree(source / "samples", run_dir / "samples", dirs_exist_ok=True)
+    return source
