@@ -85,11 +85,14 @@ class TrainResult:
 
 # --- data ------------------------------------------------------------------------------------
 def resolve_data_root(cfg: TrainConfig, run_dir: str | Path) -> tuple[Path, bool]:
-    """(data root, is_synthetic): discovery first; presets with `synthetic_data` generate the
-    built-in sample set in run_dir/sample_data when no real data is configured."""
-    configured = cfg.data_root or os.environ.get("VITST_DATA_ROOT")
-    if configured or not cfg.synthetic_data:
+    """(data root, is_synthetic). Discovery first (cfg.data_root > $VITST_DATA_ROOT > Kaggle
+    input); a preset with `synthetic_data` (smoke) that finds no data at all generates the
+    built-in sample set in run_dir/sample_data. A configured root that is wrong stays an error."""
+    try:
         return find_data_root(cfg.data_root), False
+    except FileNotFoundError:
+        if not cfg.synthetic_data or cfg.data_root or os.environ.get("VITST_DATA_ROOT"):
+            raise
     root = make_sample_dataset(Path(run_dir) / "sample_data", size=max(96, cfg.image_size))
     return root, True
 
@@ -374,7 +377,11 @@ def _loop(
 
     # Model, optimiser, scaler. Same seed on every rank; DDP also syncs rank 0's weights.
     torch.manual_seed(cfg.seed)
+    if world > 1 and not main:
+        dist.barrier()  # let rank 0 download (and cache) pretrained weights alone
     model = build_model(cfg).to(device)
+    if world > 1 and main:
+        dist.barrier()
     if strategy == "dp":
         net: nn.Module = nn.DataParallel(model)
     elif strategy == "ddp":

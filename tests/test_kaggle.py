@@ -1,0 +1,306 @@
+"""The Kaggle push folder: metadata, the embedded package, the CLI, and the built notebook
+running alone (no repository on the path) in a simulated Kaggle layout.
+
+Never imports the `kaggle` package (it authenticates on import) and never touches the network
+or /kaggle.
+"""
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+from vitst_utils import kaggle as K
+
+REPO = Path(__file__).resolve().parents[1]
+TRAINING = REPO / "notebooks" / "02_training.py"
+EXPECTED_META = {
+    "language": "python",
+    "kernel_type": "notebook",
+    "is_private": True,
+    "enable_gpu": True,
+    "enable_tpu": False,
+    "enable_internet": True,
+    "machine_shape": "NvidiaTeslaT4",
+    "dataset_sources": ["tuantai229/avataranime"],
+    "competition_sources": [],
+    "kernel_sources": [],
+    "model_sources": [],
+}
+# Read by `kaggle kernels push` but optional: we leave them to the CLI's defaults.
+OPTIONAL_CLI_FIELDS = {"id_no", "docker_image_pinning_type", "docker_image", "keywords"}
+STANDIN = """\
+# %% [markdown]
+# # Stand-in training notebook
+
+# %%
+from vitst_utils.config import get_preset
+
+cfg = get_preset("smoke")
+print(cfg.preset)
+"""
+
+# Runs the bundle cell as a notebook would (twice), then starts a process the way DDP does (spawn):
+# the worker must import the unpacked package too.
+RUNNER = """
+import multiprocessing
+import runpy
+import sys
+
+if __name__ == "__main__":
+    runpy.run_path(sys.argv[1], run_name="__main__")
+    first = sys.modules["vitst_utils"]
+    runpy.run_path(sys.argv[1], run_name="__main__")  # the cell run again in the same kernel
+    print(f"fresh module on re-run: {sys.modules['vitst_utils'] is not first}")
+    ctx = multiprocessing.get_context("spawn")
+    worker = ctx.Process(target=runpy.run_module, args=("vitst_utils.config",))
+    worker.start()
+    worker.join()
+    print(f"spawned worker exit code {worker.exitcode}")
+"""
+
+
+@pytest.fixture
+def standin(tmp_path) -> Path:
+    path = tmp_path / "standin.py"
+    path.write_text(STANDIN)
+    return path
+
+
+@pytest.fixture
+def built(tmp_path, standin) -> Path:
+    return K.build_push_folder("alice", tmp_path / "push", notebook=standin)
+
+
+def _repo_package() -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (REPO / "vitst_utils").glob("*.py")}
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    """The test environment without PYTHONPATH: the repository is not importable."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", **extra)
+    return env
+
+
+# --- metadata ----------------------------------------------------------------------------------
+def test_template_has_every_field_a_push_reads():
+    meta = json.loads((REPO / "kaggle" / "kernel-metadata.json").read_text())
+    assert set(K.METADATA_FIELDS) <= set(meta)
+    assert {k: meta[k] for k in EXPECTED_META} == EXPECTED_META
+    owner, slug = meta["id"].split("/")
+    assert owner and K.slugify(meta["title"]) == slug and meta["code_file"] == f"{slug}.ipynb"
+
+
+def test_template_covers_the_installed_cli():
+    """Read (not import) the kaggle CLI's push code: every field it reads is in our list."""
+    spec = importlib.util.find_spec("kaggle")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("kaggle CLI not installed")
+    source = Path(spec.submodule_search_locations[0], "api", "kaggle_api_extended.py").read_text()
+    push = source[source.index("def kernels_push(") : source.index("def kernels_push_cli(")]
+    read = set(re.findall(r'meta_data(?:, |\.get\()"(\w+)"', push))
+    assert "machine_shape" in read and "code_file" in read  # the pattern still matches
+    assert read - OPTIONAL_CLI_FIELDS <= set(K.METADATA_FIELDS)
+
+
+@pytest.mark.parametrize(
+    "title", ["vitst training", "ViT-ST: run #2", "a_b  c--d e", "it's 5 o'clock", "x & y & z"]
+)
+def test_slug_matches_the_kaggle_cli(title):
+    slugify = pytest.importorskip("slugify").slugify  # python-slugify, what the CLI uses
+    assert K.slugify(title) == slugify(title)
+
+
+def test_built_metadata_and_files(built, standin, tmp_path):
+    out = built.parent
+    meta = json.loads((out / "kernel-metadata.json").read_text())
+    assert meta["id"] == "alice/vitst-training" and meta["title"] == "vitst training"
+    assert (out / meta["code_file"]) == built and built.is_file()
+    assert {k: meta[k] for k in EXPECTED_META} == EXPECTED_META
+    assert sorted(p.name for p in out.iterdir()) == ["kernel-metadata.json", built.name]
+
+    other = K.build_push_folder("bob", tmp_path / "other", "My ViT run 2", standin)
+    meta = json.loads((other.parent / "kernel-metadata.json").read_text())
+    assert meta["id"] == "bob/my-vit-run-2" and other.name == "my-vit-run-2.ipynb"
+    assert K.slugify(meta["title"]) == "my-vit-run-2"
+
+
+# --- the notebook ------------------------------------------------------------------------------
+def test_notebook_is_clean_and_keeps_the_training_cells(built, standin):
+    nb = nbformat.read(built, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    intro, bundle, *rest = nb.cells
+    assert intro.cell_type == "markdown" and "vitst_utils.kaggle build" in intro.source
+    assert K.BUNDLE_VAR in bundle.source and K.BUNDLE_TAG in bundle.metadata.tags
+    source = jupytext.read(standin)
+    assert [(c.cell_type, c.source) for c in rest] == [
+        (c.cell_type, c.source) for c in source.cells
+    ]
+
+
+def test_embedded_package_is_the_repo_package_byte_for_byte(built):
+    embedded = K.embedded_files(built)
+    repo = _repo_package()
+    assert sorted(embedded) == sorted(repo) and "kaggle.py" in embedded
+    assert embedded == repo
+
+
+def test_bundle_installs_only_the_pinned_timm(built):
+    pin = re.search(r"^timm==(\S+)", (REPO / "requirements.txt").read_text(), re.M).group(1)
+    cell = nbformat.read(built, as_version=4).cells[1].source
+    assert f'"--no-deps", "timm=={pin}"' in cell
+    assert "except ImportError" in cell  # only when `import timm` fails
+    pip_lines = [line for line in cell.splitlines() if "pip" in line]
+    assert pip_lines and not any("torch" in line for line in pip_lines)
+
+
+def test_bundle_cell_unpacks_replaces_and_guards(built, tmp_path):
+    """The bundle cell imports its own copy, replaces an older one, spares a foreign one."""
+    cell = tmp_path / "bundle_cell.py"
+    cell.write_text(nbformat.read(built, as_version=4).cells[1].source)
+    runner = tmp_path / "runner.py"
+    runner.write_text(RUNNER)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def run() -> subprocess.CompletedProcess:
+        cmd = [sys.executable, str(runner), str(cell)]
+        return subprocess.run(cmd, cwd=work, env=_clean_env(), capture_output=True, text=True)
+
+    first = run()
+    assert first.returncode == 0, first.stderr
+    assert f"imported from {work / 'vitst_utils' / '__init__.py'}" in first.stdout
+    assert "fresh module on re-run: True" in first.stdout
+    assert "spawned worker exit code 0" in first.stdout  # DDP workers import it too
+    assert {p.name: p.read_bytes() for p in (work / "vitst_utils").glob("*.py")} == (
+        K.embedded_files(built)
+    )
+    (work / "vitst_utils" / "stale.py").write_text("raise ImportError('stale copy')\n")
+    second = run()
+    assert second.returncode == 0, second.stderr
+    assert not (work / "vitst_utils" / "stale.py").exists()
+
+    shutil.rmtree(work / "vitst_utils")
+    (work / "vitst_utils").mkdir()  # someone's own folder: never deleted
+    (work / "vitst_utils" / "mine.py").write_text("")
+    guarded = run()
+    assert guarded.returncode != 0 and "was not unpacked by this notebook" in guarded.stderr
+    assert (work / "vitst_utils" / "mine.py").exists()
+
+
+# --- errors and the CLI ------------------------------------------------------------------------
+@pytest.mark.parametrize("user", ["", "  ", "alice/x", "alice smith", "KAGGLE_USERNAME"])
+def test_bad_user_says_how_to_find_yours(user, standin, tmp_path):
+    with pytest.raises(K.KaggleBuildError, match=r"(?s)--user.*kaggle\.json"):
+        K.build_push_folder(user, tmp_path / "out", notebook=standin)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("title", "match"),
+    [("abc", "5 to 50"), ("!!! ok !!!", "5 to 50"), ("x" * 51, "5 to 50"), ("Été run", "ASCII")],
+)
+def test_bad_title_names_the_rule(title, match, standin, tmp_path):
+    with pytest.raises(K.KaggleBuildError, match=match):
+        K.build_push_folder("alice", tmp_path / "out", title, standin)
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_paths_are_refused(standin, tmp_path):
+    with pytest.raises(K.KaggleBuildError, match="overwrite the template"):
+        K.build_push_folder("alice", REPO / "kaggle", notebook=standin)
+    with pytest.raises(K.KaggleBuildError, match="not the paired .ipynb"):
+        K.build_push_folder("alice", tmp_path / "out", notebook=standin.with_suffix(".ipynb"))
+    with pytest.raises(K.KaggleBuildError, match="no such file"):
+        K.build_push_folder("alice", tmp_path / "out", notebook=tmp_path / "missing.py")
+    light = tmp_path / "light.py"
+    light.write_text("print('no cell markers')\n")
+    with pytest.raises(K.KaggleBuildError, match="percent-format"):
+        K.build_push_folder("alice", tmp_path / "out", notebook=light)
+    with pytest.raises(K.KaggleBuildError, match="bundle cell"):
+        K.embedded_files(nbformat.v4.new_notebook())
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "vitst_utils.kaggle", *args],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_cli_builds_and_prints_the_next_steps(standin, tmp_path):
+    out = tmp_path / "push"
+    done = _cli("build", "--user", "alice", "--out", str(out), "--notebook", str(standin))
+    assert done.returncode == 0, done.stderr
+    assert f"kaggle kernels push -p {out}\n" in done.stdout
+    assert "kaggle kernels status alice/vitst-training" in done.stdout
+    assert "kaggle kernels output alice/vitst-training -p out/" in done.stdout
+    assert K.embedded_files(out / "vitst-training.ipynb") == _repo_package()
+
+    bad = _cli("build", "--user", "a/b", "--out", str(tmp_path / "bad"), "--notebook", str(standin))
+    assert bad.returncode == 2 and "error: --user" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- end to end --------------------------------------------------------------------------------
+@pytest.mark.skipif(not TRAINING.is_file(), reason=f"{TRAINING} not written yet")
+def test_built_notebook_runs_alone_in_a_simulated_kaggle(tmp_path):
+    """The pushed file is all Kaggle gets: copied alone into an empty folder, with the repo off
+    the path, it trains the smoke preset and writes checkpoints and pictures to the working dir."""
+    from nbclient import NotebookClient
+
+    from vitst_utils.sample_data import make_sample_dataset
+
+    built = K.build_push_folder("alice", tmp_path / "push")  # the default training notebook
+    session = tmp_path / "session"
+    session.mkdir()
+    notebook = Path(shutil.copy(built, session))
+    kaggle = tmp_path / "kaggle"
+    dataset = kaggle / "input" / "datasets" / "tuantai229" / "avataranime" / "AvatarAnime"
+    make_sample_dataset(dataset, size=64)
+    (kaggle / "working").mkdir()
+    env = _clean_env(
+        VITST_KAGGLE_INPUT=str(kaggle / "input"),
+        VITST_KAGGLE_WORKING=str(kaggle / "working"),
+        VITST_PRESET="smoke",
+    )
+    probe = "import importlib.util; print(importlib.util.find_spec('vitst_utils'))"
+    found = subprocess.run(
+        [sys.executable, "-c", probe], cwd=session, env=env, capture_output=True, text=True
+    )
+    assert found.stdout.strip() == "None", "the repository must not be importable here"
+
+    nb = nbformat.read(notebook, as_version=4)
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(session)}}
+    )
+    client.execute(env=env)
+
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    imported = re.search(r"vitst_utils imported from (\S+)", text)
+    assert imported, text[:2000]
+    assert Path(imported.group(1)).resolve() == (session / "vitst_utils/__init__.py").resolve()
+    assert "preset: smoke" in text
+    working = kaggle / "working"
+    assert list(working.rglob("checkpoints/epoch_*.pt")), f"no checkpoint under {working}"
+    assert list(working.rglob("samples/epoch_*.png")), f"no sample grid under {working}"
+    # the attached dataset was found by searching /kaggle/input, not replaced by synthetic data
+    logged = (working / "vitst" / "smoke" / "train.log").read_text()
+    assert f"data: {dataset} |" in logged and "SYNTHETIC" not in logged
+    assert not (working / "vitst" / "smoke" / "sample_data").exists()
+    assert sorted(p.name for p in session.iterdir()) == [notebook.name, "vitst_utils"]
