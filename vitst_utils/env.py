@@ -81,24 +81,32 @@ def adapt_to_hardware(cfg: TrainConfig, exact: bool = False) -> TrainConfig:
     return cfg.replace(**overrides)
 
 
+def find_previous_runs(name: str, search: str | Path | None = None) -> list[Path]:
+    """Run folders `.../vitst/<name>` with checkpoints under the Kaggle inputs (up to 4 levels
+    down): an earlier session's or notebook's output attached as an input."""
+    base = Path(search) if search is not None else kaggle_input_dir()
+    pattern = f"vitst/{name}/checkpoints"
+    found = {p.parent for depth in range(5) for p in base.glob("*/" * depth + pattern)}
+    return sorted(p for p in found if list(p.glob("checkpoints/epoch_*.pt")))
+
+
 def restore_previous_run(run_dir: str | Path, search: str | Path | None = None) -> Path | None:
     """Continue a run across Kaggle sessions: when `run_dir` holds no checkpoint yet and an
-    earlier session's output is attached as an input (a folder `.../vitst/<name>/checkpoints`
-    under /kaggle/input, up to 4 levels down), copy its newest checkpoint, history and samples
-    into `run_dir` so that `train(..., resume=True)` picks up there. Returns the source, or None.
+    earlier session's output is attached as an input (see `find_previous_runs`), copy its
+    newest checkpoint, history and samples into `run_dir`, so that `train(..., resume=True)`
+    picks up there. Returns the folder it copied from, or None.
     """
     run_dir = Path(run_dir)
     if list(run_dir.glob("checkpoints/epoch_*.pt")):
         return None
-    base = Path(search) if search is not None else kaggle_input_dir()
-    pattern = f"vitst/{run_dir.name}/checkpoints/epoch_*.pt"
-    found = sorted(
-        (p for depth in range(5) for p in base.glob("*/" * depth + pattern)),
-        key=lambda p: (p.name, str(p)),
-    )
+    found = [
+        p
+        for r in find_previous_runs(run_dir.name, search)
+        for p in r.glob("checkpoints/epoch_*.pt")
+    ]
     if not found:
         return None
-    newest = found[-1]
+    newest = max(found, key=lambda p: (p.name, str(p)))
     source = newest.parent.parent
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     shutil.copy2(newest, run_dir / "checkpoints" / newest.name)
