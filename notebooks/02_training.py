@@ -45,8 +45,9 @@ from vitst_utils.env import (
     on_kaggle,
     restore_previous_run,
 )
+from vitst_utils.explore import data_label
 from vitst_utils.plots import plot_history
-from vitst_utils.train import train
+from vitst_utils.train import resolve_data_root, train
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 
@@ -92,7 +93,8 @@ print(f"{result.epochs_completed}/{cfg.epochs} epochs ({result.stopped})")
 # ## 4. Loss curves
 
 # %%
-plot_history(result.history, title=f"{cfg.preset}: mean training losses per epoch")
+LABEL = data_label(resolve_data_root(cfg, RUN_DIR)[0])  # says so when the data is synthetic
+plot_history(result.history, title=f"{cfg.preset}: mean training losses per epoch | {LABEL}")
 
 # %% [markdown]
 # ## 5. Samples: content | style | generated

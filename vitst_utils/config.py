@@ -109,7 +109,9 @@ class TrainConfig:
         return cls(**d)
 
     def to_json(self, path: str | Path | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=2) + "\n"
+        """JSON, one field per line (lists kept on their line), written to `path` if given."""
+        fields = (f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in self.to_dict().items())
+        text = "{\n" + ",\n".join(fields) + "\n}\n"
         if path is not None:
             Path(path).write_text(text)
         return text
