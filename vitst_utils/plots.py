@@ -11,11 +11,13 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import torch
 from matplotlib import figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from .data import denormalize
+from .data import IMAGENET_MEAN, IMAGENET_STD, denormalize
+from .explore import channel_summary, short_name
 
 
 class Figure(figure.Figure):
@@ -147,7 +149,6 @@ def _spread(values, lo_hi_ratio: float = 30.0) -> bool:
 def _bins(values, log: bool, n: int = 30):
     """Histogram bin edges over `values`: fewer bins for few distinct values (CelebA's aligned
     crops are all one size), widened around a single value, log-spaced when `log`."""
-    import numpy as np
 
     n = min(n, max(5, 3 * len(np.unique(values))))
     lo, hi = float(min(values)), float(max(values))
@@ -162,8 +163,6 @@ def plot_image_sizes(
     """Width vs height, aspect-ratio and shorter-side histograms per domain (from
     `explore.stats_by_domain`); a line marks the model's `image_size` (smaller sides are
     scaled up by the Resize)."""
-    import numpy as np
-    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     fig = Figure(layout="constrained", figsize=(13, 3.8))
     ax_wh, ax_ar, ax_side = fig.subplots(1, 3)
@@ -223,10 +222,6 @@ def plot_image_sizes(
 def plot_colour_stats(stats: dict[str, dict], title: str = "") -> Figure:
     """Per-channel mean ± std per domain (ImageNet's as markers), and the pixel brightness and
     saturation histograms per domain (from `explore.stats_by_domain`)."""
-    import numpy as np
-
-    from .data import IMAGENET_MEAN, IMAGENET_STD
-    from .explore import channel_summary
 
     fig = Figure(layout="constrained", figsize=(13, 3.8))
     ax_ch, ax_b, ax_s = fig.subplots(1, 3)
@@ -279,7 +274,6 @@ def plot_transform_examples(examples: Sequence[dict], title: str = "") -> Figure
     """Rows of original | eval transform (centre crop) | train transform draws, from
     `explore.transform_examples`; the original keeps its own shape, the rest are what the
     model sees (denormalised)."""
-    from .explore import short_name
 
     n = len(examples)
     draws = max((len(e["train"]) for e in examples), default=0)
@@ -365,7 +359,6 @@ def plot_val_losses(
 ) -> Figure:
     """Validation losses per checkpoint epoch (markers), with the training losses from
     history.csv as a faint line when given (content, style and weighted total)."""
-    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(layout="constrained", figsize=(13, 3.4))
     axes = fig.subplots(1, 3)

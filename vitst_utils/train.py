@@ -410,14 +410,14 @@ def _loop(
 
     budget_s = cfg.time_budget_minutes * 60 if cfg.time_budget_minutes else math.inf
     consecutive_bad = 0
-    last_path: Path | None = None
+    saved_epoch = start_epoch  # the newest epoch with a checkpoint on disk
     stopped = "completed"
     epoch = start_epoch
 
-    def save(epoch_done: int) -> Path | None:
+    def save(epoch_done: int) -> None:
         if not main:
-            return None
-        path = ckpt_io.save_checkpoint(
+            return
+        ckpt_io.save_checkpoint(
             ckpt_io.checkpoint_path(run_dir, epoch_done),
             model,
             cfg,
@@ -428,7 +428,6 @@ def _loop(
             rng=_rng_state(),
         )
         ckpt_io.prune_checkpoints(run_dir, cfg.keep_last)
-        return path
 
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
         t0 = time.monotonic()
@@ -537,21 +536,21 @@ def _loop(
                 seconds,
                 row["images_per_s"],
                 f" | {skipped} non-finite steps skipped" if skipped else "",
-                time.strftime("%H:%M:%S", time.gmtime(eta)),
+                f"{int(eta // 3600)}:{int(eta % 3600 // 60):02d}:{int(eta % 60):02d}",
             )
 
         if epoch % cfg.save_every == 0 or epoch == cfg.epochs:
-            last_path = save(epoch)
+            save(epoch)
+            saved_epoch = epoch
         elapsed = time.monotonic() - t_start
         if epoch < cfg.epochs and elapsed + seconds > budget_s:
             stopped = "time_budget"
             break
 
     if stopped == "time_budget":
-        if epoch > start_epoch and (
-            last_path is None or f"epoch_{epoch:03d}" not in last_path.name
-        ):
-            last_path = save(epoch)
+        if epoch > saved_epoch:
+            save(epoch)
+            saved_epoch = epoch
         if main:
             log.info(
                 "time budget of %.0f min reached after epoch %d/%d; checkpoint %s. "
@@ -559,7 +558,7 @@ def _loop(
                 cfg.time_budget_minutes,
                 epoch,
                 cfg.epochs,
-                last_path,
+                ckpt_io.checkpoint_path(run_dir, saved_epoch) if saved_epoch else "none yet",
             )
     if main:
         _write_summary(run_dir, epoch, stopped, time.monotonic() - t_start)
