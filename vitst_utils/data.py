@@ -24,6 +24,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision import transforms
 
+from .env import kaggle_input_dir
+
 logger = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -35,7 +37,6 @@ STYLE_DOMAIN = "AnimeFace"
 DOMAINS = (CONTENT_DOMAIN, STYLE_DOMAIN)
 SPLITS = ("train", "val", "test")
 DATA_ROOT_ENV = "VITST_DATA_ROOT"
-KAGGLE_INPUT_ENV = "VITST_KAGGLE_INPUT"
 KAGGLE_DATASET = "tuantai229/avataranime"
 
 MAX_ASPECT_RATIO = 20.0  # longer side / shorter side; beyond this a face crop is meaningless
@@ -312,7 +313,7 @@ def find_data_root(
     `env` defaults to `os.environ`; `kaggle_input` to $VITST_KAGGLE_INPUT or /kaggle/input.
     """
     env = os.environ if env is None else env
-    base = Path(kaggle_input or env.get(KAGGLE_INPUT_ENV) or "/kaggle/input")
+    base = Path(kaggle_input) if kaggle_input else kaggle_input_dir(env)
     if explicit not in (None, ""):
         source, root = "--data-root/argument", _resolve_root(Path(explicit), "--data-root/argument")
     elif env.get(DATA_ROOT_ENV):

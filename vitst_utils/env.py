@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -14,9 +15,10 @@ from .config import TrainConfig
 KAGGLE_TIME_BUDGET_MINUTES = 11 * 60
 
 
-def kaggle_input_dir() -> Path:
+def kaggle_input_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Kaggle's read-only inputs ($VITST_KAGGLE_INPUT overrides, e.g. for tests)."""
-    return Path(os.environ.get("VITST_KAGGLE_INPUT", "/kaggle/input"))
+    environ = os.environ if environ is None else environ
+    return Path(environ.get("VITST_KAGGLE_INPUT") or "/kaggle/input")
 
 
 def kaggle_working_dir() -> Path:
