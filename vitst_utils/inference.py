@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from .checkpoint import list_checkpoints, load_checkpoint, load_model
+from .checkpoint import CheckpointError, list_checkpoints, load_checkpoint, load_model
 from .config import TrainConfig
 from .data import ImageSkipped, build_transform, load_image, scan_folder, to_pil
 from .env import find_previous_runs, kaggle_input_dir, on_kaggle
@@ -300,13 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="stylised", help="output folder")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args(argv)
-    contents, skipped = gather_images(args.content)
+    try:
+        contents, skipped = gather_images(args.content)
+        if not contents:
+            raise FileNotFoundError(f"no usable content image in {args.content}")
+        load_image(args.style)
+        model, _ = load_model(args.checkpoint, map_location=args.device)
+    except (OSError, ValueError, CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     for path, reason in skipped:
         print(f"skipped {path}: {reason}", file=sys.stderr)
-    if not contents:
-        print("error: no usable content image", file=sys.stderr)
-        return 2
-    model, _ = load_model(args.checkpoint, map_location=args.device)
     result = stylize_pairs(model, [(c, args.style) for c in contents], args.out)
     for path in result.paths:
         print(path)
