@@ -40,12 +40,12 @@ import torch
 from IPython.display import display
 
 from vitst_utils.config import get_preset
+from vitst_utils.data import first_images
 from vitst_utils.env import default_run_dir, describe_hardware
 from vitst_utils.explore import data_label, format_table
 from vitst_utils.inference import (
     compare_checkpoints,
     ensure_checkpoints,
-    first_images,
     select_checkpoints,
 )
 from vitst_utils.plots import plot_checkpoint_grid, plot_history, plot_val_losses, save_figure

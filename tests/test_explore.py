@@ -17,7 +17,7 @@ from vitst_utils import explore as E
 from vitst_utils import inference as I
 from vitst_utils import plots as P
 from vitst_utils.config import get_preset
-from vitst_utils.data import DOMAINS, SPLITS, build_transform
+from vitst_utils.data import DOMAINS, SPLITS, build_transform, first_images
 from vitst_utils.model import build_model
 from vitst_utils.sample_data import add_messy_files, make_sample_dataset
 
@@ -340,8 +340,8 @@ def test_compare_checkpoints(smoke_model, clean_root: Path, tmp_path: Path) -> N
     model, cfg = smoke_model
     paths = _fake_run(tmp_path / "run", model, cfg)
     data = T.build_datasets(cfg, clean_root)
-    content = I.first_images(data["content_val"], 2)
-    style = I.first_images(data["style_val"], 5)  # capped at the dataset's length
+    content = first_images(data["content_val"], 2)
+    style = first_images(data["style_val"], 5)  # capped at the dataset's length
     assert content.shape == (2, 3, cfg.image_size, cfg.image_size) and len(style) == 2
     rows = I.compare_checkpoints(
         list(enumerate(paths, 1)), content, style, data["content_val"], data["style_val"]

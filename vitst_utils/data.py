@@ -226,6 +226,15 @@ class ImageFolderDataset(Dataset):
         return self.transform(image) if self.transform is not None else image
 
 
+def first_images(dataset: Dataset, n: int) -> torch.Tensor:
+    """The first `n` items of a dataset of tensors as one batch: fixed pairs that every
+    checkpoint, and every training epoch's sample grid, sees alike."""
+    n = min(n, len(dataset))
+    if n < 1:
+        raise ValueError("first_images() needs n >= 1 and a non-empty dataset")
+    return torch.stack([dataset[i] for i in range(n)])
+
+
 # --- tensors -----------------------------------------------------------------------------------
 def build_transform(image_size: int, train: bool, hflip: bool = True) -> transforms.Compose:
     """The seed's transforms: random crop (+ flip) for training, centre crop for evaluation."""

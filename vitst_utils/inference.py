@@ -249,15 +249,6 @@ def stylize_matrix(
     return torch.stack([stylize(model, c.expand(n_s, -1, -1, -1), style) for c in content])
 
 
-def first_images(dataset: Dataset, n: int) -> torch.Tensor:
-    """The first `n` items of a dataset of tensors as one batch: fixed pairs that every
-    checkpoint sees alike (as the per-epoch sample grids of training)."""
-    n = min(n, len(dataset))
-    if n < 1:
-        raise ValueError("first_images() needs n >= 1 and a non-empty dataset")
-    return torch.stack([dataset[i] for i in range(n)])
-
-
 def compare_checkpoints(
     checkpoints: Sequence[tuple[int, Path]],
     content: torch.Tensor,

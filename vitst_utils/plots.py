@@ -40,21 +40,7 @@ def sample_grid(
     title: str = "",
 ) -> Figure:
     """Rows of content | style | generated, from normalised (B, 3, H, W) batches."""
-    n = content.shape[0]
-    fig = Figure(layout="constrained", figsize=(7.5, 2.5 * n + 0.4))
-    axes = fig.subplots(n, 3, squeeze=False)
-    for i in range(n):
-        for j, (name, batch) in enumerate(
-            (("content", content), ("style", style), ("generated", generated))
-        ):
-            ax = axes[i, j]
-            ax.imshow(_img(batch[i]))
-            ax.set_axis_off()
-            if i == 0:
-                ax.set_title(name)
-    if title:
-        fig.suptitle(title)
-    return fig
+    return plot_checkpoint_grid(content, style, [("generated", generated)], title)
 
 
 def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:
@@ -71,7 +57,7 @@ def plot_history(rows: Sequence[dict[str, float]], title: str = "") -> Figure:
     axes = fig.subplots(1, 3)
     epochs = [r["epoch"] for r in rows]
     for ax, key in zip(axes, ("total_loss", "content_loss", "style_loss"), strict=True):
-        ax.plot(epochs, [r[key] for r in rows], marker="o", ms=3)
+        ax.plot(epochs, [r[key] for r in rows], marker="o", ms=3, label="train (epoch mean)")
         ax.set_title(key.replace("_", " "))
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -357,29 +343,12 @@ def plot_val_losses(
     history: Sequence[dict[str, float]] | None = None,
     title: str = "",
 ) -> Figure:
-    """Validation losses per checkpoint epoch (markers), with the training losses from
-    history.csv as a faint line when given (content, style and weighted total)."""
-
-    fig = Figure(layout="constrained", figsize=(13, 3.4))
-    axes = fig.subplots(1, 3)
+    """Validation losses per checkpoint epoch (markers) over the training loss curves of
+    `plot_history` when `history` is given (content, style and weighted total)."""
+    fig = plot_history(history or [], title)
     rows = [r for r in rows if r.get("epoch") is not None]
     epochs = [r["epoch"] for r in rows]
-    for ax, key in zip(axes, ("total_loss", "content_loss", "style_loss"), strict=True):
-        if history:
-            ax.plot(
-                [h["epoch"] for h in history],
-                [h[key] for h in history],
-                color="grey",
-                alpha=0.6,
-                lw=1,
-                label="train (epoch mean)",
-            )
+    for ax, key in zip(fig.axes, ("total_loss", "content_loss", "style_loss"), strict=True):
         ax.plot(epochs, [r[key] for r in rows], marker="o", color="tab:red", label="validation")
-        ax.set_title(key.replace("_", " "))
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    if title:
-        fig.suptitle(title)
     return fig

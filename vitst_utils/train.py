@@ -36,6 +36,7 @@ from .data import (
     build_transform,
     domain_folder,
     find_data_root,
+    first_images,
     format_skip_report,
 )
 from .env import default_run_dir, describe_hardware, gpu_count, resolve_strategy
@@ -405,8 +406,8 @@ def _loop(
 
     # The fixed validation batch: the same images every epoch.
     n_val = min(cfg.num_samples, len(data["content_val"]), len(data["style_val"]))
-    val_content = torch.stack([data["content_val"][i] for i in range(n_val)]).to(device)
-    val_style = torch.stack([data["style_val"][i] for i in range(n_val)]).to(device)
+    val_content = first_images(data["content_val"], n_val).to(device)
+    val_style = first_images(data["style_val"], n_val).to(device)
 
     budget_s = cfg.time_budget_minutes * 60 if cfg.time_budget_minutes else math.inf
     consecutive_bad = 0
