@@ -38,7 +38,7 @@ from IPython.display import display
 
 from vitst_utils import explore
 from vitst_utils.config import get_preset
-from vitst_utils.data import format_skip_report
+from vitst_utils.data import format_skip_report, resolve_data_root
 from vitst_utils.env import default_run_dir, on_kaggle
 from vitst_utils.plots import (
     image_grid,
@@ -47,7 +47,6 @@ from vitst_utils.plots import (
     plot_image_sizes,
     plot_transform_examples,
 )
-from vitst_utils.train import resolve_data_root
 
 # %% [markdown]
 # ## 1. Configuration and data

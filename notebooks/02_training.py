@@ -38,6 +38,7 @@ import os
 from IPython.display import Image, display
 
 from vitst_utils.config import get_preset
+from vitst_utils.data import resolve_data_root
 from vitst_utils.env import (
     adapt_to_hardware,
     default_run_dir,
@@ -47,7 +48,7 @@ from vitst_utils.env import (
 )
 from vitst_utils.explore import data_label
 from vitst_utils.plots import plot_history
-from vitst_utils.train import resolve_data_root, train
+from vitst_utils.train import train
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 

@@ -42,12 +42,11 @@ from IPython.display import display
 
 from vitst_utils.checkpoint import load_model
 from vitst_utils.config import get_preset
-from vitst_utils.data import domain_folder, format_skip_report, scan_folder
+from vitst_utils.data import domain_folder, format_skip_report, resolve_data_root, scan_folder
 from vitst_utils.env import default_run_dir, describe_hardware
 from vitst_utils.explore import data_label
 from vitst_utils.inference import ensure_checkpoints, gather_images, stylize_matrix, stylize_pairs
 from vitst_utils.plots import plot_style_matrix, sample_grid, save_figure
-from vitst_utils.train import resolve_data_root
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 

@@ -40,7 +40,7 @@ import torch
 from IPython.display import display
 
 from vitst_utils.config import get_preset
-from vitst_utils.data import first_images
+from vitst_utils.data import build_datasets, first_images, resolve_data_root
 from vitst_utils.env import default_run_dir, describe_hardware
 from vitst_utils.explore import data_label, format_table
 from vitst_utils.inference import (
@@ -49,7 +49,7 @@ from vitst_utils.inference import (
     select_checkpoints,
 )
 from vitst_utils.plots import plot_checkpoint_grid, plot_history, plot_val_losses, save_figure
-from vitst_utils.train import build_datasets, read_history_csv, resolve_data_root
+from vitst_utils.train import read_history_csv
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 

@@ -11,6 +11,7 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
+import vitst_utils.data as D
 import vitst_utils.train as T
 from vitst_utils import checkpoint as C
 from vitst_utils import explore as E
@@ -339,7 +340,7 @@ def test_ensure_checkpoints(smoke_model, tmp_path: Path, monkeypatch) -> None:
 def test_compare_checkpoints(smoke_model, clean_root: Path, tmp_path: Path) -> None:
     model, cfg = smoke_model
     paths = _fake_run(tmp_path / "run", model, cfg)
-    data = T.build_datasets(cfg, clean_root)
+    data = D.build_datasets(cfg, clean_root)
     content = first_images(data["content_val"], 2)
     style = first_images(data["style_val"], 5)  # capped at the dataset's length
     assert content.shape == (2, 3, cfg.image_size, cfg.image_size) and len(style) == 2

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# The dataset's layout (Kaggle `tuantai229/avataranime`): <root>/<domain>/<split>/*.jpg
+CONTENT_DOMAIN = "CelebA"
+STYLE_DOMAIN = "AnimeFace"
+
 # Fields that decide the network's shape: a checkpoint only resumes or loads into a model
 # whose config agrees on all of them.
-MODEL_FIELDS = ("vit_name", "image_size", "decoder", "decoder_channels", "vgg_layers")
+MODEL_FIELDS = (
+    "vit_name",
+    "vit_kwargs",
+    "vit_layers",
+    "image_size",
+    "decoder",
+    "decoder_channels",
+    "output_space",
+    "vgg_layers",
+)
 
 
 @dataclass
@@ -22,8 +35,8 @@ class TrainConfig:
     # --- data -------------------------------------------------------------------------------
     data_root: str | None = None  # None: explicit > $VITST_DATA_ROOT > /kaggle/input discovery
     synthetic_data: bool = False  # no data root found: generate the built-in synthetic set
-    content_domain: str = "CelebA"
-    style_domain: str = "AnimeFace"
+    content_domain: str = CONTENT_DOMAIN
+    style_domain: str = STYLE_DOMAIN
     train_split: str = "train"
     val_split: str = "val"
     image_size: int = 224
@@ -32,26 +45,57 @@ class TrainConfig:
     batch_size: int = 8  # global batch: split over GPUs by DP and DDP
     num_workers: int = 2
     hflip: bool = True
+    exclude_file: str | None = None  # paths (relative to the data root) left out of every split
+    exclude_sha256: str | None = None  # written by training: which exclude list the run used
 
     # --- model ------------------------------------------------------------------------------
     vit_name: str = "vit_base_patch16_224"
+    vit_kwargs: dict[str, Any] = field(default_factory=dict)  # timm overrides: {"patch_size": 8}
+    vit_layers: tuple[int, ...] = ()  # blocks fused (timm forward_intermediates); () = last+norm
     pretrained: bool = True  # real weights: from the hub, or from the files below
     vit_weights_file: str | None = None  # local timm weights (.safetensors / .pth)
     vgg_weights_file: str | None = None  # local torchvision vgg19 state dict
-    decoder: str = "convtranspose"  # the seed's decoder; room for others
-    decoder_channels: tuple[int, ...] = (512, 256, 128, 64)
+    decoder: str = "convtranspose"  # convtranspose (the seed's) | upsample (nearest x2 + conv)
+    decoder_channels: tuple[int, ...] = (512, 256, 128, 64)  # one width per x2 stage
+    output_space: str = "normalized"  # the seed's: Tanh read as a normalised image | pixels
     freeze_encoder: bool = False
+    encoder_lr_scale: float = 1.0  # the ViT's lr = lr x this (a pretrained encoder: lower)
 
     # --- losses -----------------------------------------------------------------------------
     vgg_layers: tuple[int, ...] = (1, 6, 11, 20, 29)  # ReLU indices in vgg19().features
     content_layer: int = 2  # index into vgg_layers (2 -> relu3_1)
-    style_loss: str = "mean_std"  # room for "gram"
+    content_criterion: str = "mse"  # mse | l1
+    content_norm: bool = False  # compare mean-variance-normalised features (StyTr2)
+    style_loss: str = "mean_std"  # mean_std | gram
     lambda_content: float = 3.0
     lambda_style: float = 1.0
+    lambda_gram_gray: float = 0.0  # AnimeGANv2: L1 of Gram matrices vs the *grayscale* anime
+    gram_layer: int = 3  # index into vgg_layers for lambda_gram_gray (3 -> relu4_1)
+    lambda_identity_pixel: float = 0.0  # StyTr2: decode(AdaIN(c, c)) = c, decode(s, s) = s
+    lambda_identity_feature: float = 0.0  # ... the same in VGG features (all vgg_layers)
+    lambda_tv: float = 0.0  # total variation of the output
+    lambda_color: float = 0.0  # AnimeGANv2: YUV colour of the output vs the photo
+
+    # --- adversary (lambda_adv > 0 adds a PatchGAN discriminator on the anime domain) ------
+    lambda_adv: float = 0.0
+    gan_loss: str = "lsgan"  # lsgan | hinge
+    adv_start_epoch: int = 1  # epochs before this train reconstruction only (AnimeGAN init)
+    d_channels: int = 64  # AnimeGANv2 D: ch 64, n_dis 3, spectral norm, LayerNorm
+    d_layers: int = 3
+    d_lr: float = 4e-5
+    d_betas: tuple[float, ...] = (0.5, 0.999)
+    d_real_weight: float = 1.0
+    d_fake_weight: float = 1.0
+    d_smooth_weight: float = 1.0  # edge-smoothed anime as negatives (CartoonGAN, AnimeGAN)
+    d_gray_weight: float = 0.0  # grayscale anime as negatives (AnimeGANv2): colour is style
 
     # --- optimisation -----------------------------------------------------------------------
     lr: float = 1e-4
     weight_decay: float = 0.01  # torch AdamW default, as in the seed
+    betas: tuple[float, ...] = (0.9, 0.999)  # AdamW default, as in the seed
+    lr_schedule: str = "constant"  # constant | cosine (after warmup_steps of linear warm-up)
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.0  # cosine ends at lr x this
     epochs: int = 50
 
     # --- runtime ----------------------------------------------------------------------------
@@ -64,24 +108,46 @@ class TrainConfig:
     max_nonfinite_steps: int = 10  # consecutive non-finite losses before giving up
     num_samples: int = 4  # pairs in the fixed validation grid drawn after every epoch
 
+    # --- speed (same losses, faster; see benchmark.py) -------------------------------------
+    batched_passes: bool = True  # content+style in one encoder pass, VGG targets in one pass
+    channels_last: bool = True  # decoder, VGG and discriminator in channels_last on CUDA
+    fused_adam: bool = True  # fused AdamW/Adam kernels on CUDA
+    cudnn_benchmark: bool = True
+    compile: bool = False  # torch.compile the decoder; falls back with a warning
+    cache_images: bool = False  # decode training images once into RAM, augment on the device
+
     def __post_init__(self) -> None:
         self.decoder_channels = tuple(int(c) for c in self.decoder_channels)
         self.vgg_layers = tuple(int(i) for i in self.vgg_layers)
+        self.vit_layers = tuple(int(i) for i in self.vit_layers)
+        self.betas = tuple(float(b) for b in self.betas)
+        self.d_betas = tuple(float(b) for b in self.d_betas)
+        self.vit_kwargs = dict(self.vit_kwargs)
         self.validate()
 
     def validate(self) -> None:
         """Raise ValueError naming the field and a valid choice."""
         checks = [
             (self.strategy in ("auto", "single", "dp", "ddp"), "strategy", "auto|single|dp|ddp"),
-            (self.decoder in ("convtranspose",), "decoder", "convtranspose"),
+            (self.decoder in DECODERS, "decoder", "|".join(DECODERS)),
+            (self.output_space in ("normalized", "pixels"), "output_space", "normalized|pixels"),
             (self.style_loss in ("mean_std", "gram"), "style_loss", "mean_std|gram"),
+            (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
+            (self.gan_loss in ("lsgan", "hinge"), "gan_loss", "lsgan|hinge"),
+            (self.lr_schedule in ("constant", "cosine"), "lr_schedule", "constant|cosine"),
             (self.image_size % 16 == 0 and self.image_size >= 16, "image_size", "a multiple of 16"),
-            (len(self.decoder_channels) == 4, "decoder_channels", "4 widths (14 -> 224 is x16)"),
+            (len(self.decoder_channels) >= 1, "decoder_channels", "one width per x2 stage"),
             (
                 0 <= self.content_layer < len(self.vgg_layers),
                 "content_layer",
                 "an index into vgg_layers",
             ),
+            (0 <= self.gram_layer < len(self.vgg_layers), "gram_layer", "an index into vgg_layers"),
+            (len(self.betas) == 2 and len(self.d_betas) == 2, "betas", "two numbers"),
+            (0 < self.encoder_lr_scale <= 10, "encoder_lr_scale", "a factor in (0, 10]"),
+            (self.adv_start_epoch >= 1, "adv_start_epoch", ">= 1"),
+            (self.d_layers >= 1, "d_layers", ">= 1"),
+            (self.warmup_steps >= 0, "warmup_steps", ">= 0"),
             (self.batch_size >= 1, "batch_size", ">= 1"),
             (self.epochs >= 1, "epochs", ">= 1"),
             (self.save_every >= 1, "save_every", ">= 1"),
@@ -130,8 +196,19 @@ class TrainConfig:
         return {k: self.to_dict()[k] for k in MODEL_FIELDS}
 
 
+DECODERS = ("convtranspose", "upsample")
+
 # Exactly the seed experiment (see ../shared/seed/SEED_SUMMARY.md): DataParallel, fp32.
-SEED = TrainConfig(preset="seed", strategy="dp", amp=False)
+# No speed lever either: the seed's way is what the benchmark compares the fast path against.
+SEED = TrainConfig(
+    preset="seed",
+    strategy="dp",
+    amp=False,
+    batched_passes=False,
+    channels_last=False,
+    fused_adam=False,
+    cudnn_benchmark=False,
+)
 
 # The same pipeline shrunk to seconds on a 2-core CPU: tiny ViT, 64 px, random weights.
 SMOKE = TrainConfig(

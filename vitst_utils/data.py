@@ -12,10 +12,11 @@ left to crash a DataLoader worker in epoch 7.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,21 +25,21 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision import transforms
 
+from .config import CONTENT_DOMAIN, STYLE_DOMAIN, TrainConfig
 from .env import kaggle_input_dir
+from .function import IMAGENET_MEAN, IMAGENET_STD, to_pixels
+from .sample_data import make_sample_dataset
 
 logger = logging.getLogger(__name__)
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
 
-CONTENT_DOMAIN = "CelebA"
-STYLE_DOMAIN = "AnimeFace"
 DOMAINS = (CONTENT_DOMAIN, STYLE_DOMAIN)
 SPLITS = ("train", "val", "test")
 DATA_ROOT_ENV = "VITST_DATA_ROOT"
 KAGGLE_DATASET = "tuantai229/avataranime"
 
+EXCLUDED = "excluded (exclude_file)"
 MAX_ASPECT_RATIO = 20.0  # longer side / shorter side; beyond this a face crop is meaningless
 MIN_SIDE = 2
 LAYOUT = (
@@ -155,12 +156,13 @@ def format_skip_report(
 
 
 def scan_folder(
-    folder: str | Path, limit: int | None = None
+    folder: str | Path, limit: int | None = None, exclude: Collection[str] = ()
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
     """Usable images of a flat folder, sorted by name, and the (path, reason) of those skipped.
 
     Every candidate is fully decoded, so a bad file is found now rather than mid-training.
-    With `limit`, scanning stops once `limit` usable images are found.
+    With `limit`, scanning stops once `limit` usable images are found. File names in `exclude`
+    are passed over unread (reason "excluded"), before the limit counts.
     """
     folder = Path(folder)
     if limit is not None and limit < 1:
@@ -174,7 +176,9 @@ def scan_folder(
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
         if limit is not None and len(good) >= limit:
             break
-        if path.name.startswith("."):
+        if path.name in exclude:
+            skipped.append((path, EXCLUDED))
+        elif path.name.startswith("."):
             skipped.append((path, "hidden file"))
         elif path.is_dir():
             skipped.append((path, "sub-folder"))
@@ -199,17 +203,24 @@ def scan_folder(
 
 
 class ImageFolderDataset(Dataset):
-    """The images of one flat folder (e.g. `CelebA/train`), checked and sorted at start-up."""
+    """The images of one flat folder (e.g. `CelebA/train`), checked and sorted at start-up.
+
+    `skipped` lists unusable entries with reasons; `excluded` the files left out on purpose
+    (an exclude list, see `read_exclude_file`)."""
 
     def __init__(
         self,
         folder: str | Path,
         transform: Callable[[Image.Image], torch.Tensor] | None = None,
         limit: int | None = None,
+        exclude: Collection[str] = (),
     ) -> None:
         self.folder = Path(folder)
         self.transform = transform
-        self.files, self.skipped = scan_folder(self.folder, limit)
+        files, skipped = scan_folder(self.folder, limit, exclude)
+        self.files = files
+        self.excluded = [p for p, reason in skipped if reason == EXCLUDED]
+        self.skipped = [(p, reason) for p, reason in skipped if reason != EXCLUDED]
 
     def __len__(self) -> int:
         return len(self.files)
@@ -252,9 +263,7 @@ def denormalize(t: torch.Tensor) -> torch.Tensor:
     """Undo the ImageNet Normalize of a (3,H,W) or (B,3,H,W) tensor; result clamped to [0,1]."""
     if t.dim() not in (3, 4) or t.shape[-3] != 3:
         raise ValueError(f"denormalize expects (3,H,W) or (B,3,H,W), got {tuple(t.shape)}")
-    mean = torch.tensor(IMAGENET_MEAN, dtype=t.dtype, device=t.device).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, dtype=t.dtype, device=t.device).view(3, 1, 1)
-    return (t * std + mean).clamp(0.0, 1.0)
+    return to_pixels(t).clamp(0.0, 1.0)
 
 
 def to_pil(t: torch.Tensor) -> Image.Image:
@@ -344,3 +353,69 @@ def find_data_root(
         f"Expected layout: {LAYOUT}.\n"
         f"No data at hand? `--preset smoke` runs on the built-in synthetic data."
     )
+
+
+def resolve_data_root(cfg: TrainConfig, run_dir: str | Path) -> tuple[Path, bool]:
+    """(data root, is_synthetic). Discovery first (cfg.data_root > $VITST_DATA_ROOT > Kaggle
+    input); a preset with `synthetic_data` (smoke, demo) that finds no data at all generates the
+    built-in sample set in run_dir/sample_data. A configured root that is wrong stays an error."""
+    try:
+        return find_data_root(cfg.data_root), False
+    except FileNotFoundError:
+        if not cfg.synthetic_data or cfg.data_root or os.environ.get(DATA_ROOT_ENV):
+            raise
+    counts = {"train": cfg.train_limit or 8, "val": cfg.val_limit or 4, "test": 4}
+    size = max(96, cfg.image_size)
+    return make_sample_dataset(Path(run_dir) / "sample_data", counts, size=size), True
+
+
+# --- exclude lists (see dataquality.py) -----------------------------------------------------------
+def read_exclude_file(path: str | Path) -> list[str]:
+    """The paths of an exclude list, relative to the data root ("CelebA/val/x.jpg"), one per
+    line; `# ...` starts a comment (whole line or after the path), blank lines are ignored."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"exclude_file={str(path)!r}: no such file. Write one with "
+            "`python -m vitst_utils.dataquality --data-root DIR --out DIR` or unset exclude_file."
+        )
+    out = []
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        entry = line.split("#", 1)[0].strip()
+        if not entry:
+            continue
+        parts = Path(entry).parts
+        if Path(entry).is_absolute() or ".." in parts or len(parts) < 2:
+            raise ValueError(
+                f"{path}:{n}: {entry!r} is not a path relative to the data root "
+                "(e.g. AnimeFace/train/00012.png)"
+            )
+        out.append(Path(entry).as_posix())
+    return out
+
+
+def file_sha256(path: str | Path) -> str:
+    """The first 16 hex digits of a file's SHA-256: enough to tell two exclude lists apart."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def build_datasets(cfg: TrainConfig, root: str | Path) -> dict[str, ImageFolderDataset]:
+    """content/style x train/val datasets with the seed's transforms and image limits, minus
+    the files of `cfg.exclude_file`."""
+    excluded = read_exclude_file(cfg.exclude_file) if cfg.exclude_file else []
+    by_folder: dict[str, set[str]] = {}
+    for rel in excluded:
+        folder, _, name = rel.rpartition("/")
+        by_folder.setdefault(folder, set()).add(name)
+    out = {}
+    for split, limit, train in (
+        (cfg.train_split, cfg.train_limit, True),
+        (cfg.val_split, cfg.val_limit, False),
+    ):
+        tf = build_transform(cfg.image_size, train=train, hflip=cfg.hflip)
+        for role, domain in (("content", cfg.content_domain), ("style", cfg.style_domain)):
+            key = f"{role}_{'train' if train else 'val'}"
+            folder = domain_folder(root, domain, split)
+            exclude = by_folder.get(f"{domain}/{split}", set())
+            out[key] = ImageFolderDataset(folder, tf, limit, exclude)
+    return out

@@ -1,4 +1,5 @@
-"""The network: ViT encoder -> AdaIN -> CNN decoder, with the frozen VGG19 loss net beside it.
+"""The networks: ViT encoder -> AdaIN -> CNN decoder, the frozen VGG19 loss net beside it, and
+the PatchGAN discriminator of the anime domain.
 
 Part names are the seed notebook's (`vit_encoder`, `decoder`, `vgg_loss_net`), so a state dict
 saved by the seed loads here unchanged.
@@ -6,19 +7,30 @@ saved by the seed loads here unchanged.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from . import losses
 from .config import TrainConfig
-from .function import adaptive_instance_normalization
+from .function import adaptive_instance_normalization, normalize
 from .weights import create_vgg19_features, create_vit
 
-__all__ = ["Decoder", "ViTStyleTransfer", "adaptive_instance_normalization", "build_model"]
+__all__ = [
+    "Decoder",
+    "PatchDiscriminator",
+    "UpsampleDecoder",
+    "ViTStyleTransfer",
+    "adaptive_instance_normalization",
+    "build_discriminator",
+    "build_model",
+]
 
 
 class Decoder(nn.Sequential):
-    """The seed's decoder: 4 x (ConvTranspose2d stride 2, InstanceNorm2d, ReLU), x16 in size,
+    """The seed's decoder: per x2 stage ConvTranspose2d (4x4, stride 2), InstanceNorm2d, ReLU;
     then Conv2d 3x3 to RGB and Tanh."""
 
     def __init__(self, in_channels: int = 768, channels: tuple[int, ...] = (512, 256, 128, 64)):
@@ -35,38 +47,122 @@ class Decoder(nn.Sequential):
         super().__init__(*layers)
 
 
-class ViTStyleTransfer(nn.Module):
-    """Encode content and style with a ViT, match statistics with AdaIN, decode to an image."""
+def _conv3x3(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.ReflectionPad2d(1), nn.Conv2d(cin, cout, 3), nn.ReLU()]
 
-    def __init__(self, cfg: TrainConfig, use_weights: bool = True):
+
+class UpsampleDecoder(nn.Sequential):
+    """Per x2 stage: reflection-padded 3x3 conv + ReLU, nearest x2, 3x3 conv + ReLU; then a 3x3
+    conv to RGB and Tanh. No transposed convolutions (no checkerboard, Odena et al. 2016) and no
+    normalisation, which would wash out the statistics AdaIN just set (the decoders of
+    pytorch-AdaIN and StyTr2)."""
+
+    def __init__(self, in_channels: int, channels: tuple[int, ...]):
+        layers: list[nn.Module] = []
+        prev = in_channels
+        for ch in channels:
+            layers += [*_conv3x3(prev, ch), nn.Upsample(scale_factor=2, mode="nearest")]
+            layers += _conv3x3(ch, ch)
+            prev = ch
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(prev, 3, 3), nn.Tanh()]
+        super().__init__(*layers)
+
+
+class ViTStyleTransfer(nn.Module):
+    """Encode content and style with a ViT, match statistics with AdaIN, decode to an image.
+
+    Every image in and out is ImageNet-normalised: `forward` returns what the losses, plots and
+    `data.to_pil` take. With `output_space="pixels"` the decoder's Tanh is read as [0, 1]
+    pixels ((t + 1) / 2, so black and white are reachable) and normalised; the seed reads it
+    as a normalised image directly, which caps red at 0.26-0.71 (and so on).
+    """
+
+    def __init__(self, cfg: TrainConfig, use_weights: bool = True, loss_net: bool = True):
         super().__init__()
         self.cfg = cfg
-        self.vit_encoder = create_vit(cfg, use_weights)
-        self.vit_encoder.requires_grad_(not cfg.freeze_encoder)
-        self.decoder = Decoder(self.vit_encoder.embed_dim, cfg.decoder_channels)
-        self.vgg_loss_net = create_vgg19_features(cfg, use_weights)
+        vit = create_vit(cfg, use_weights)
+        if cfg.vit_layers:  # drop the blocks after the last one used
+            vit.prune_intermediate_layers(list(cfg.vit_layers), prune_norm=False)
+        vit.requires_grad_(not cfg.freeze_encoder)
+        self.vit_encoder = vit
+        dim = vit.embed_dim
+        stages = math.log2(self.patch_size)
+        if stages != len(cfg.decoder_channels):
+            raise ValueError(
+                f"decoder_channels={list(cfg.decoder_channels)} has {len(cfg.decoder_channels)} "
+                f"x2 stages, but {cfg.vit_name} (patch {self.patch_size}) needs {stages:g}: "
+                f"give one width per stage, e.g. {[max(16, 256 >> i) for i in range(int(stages))]}"
+            )
+        n = max(1, len(cfg.vit_layers))
+        # Features of several blocks: AdaIN on all their channels, then a 1x1 conv fuses them.
+        self.fuse = nn.Conv2d(n * dim, dim, 1) if n > 1 else nn.Identity()
+        if cfg.decoder == "upsample":
+            self.decoder = UpsampleDecoder(dim, cfg.decoder_channels)
+        else:
+            self.decoder = Decoder(dim, cfg.decoder_channels)
+        self.vgg_loss_net = create_vgg19_features(cfg, use_weights) if loss_net else None
+
+    @property
+    def patch_size(self) -> int:
+        return self.vit_encoder.patch_embed.patch_size[0]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Patch tokens after the final norm as a (B, D, H/16, W/16) map."""
-        tokens = self.vit_encoder.forward_features(x)[:, self.vit_encoder.num_prefix_tokens :]
+        """(B, C, H/p, W/p) features: the patch tokens after the final norm (the seed), or the
+        normed outputs of the `vit_layers` blocks stacked on channels. H, W: multiples of p."""
+        vit = self.vit_encoder
+        if self.cfg.vit_layers:
+            maps = vit.forward_intermediates(
+                x,
+                indices=list(self.cfg.vit_layers),
+                norm=True,
+                output_fmt="NCHW",
+                intermediates_only=True,
+            )
+            return torch.cat(maps, dim=1)
+        tokens = vit.forward_features(x)[:, vit.num_prefix_tokens :]
         b, n, d = tokens.shape
         h, w = x.shape[-2] // self.patch_size, x.shape[-1] // self.patch_size
         if h * w != n:
             raise ValueError(f"input {tuple(x.shape)} gives {n} tokens, not a {h}x{w} grid")
         return tokens.transpose(1, 2).reshape(b, d, h, w)
 
-    @property
-    def patch_size(self) -> int:
-        return self.vit_encoder.patch_embed.patch_size[0]
+    def decode(self, feat: torch.Tensor) -> torch.Tensor:
+        """An ImageNet-normalised image from (AdaIN-ed) features."""
+        out = self.decoder(self.fuse(feat))
+        if self.cfg.output_space == "pixels":
+            out = normalize((out + 1) / 2)
+        return out
 
-    def forward(self, content: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        feat = adaptive_instance_normalization(self.encode(content), self.encode(style))
-        return self.decoder(feat)
+    def encode_pair(
+        self, content: torch.Tensor, style: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both encodings; one batched pass when `batched_passes` and the shapes allow it."""
+        if self.cfg.batched_passes and content.shape[1:] == style.shape[1:]:
+            feats = self.encode(torch.cat([content, style]))
+            return feats[: len(content)], feats[len(content) :]
+        return self.encode(content), self.encode(style)
+
+    def forward(
+        self, content: torch.Tensor, style: torch.Tensor, identity: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """The stylised content. With `identity`, also decode(AdaIN(c, c)) and
+        decode(AdaIN(s, s)) (StyTr2's identity images; AdaIN(x, x) = x), and the style
+        features' channel statistics are available to the caller through `encode_pair`."""
+        c, s = self.encode_pair(content, style)
+        t = adaptive_instance_normalization(c, s)
+        if not identity:
+            return self.decode(t)
+        if self.cfg.batched_passes:
+            out = self.decode(torch.cat([t, c, s]))
+            return tuple(out.split([len(t), len(c), len(s)]))
+        return self.decode(t), self.decode(c), self.decode(s)
 
     def calculate_loss(
         self, generated: torch.Tensor, content: torch.Tensor, style: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(content_loss, style_loss) from the frozen VGG19, as configured."""
+        if self.vgg_loss_net is None:
+            raise RuntimeError("this model was built without its VGG19 loss net (loss_net=False)")
         cfg = self.cfg
         return losses.calculate_loss(
             self.vgg_loss_net,
@@ -80,10 +176,41 @@ class ViTStyleTransfer(nn.Module):
 
     def train(self, mode: bool = True) -> ViTStyleTransfer:
         super().train(mode)
-        self.vgg_loss_net.eval()  # the loss network never trains
+        if self.vgg_loss_net is not None:
+            self.vgg_loss_net.eval()  # the loss network never trains
         return self
 
 
-def build_model(cfg: TrainConfig, use_weights: bool = True) -> ViTStyleTransfer:
-    """The model for `cfg`; `use_weights=False` skips all weight loading (for checkpoints)."""
-    return ViTStyleTransfer(cfg, use_weights)
+def build_model(
+    cfg: TrainConfig, use_weights: bool = True, loss_net: bool = True
+) -> ViTStyleTransfer:
+    """The model for `cfg`; `use_weights=False` skips all weight loading (for checkpoints),
+    `loss_net=False` leaves out the VGG19 (stylising needs none)."""
+    return ViTStyleTransfer(cfg, use_weights, loss_net)
+
+
+# --- the adversary ----------------------------------------------------------------------------
+class PatchDiscriminator(nn.Sequential):
+    """AnimeGANv2's discriminator (`net/discriminator.py`, D_net): 3x3 convs with spectral norm
+    and LeakyReLU 0.2; `layers - 1` stride-2 stages with LayerNorm; a 1-channel patch map of
+    logits (one per ~8x8 receptive patch at layers=3). LayerNorm over (C, H, W) is GroupNorm
+    with one group."""
+
+    def __init__(self, channels: int = 64, layers: int = 3):
+        def conv(cin: int, cout: int, stride: int = 1) -> nn.Module:
+            return spectral_norm(nn.Conv2d(cin, cout, 3, stride, 1, bias=False))
+
+        ch = prev = channels // 2
+        mods: list[nn.Module] = [conv(3, ch), nn.LeakyReLU(0.2)]
+        for _ in range(1, layers):
+            mods += [conv(prev, ch * 2, 2), nn.LeakyReLU(0.2)]
+            mods += [conv(ch * 2, ch * 4), nn.GroupNorm(1, ch * 4), nn.LeakyReLU(0.2)]
+            ch, prev = ch * 2, ch * 4
+        mods += [conv(prev, ch * 2), nn.GroupNorm(1, ch * 2), nn.LeakyReLU(0.2)]
+        mods += [conv(ch * 2, 1)]
+        super().__init__(*mods)
+
+
+def build_discriminator(cfg: TrainConfig) -> PatchDiscriminator | None:
+    """The anime-domain discriminator, or None when the config has no adversarial loss."""
+    return PatchDiscriminator(cfg.d_channels, cfg.d_layers) if cfg.lambda_adv > 0 else None

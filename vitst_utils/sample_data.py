@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from vitst_utils.data import CONTENT_DOMAIN, DOMAINS, STYLE_DOMAIN, domain_folder
+from .config import CONTENT_DOMAIN, STYLE_DOMAIN
+
+DOMAINS = (CONTENT_DOMAIN, STYLE_DOMAIN)
 
 SYNTHETIC_MARKER = "SYNTHETIC.txt"
 DEFAULT_COUNTS: Mapping[str, int] = {"train": 8, "val": 4, "test": 4}
@@ -192,7 +194,7 @@ def make_sample_dataset(
     ]
     for d_index, (domain, draw, ext, save_kwargs) in enumerate(kinds):
         for split, n in counts.items():
-            folder = domain_folder(root, domain, split)
+            folder = root / domain / split
             folder.mkdir(parents=True, exist_ok=True)
             split_key = zlib.crc32(split.encode())  # stable across runs, unlike hash()
             for i in range(int(n)):

@@ -33,16 +33,15 @@ from . import checkpoint as ckpt_io
 from .config import PRESETS, TrainConfig, get_preset, parse_overrides
 from .data import (
     ImageFolderDataset,
-    build_transform,
-    domain_folder,
-    find_data_root,
+    build_datasets,
+    file_sha256,
     first_images,
     format_skip_report,
+    resolve_data_root,
 )
 from .env import default_run_dir, describe_hardware, gpu_count, resolve_strategy
 from .model import build_model
 from .plots import sample_grid, save_figure
-from .sample_data import make_sample_dataset
 
 log = logging.getLogger(__name__)
 
@@ -82,34 +81,6 @@ class TrainResult:
             read_history_csv(run_dir / "history.csv"),
             [p for _, p in ckpt_io.list_checkpoints(run_dir)],
         )
-
-
-# --- data ------------------------------------------------------------------------------------
-def resolve_data_root(cfg: TrainConfig, run_dir: str | Path) -> tuple[Path, bool]:
-    """(data root, is_synthetic). Discovery first (cfg.data_root > $VITST_DATA_ROOT > Kaggle
-    input); a preset with `synthetic_data` (smoke) that finds no data at all generates the
-    built-in sample set in run_dir/sample_data. A configured root that is wrong stays an error."""
-    try:
-        return find_data_root(cfg.data_root), False
-    except FileNotFoundError:
-        if not cfg.synthetic_data or cfg.data_root or os.environ.get("VITST_DATA_ROOT"):
-            raise
-    root = make_sample_dataset(Path(run_dir) / "sample_data", size=max(96, cfg.image_size))
-    return root, True
-
-
-def build_datasets(cfg: TrainConfig, root: Path) -> dict[str, ImageFolderDataset]:
-    """content/style x train/val datasets with the seed's transforms and image limits."""
-    out = {}
-    for split, limit, train in (
-        (cfg.train_split, cfg.train_limit, True),
-        (cfg.val_split, cfg.val_limit, False),
-    ):
-        tf = build_transform(cfg.image_size, train=train, hflip=cfg.hflip)
-        for role, domain in (("content", cfg.content_domain), ("style", cfg.style_domain)):
-            key = f"{role}_{'train' if train else 'val'}"
-            out[key] = ImageFolderDataset(domain_folder(root, domain, split), tf, limit)
-    return out
 
 
 # --- distributed helpers ---------------------------------------------------------------------
@@ -304,6 +275,8 @@ def _loop(
     start_epoch = state["epoch"] if state else 0
     history: list[dict[str, Any]] = list(state.get("history", [])) if state else []
 
+    if cfg.exclude_file:  # config.json records which exclude list the run used
+        cfg = cfg.replace(exclude_sha256=file_sha256(cfg.exclude_file))
     if main:
         cfg.to_json(run_dir / "config.json")
         log.info(
@@ -344,6 +317,14 @@ def _loop(
         for ds in data.values():
             if ds.skipped:
                 log.warning(format_skip_report(ds.skipped, ds.folder))
+        if cfg.exclude_file:
+            n_out = sum(len(ds.excluded) for ds in data.values())
+            log.info(
+                "exclude_file %s (sha256 %s): left out %d files",
+                cfg.exclude_file,
+                cfg.exclude_sha256,
+                n_out,
+            )
 
     if cfg.batch_size % world:
         raise ValueError(

@@ -43,8 +43,11 @@ def _existing_file(path: str, field: str) -> str:
 
 
 def create_vit(cfg: TrainConfig, use_weights: bool = True) -> nn.Module:
-    """The timm ViT encoder with its head removed; weights per cfg unless `use_weights` is False."""
-    kwargs: dict = {"img_size": cfg.image_size}
+    """The timm ViT encoder with its head removed; weights per cfg unless `use_weights` is False.
+
+    Built with `dynamic_img_size`: the position embedding is resampled to the input's grid, so
+    any size that is a multiple of the patch works (at the training size nothing changes)."""
+    kwargs: dict = {**cfg.vit_kwargs, "img_size": cfg.image_size, "dynamic_img_size": True}
     if use_weights and cfg.vit_weights_file:
         file = _existing_file(cfg.vit_weights_file, "vit_weights_file")
         kwargs.update(pretrained=True, pretrained_cfg_overlay={"file": file})
