@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import vitst_utils.losses as L
 import vitst_utils.train as T
 from vitst_utils import checkpoint as C
 from vitst_utils.model import ViTStyleTransfer, build_model
@@ -101,35 +102,30 @@ def test_amp_path_runs_on_cpu_with_autocast_disabled(smoke_cfg, tmp_path, caplog
     assert "scaler" in C.load_checkpoint(C.checkpoint_path(tmp_path, 1))
 
 
-def _nan_after(n_good: int, monkeypatch):
-    real = ViTStyleTransfer.calculate_loss
+def _nan_on(bad_calls, monkeypatch):
+    """Make the content loss NaN on the given calls of the training step's loss function."""
+    real = L.perceptual_losses
     calls = {"n": 0}
 
-    def fake(self, generated, content, style):
+    def fake(*args, **kwargs):
         calls["n"] += 1
-        c, s = real(self, generated, content, style)
-        return (c * float("nan"), s) if calls["n"] > n_good else (c, s)
+        out = real(*args, **kwargs)
+        if bad_calls(calls["n"]):
+            out["content"] = out["content"] * float("nan")
+        return out
 
-    monkeypatch.setattr(ViTStyleTransfer, "calculate_loss", fake)
+    monkeypatch.setattr(L, "perceptual_losses", fake)
 
 
 def test_one_nonfinite_step_is_skipped_and_counted(smoke_cfg, tmp_path, monkeypatch):
-    real = ViTStyleTransfer.calculate_loss
-    calls = {"n": 0}
-
-    def once_nan(self, generated, content, style):
-        calls["n"] += 1
-        c, s = real(self, generated, content, style)
-        return (c * float("nan"), s) if calls["n"] == 2 else (c, s)
-
-    monkeypatch.setattr(ViTStyleTransfer, "calculate_loss", once_nan)
+    _nan_on(lambda n: n == 2, monkeypatch)
     res = T.train(smoke_cfg.replace(epochs=2), tmp_path)
     assert [r["skipped_steps"] for r in res.history] == [1, 0]
     assert all(torch.isfinite(torch.tensor(r["total_loss"])) for r in res.history)
 
 
 def test_persistent_nonfinite_loss_stops_with_clear_error(smoke_cfg, tmp_path, monkeypatch):
-    _nan_after(2, monkeypatch)  # epoch 1 (2 steps) is fine, then only NaN
+    _nan_on(lambda n: n > 2, monkeypatch)  # epoch 1 (2 steps) is fine, then only NaN
     cfg = smoke_cfg.replace(epochs=5, max_nonfinite_steps=3)
     with pytest.raises(T.NonFiniteLossError, match="3 consecutive non-finite.*epoch_002.pt"):
         T.train(cfg, tmp_path)

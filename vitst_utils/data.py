@@ -24,10 +24,11 @@ import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision import transforms
+from tqdm.auto import tqdm
 
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN, TrainConfig
 from .env import kaggle_input_dir
-from .function import IMAGENET_MEAN, IMAGENET_STD, to_pixels
+from .function import IMAGENET_MEAN, IMAGENET_STD, normalize, to_pixels
 from .sample_data import make_sample_dataset
 
 logger = logging.getLogger(__name__)
@@ -222,6 +223,17 @@ class ImageFolderDataset(Dataset):
         self.excluded = [p for p, reason in skipped if reason == EXCLUDED]
         self.skipped = [(p, reason) for p, reason in skipped if reason != EXCLUDED]
 
+    @classmethod
+    def from_files(
+        cls, files: Sequence[Path], transform: Callable[[Image.Image], torch.Tensor] | None = None
+    ) -> ImageFolderDataset:
+        """A dataset of files already checked (e.g. a subset of another dataset's `files`)."""
+        ds = cls.__new__(cls)
+        ds.files, ds.transform = list(files), transform
+        ds.folder = Path(ds.files[0]).parent if ds.files else Path()
+        ds.skipped, ds.excluded = [], []
+        return ds
+
     def __len__(self) -> int:
         return len(self.files)
 
@@ -235,6 +247,43 @@ class ImageFolderDataset(Dataset):
                 f"(changed or removed since?): {e}"
             ) from e
         return self.transform(image) if self.transform is not None else image
+
+
+class CachedImages(Dataset):
+    """A training set decoded once into memory: each image resized (shorter side = `size`, as
+    the train transform's Resize) and kept as uint8. Items are random `size` x `size` crops,
+    still uint8; `gpu_augment` flips and normalises them on the device. For when decoding is
+    the bottleneck (Kaggle's T4 x2 machine has 4 CPU cores): about 0.18 MB per image at 224."""
+
+    def __init__(self, source: ImageFolderDataset, size: int):
+        self.files, self.folder, self.size = source.files, source.folder, size
+        self.skipped, self.excluded = source.skipped, source.excluded
+        resize = transforms.Resize(size)
+        self.images = [
+            torch.from_numpy(np.asarray(resize(load_image(p)))).permute(2, 0, 1).contiguous()
+            for p in tqdm(self.files, desc=f"caching {self.folder.name}", unit="img", leave=False)
+        ]
+        self.nbytes = sum(t.numel() for t in self.images)
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        im = self.images[index]
+        h, w = im.shape[1:]
+        top = int(torch.randint(0, h - self.size + 1, ()))
+        left = int(torch.randint(0, w - self.size + 1, ()))
+        return im[:, top : top + self.size, left : left + self.size]
+
+
+def gpu_augment(batch: torch.Tensor, hflip: bool = True) -> torch.Tensor:
+    """uint8 crops (B, 3, S, S) on any device -> flipped (p = 0.5 each) and normalised, as
+    RandomHorizontalFlip + ToTensor + Normalize would on the CPU."""
+    x = batch.float() / 255.0
+    if hflip:
+        flip = torch.rand(len(x), device=x.device) < 0.5
+        x = torch.where(flip.view(-1, 1, 1, 1), x.flip(-1), x)
+    return normalize(x)
 
 
 def first_images(dataset: Dataset, n: int) -> torch.Tensor:

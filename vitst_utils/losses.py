@@ -1,4 +1,9 @@
-"""VGG19 perceptual losses: content at one ReLU layer, style on feature statistics."""
+"""The losses: VGG19 perceptual terms, identity, TV, colour, and the adversarial pair.
+
+Each term has its weight in `TrainConfig` (`lambda_*`, 0 = off) and its source in a docstring.
+Every image given here is ImageNet-normalised (the space `model(...)` returns); terms defined
+on pixels convert with `function.to_pixels`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,33 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .function import calc_mean_std, gram_matrix
+from .config import TrainConfig
+from .function import (
+    calc_mean_std,
+    gram_matrix,
+    mean_variance_norm,
+    normalize,
+    rgb_to_gray,
+    rgb_to_yuv,
+    to_pixels,
+)
+
+# The generator's terms, in the order of history.csv, and the weight that switches each on.
+TERMS = {
+    "content": "lambda_content",
+    "style": "lambda_style",
+    "gram_gray": "lambda_gram_gray",
+    "identity_pixel": "lambda_identity_pixel",
+    "identity_feature": "lambda_identity_feature",
+    "tv": "lambda_tv",
+    "color": "lambda_color",
+    "adv": "lambda_adv",
+}
+
+
+def active_terms(cfg: TrainConfig) -> list[str]:
+    """The generator terms this config trains (content and style always, as the seed)."""
+    return [t for t, w in TERMS.items() if t in ("content", "style") or getattr(cfg, w) > 0]
 
 
 def vgg_features(
@@ -23,8 +54,14 @@ def vgg_features(
     return feats
 
 
-def content_loss(gen: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(gen, target)
+def content_loss(
+    gen: torch.Tensor, target: torch.Tensor, criterion: str = "mse", norm: bool = False
+) -> torch.Tensor:
+    """MSE (the seed) or L1 (AnimeGANv2, CartoonGAN) between feature maps; with `norm`, of
+    their mean-variance-normalised versions (StyTr2), so the style may move the statistics."""
+    if norm:
+        gen, target = mean_variance_norm(gen), mean_variance_norm(target)
+    return F.l1_loss(gen, target) if criterion == "l1" else F.mse_loss(gen, target)
 
 
 def style_loss(
@@ -44,20 +81,128 @@ def style_loss(
     return total
 
 
-def calculate_loss(
+def gram_gray_loss(gen: torch.Tensor, gray_style: torch.Tensor) -> torch.Tensor:
+    """AnimeGANv2's style loss (`tools/ops.py`, style_loss/gram): L1 between the Gram matrices
+    of the output and of the *grayscale* anime image, normalised by C x H x W. Grayscale, so
+    it asks for the anime set's texture and lines, not its colours."""
+    c = gen.shape[1]
+    return F.l1_loss(gram_matrix(gen) / c, gram_matrix(gray_style) / c)
+
+
+def tv_loss(image: torch.Tensor) -> torch.Tensor:
+    """AnimeGANv2's total variation (`total_variation_loss`): mean squared neighbour
+    differences / 2, on pixels; flattens noise into the flat fills of drawn images."""
+    x = to_pixels(image)
+    dh = x[..., 1:, :] - x[..., :-1, :]
+    dw = x[..., :, 1:] - x[..., :, :-1]
+    return (dh.square().mean() + dw.square().mean()) / 2
+
+
+def color_loss(generated: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+    """AnimeGANv2's colour loss (`color_loss`): YUV of output vs photo, L1 on Y and Huber on
+    U and V (tf.losses.huber_loss, delta 1), so the photo's colours survive the stylisation."""
+    g, p = rgb_to_yuv(to_pixels(generated)), rgb_to_yuv(to_pixels(photo))
+    return F.l1_loss(g[:, 0], p[:, 0]) + F.huber_loss(g[:, 1:], p[:, 1:], delta=1.0) * 2
+
+
+def identity_pixel_loss(
+    id_images: tuple[torch.Tensor, torch.Tensor], inputs: tuple[torch.Tensor, torch.Tensor]
+) -> torch.Tensor:
+    """StyTr2's identity loss 1 (`models/StyTR.py`, loss_lambda1): decode(AdaIN(c, c)) should
+    give back c and decode(AdaIN(s, s)) s; MSE in pixels, summed over the two."""
+    return sum(
+        F.mse_loss(to_pixels(i), to_pixels(x)) for i, x in zip(id_images, inputs, strict=True)
+    )
+
+
+def identity_feature_loss(
+    id_feats: list[list[torch.Tensor]], input_feats: list[list[torch.Tensor]]
+) -> torch.Tensor:
+    """StyTr2's identity loss 2 (loss_lambda2): the same in VGG features, summed over layers."""
+    return sum(
+        F.mse_loss(a, b)
+        for fi, fx in zip(id_feats, input_feats, strict=True)
+        for a, b in zip(fi, fx, strict=True)
+    )
+
+
+def perceptual_losses(
     vgg: nn.Sequential,
+    cfg: TrainConfig,
     generated: torch.Tensor,
     content: torch.Tensor,
     style: torch.Tensor,
-    layers: tuple[int, ...],
-    content_layer: int,
-    style_kind: str = "mean_std",
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """(content_loss, style_loss) of `generated` against its content and style images."""
-    gen_feats = vgg_features(vgg, generated, layers)
+    identity: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> dict[str, torch.Tensor]:
+    """Every VGG-based and pixel term the config switches on, unweighted, by name.
+
+    `batched_passes` runs the targets (content, style, grayscale style) through VGG in one
+    no-grad pass and the outputs (generated and the identity images) in another; otherwise
+    each image goes through separately, the seed's way. Same values either way.
+    """
+    layers = cfg.vgg_layers
+    want_gray = cfg.lambda_gram_gray > 0
+    targets = [content, style] + ([normalize(rgb_to_gray(to_pixels(style)))] if want_gray else [])
+    id_feats = identity is not None and cfg.lambda_identity_feature > 0
+    outputs = [generated] + (list(identity) if id_feats else [])
     with torch.no_grad():
-        content_target = vgg_features(vgg, content, layers[: content_layer + 1])[-1]
-        style_feats = vgg_features(vgg, style, layers)
-    c_loss = content_loss(gen_feats[content_layer], content_target)
-    s_loss = style_loss(gen_feats, style_feats, style_kind)
-    return c_loss, s_loss
+        if cfg.batched_passes:
+            t_feats = _split(vgg_features(vgg, torch.cat(targets), layers), len(targets))
+        else:  # the seed: content only up to the content layer
+            t_feats = [vgg_features(vgg, content, layers[: cfg.content_layer + 1])]
+            t_feats += [vgg_features(vgg, x, layers) for x in targets[1:]]
+    if cfg.batched_passes:
+        o_feats = _split(vgg_features(vgg, torch.cat(outputs), layers), len(outputs))
+    else:
+        o_feats = [vgg_features(vgg, x, layers) for x in outputs]
+    gen_feats, k = o_feats[0], cfg.content_layer
+    out = {
+        "content": content_loss(
+            gen_feats[k], t_feats[0][k], cfg.content_criterion, cfg.content_norm
+        ),
+        "style": style_loss(gen_feats, t_feats[1], cfg.style_loss),
+    }
+    if want_gray:
+        out["gram_gray"] = gram_gray_loss(gen_feats[cfg.gram_layer], t_feats[2][cfg.gram_layer])
+    if identity is not None:
+        out["identity_pixel"] = identity_pixel_loss(identity, (content, style))
+    if id_feats:
+        if not cfg.batched_passes:  # the identity terms compare against all layers
+            with torch.no_grad():
+                t_feats[0] = vgg_features(vgg, content, layers)
+        out["identity_feature"] = identity_feature_loss(o_feats[1:], t_feats[:2])
+    if cfg.lambda_tv > 0:
+        out["tv"] = tv_loss(generated)
+    if cfg.lambda_color > 0:
+        out["color"] = color_loss(generated, content)
+    return out
+
+
+def _split(feats: list[torch.Tensor], n: int) -> list[list[torch.Tensor]]:
+    """Per-layer features of n stacked equal batches -> per-batch lists of per-layer features."""
+    chunks = [f.chunk(n) for f in feats]
+    return [[c[i] for c in chunks] for i in range(n)]
+
+
+# --- the adversarial pair ----------------------------------------------------------------------
+def generator_adv_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The generator's side (AnimeGANv2 `generator_loss`): LSGAN (D(fake) - 1)^2, or hinge
+    -D(fake)."""
+    fake_logits = fake_logits.float()
+    if kind == "hinge":
+        return -fake_logits.mean()
+    return (fake_logits - 1).square().mean()
+
+
+def discriminator_loss(
+    kind: str, real: tuple[torch.Tensor, float], negatives: list[tuple[torch.Tensor, float]]
+) -> torch.Tensor:
+    """The discriminator's side (AnimeGANv2 `discriminator_loss`): weighted real anime logits
+    -> 1 and each weighted negative (generated, edge-smoothed anime, grayscale anime) -> 0 for
+    LSGAN; hinge with margins 1 otherwise."""
+    logits, weight = real[0].float(), real[1]
+    if kind == "hinge":
+        loss = weight * F.relu(1 - logits).mean()
+        return loss + sum(w * F.relu(1 + n.float()).mean() for n, w in negatives)
+    loss = weight * (logits - 1).square().mean()
+    return loss + sum(w * n.float().square().mean() for n, w in negatives)

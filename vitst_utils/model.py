@@ -8,6 +8,8 @@ saved by the seed loads here unchanged.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import nn
@@ -15,7 +17,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from . import losses
 from .config import TrainConfig
-from .function import adaptive_instance_normalization, normalize
+from .function import adaptive_instance_normalization, calc_mean_std, normalize
 from .weights import create_vgg19_features, create_vit
 
 __all__ = [
@@ -109,6 +111,12 @@ class ViTStyleTransfer(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H/p, W/p) features: the patch tokens after the final norm (the seed), or the
         normed outputs of the `vit_layers` blocks stacked on channels. H, W: multiples of p."""
+        if self.cfg.freeze_encoder:  # no graph through a frozen encoder
+            with torch.no_grad():
+                return self._encode(x)
+        return self._encode(x)
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
         vit = self.vit_encoder
         if self.cfg.vit_layers:
             maps = vit.forward_intermediates(
@@ -163,16 +171,28 @@ class ViTStyleTransfer(nn.Module):
         """(content_loss, style_loss) from the frozen VGG19, as configured."""
         if self.vgg_loss_net is None:
             raise RuntimeError("this model was built without its VGG19 loss net (loss_net=False)")
-        cfg = self.cfg
-        return losses.calculate_loss(
-            self.vgg_loss_net,
-            generated,
-            content,
-            style,
-            cfg.vgg_layers,
-            cfg.content_layer,
-            cfg.style_loss,
-        )
+        terms = losses.perceptual_losses(self.vgg_loss_net, self.cfg, generated, content, style)
+        return terms["content"], terms["style"]
+
+    @torch.no_grad()
+    def style_prototype(self, batches: Iterable[torch.Tensor]) -> dict[str, Any]:
+        """The anime domain's mean AdaIN statistics: per-channel mean and std of `encode(x)`
+        averaged over every image of `batches` (normalised images, on the model's device)."""
+        total_mean = total_std = None
+        count = 0
+        for x in batches:
+            mean, std = calc_mean_std(self.encode(x).float())
+            s_mean, s_std = mean.sum(0).flatten(), std.sum(0).flatten()
+            total_mean = s_mean if total_mean is None else total_mean + s_mean
+            total_std = s_std if total_std is None else total_std + s_std
+            count += len(x)
+        if not count:
+            raise ValueError("style_prototype() needs at least one image")
+        return {
+            "mean": (total_mean / count).cpu(),
+            "std": (total_std / count).cpu(),
+            "count": count,
+        }
 
     def train(self, mode: bool = True) -> ViTStyleTransfer:
         super().train(mode)

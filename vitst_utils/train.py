@@ -30,26 +30,33 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt_io
+from . import losses
 from .config import PRESETS, TrainConfig, get_preset, parse_overrides
 from .data import (
+    CachedImages,
     ImageFolderDataset,
     build_datasets,
+    build_transform,
     file_sha256,
     first_images,
     format_skip_report,
+    gpu_augment,
     resolve_data_root,
 )
 from .env import default_run_dir, describe_hardware, gpu_count, resolve_strategy
 from .model import build_model
 from .plots import sample_grid, save_figure
+from .step import Trainer, build_trainer
 
 log = logging.getLogger(__name__)
 
+# Columns every history.csv has; each active loss term adds its own (`<term>_loss`, `d_loss`).
 HISTORY_FIELDS = (
     "epoch",
     "total_loss",
     "content_loss",
     "style_loss",
+    "lr",
     "skipped_steps",
     "seconds",
     "images_per_s",
@@ -136,12 +143,6 @@ def _ddp_worker(rank: int, world: int, cfg_dict: dict, run_dir: str, resume: boo
     _run(TrainConfig.from_dict(cfg_dict), Path(run_dir), resume)
 
 
-def _all_reduce(t: torch.Tensor, op=dist.ReduceOp.SUM) -> torch.Tensor:
-    if dist.is_available() and dist.is_initialized():
-        dist.all_reduce(t, op=op)
-    return t
-
-
 # --- files -----------------------------------------------------------------------------------
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
@@ -150,23 +151,27 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 def write_history_csv(path: Path, history: list[dict[str, Any]]) -> None:
-    lines = [",".join(HISTORY_FIELDS)]
+    """One row per epoch; loss columns first. A term that starts later (the adversary after
+    its warm-up epochs) is blank before."""
+    keys = list(dict.fromkeys(k for row in history for k in row))
+    keys.sort(key=lambda k: (k != "epoch", not k.endswith("loss")))  # stable: keeps the order
+    lines = [",".join(keys)]
     for row in history:
-        lines.append(
-            ",".join(
-                f"{row[k]:.6g}" if isinstance(row[k], float) else str(row[k])
-                for k in HISTORY_FIELDS
-            )
-        )
+        cells = (row.get(k, "") for k in keys)
+        lines.append(",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in cells))
     _write_atomic(path, "\n".join(lines) + "\n")
 
 
 def read_history_csv(path: Path) -> list[dict[str, Any]]:
+    """The rows of a history.csv as numbers (blank cells: NaN)."""
     if not path.is_file():
         return []
     with open(path, newline="") as f:
         return [
-            {k: (int(v) if k in ("epoch", "skipped_steps") else float(v)) for k, v in r.items()}
+            {
+                k: (int(v) if k in ("epoch", "skipped_steps") else float(v) if v else math.nan)
+                for k, v in r.items()
+            }
             for r in csv.DictReader(f)
         ]
 
@@ -208,6 +213,24 @@ def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: bool = Fa
     return TrainResult.from_run_dir(run_dir)
 
 
+@dataclass
+class _Ctx:
+    """Where this process trains: its rank among `world`, its device, and the run folder."""
+
+    cfg: TrainConfig
+    run_dir: Path
+    rank: int
+    world: int
+    device: torch.device
+    strategy: str
+    amp: bool
+    t_start: float = field(default_factory=lambda: time.monotonic())
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
 def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
     """Train in this process (one DDP rank when WORLD_SIZE > 1); return the bare model."""
     distributed = _dist_env()
@@ -217,20 +240,21 @@ def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
     rank = dist.get_rank() if distributed else 0
     world = dist.get_world_size() if distributed else 1
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
-    main = rank == 0
     strategy = "ddp" if distributed else resolve_strategy(cfg.strategy)
     device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(device)
+        torch.backends.cudnn.benchmark = cfg.cudnn_benchmark
     amp = cfg.amp and device.type == "cuda"
+    ctx = _Ctx(cfg, run_dir, rank, world, device, strategy, amp)
     handler = None
-    if main:  # the run's log also goes to run_dir/train.log (launch_ddp shows it live)
+    if ctx.main:  # the run's log also goes to run_dir/train.log (launch_ddp shows it live)
         run_dir.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(run_dir / "train.log")
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
     try:
-        model = _loop(cfg, run_dir, resume, rank, world, main, strategy, device, amp)
+        model = _loop(ctx, resume)
         if distributed:
             dist.barrier()  # rank 0 has written summary.json for everyone to read
     finally:
@@ -242,72 +266,128 @@ def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
     return model
 
 
-def _loop(
-    cfg: TrainConfig,
-    run_dir: Path,
-    resume: bool,
-    rank: int,
-    world: int,
-    main: bool,
-    strategy: str,
-    device: torch.device,
-    amp: bool,
-) -> nn.Module | None:
-    t_start = time.monotonic()
-    run_dir.mkdir(parents=True, exist_ok=True)
+def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
+    """Resume or start, then epochs until done, out of time, or stopped by non-finite losses."""
+    state = _resume_state(ctx, resume)
+    start_epoch = state["epoch"] if state else 0
+    history: list[dict[str, Any]] = list(state.get("history", [])) if state else []
+    cfg = ctx.cfg = _with_exclude_hash(ctx.cfg)
+    if ctx.main:
+        cfg.to_json(ctx.run_dir / "config.json")
+        log.info(
+            "vitst | preset %s | %s | strategy %s x%d | amp %s | run dir %s",
+            cfg.preset,
+            describe_hardware(),
+            ctx.strategy,
+            ctx.world,
+            "fp16" if ctx.amp else "off",
+            ctx.run_dir,
+        )
+    if start_epoch >= cfg.epochs:
+        if ctx.main:
+            log.info(
+                "Nothing to do: %s already completed %d/%d epochs.",
+                ctx.run_dir,
+                start_epoch,
+                cfg.epochs,
+            )
+            _write_summary(ctx.run_dir, start_epoch, "already_complete", _elapsed(ctx))
+        return None
 
-    # Resume state first: it decides whether there is anything to do.
-    state = _latest_good_checkpoint(run_dir) if resume else None
+    data, synthetic = _datasets(ctx)
+    steps_per_epoch = min(len(data["content_train"]), len(data["style_train"])) // cfg.batch_size
+    trainer = _build(ctx, steps_per_epoch, state, start_epoch)
+    n_val = min(cfg.num_samples, len(data["content_val"]), len(data["style_val"]))
+    val = (first_images(data["content_val"], n_val), first_images(data["style_val"], n_val))
+    budget_s = cfg.time_budget_minutes * 60 if cfg.time_budget_minutes else math.inf
+    saved_epoch, stopped, epoch = start_epoch, "completed", start_epoch
+    bad = [0]  # consecutive non-finite steps, carried across epochs
+
+    for epoch in range(start_epoch + 1, cfg.epochs + 1):
+        t0 = time.monotonic()
+        row = _train_epoch(ctx, trainer, data, epoch, budget_s, bad)
+        if row is None:  # out of time: the partial epoch does not count, resume redoes it
+            epoch -= 1
+            stopped = "time_budget"
+            break
+        row["seconds"] = seconds = time.monotonic() - t0
+        row["images_per_s"] = steps_per_epoch * cfg.batch_size / seconds
+        history.append(row)
+        if ctx.main:
+            _end_of_epoch(ctx, trainer, history, val, synthetic)
+        if epoch % cfg.save_every == 0 or epoch == cfg.epochs:
+            _save(ctx, trainer, epoch, history, data)
+            saved_epoch = epoch
+        if epoch < cfg.epochs and _elapsed(ctx) + seconds > budget_s:
+            stopped = "time_budget"
+            break
+
+    if stopped == "time_budget":
+        if epoch > saved_epoch:
+            _save(ctx, trainer, epoch, history, data)
+            saved_epoch = epoch
+        if ctx.main:
+            last = ckpt_io.checkpoint_path(ctx.run_dir, saved_epoch) if saved_epoch else "none yet"
+            log.info(
+                "time budget of %.0f min reached after epoch %d/%d; checkpoint %s. "
+                "Continue with --resume.",
+                cfg.time_budget_minutes,
+                epoch,
+                cfg.epochs,
+                last,
+            )
+    if ctx.main:
+        _write_summary(ctx.run_dir, epoch, stopped, _elapsed(ctx))
+    return trainer.model
+
+
+def _elapsed(ctx: _Ctx) -> float:
+    return time.monotonic() - ctx.t_start
+
+
+def _resume_state(ctx: _Ctx, resume: bool) -> dict[str, Any] | None:
+    """The checkpoint to continue from (None: start afresh), after checking it fits."""
+    run_dir, cfg = ctx.run_dir, ctx.cfg
+    run_dir.mkdir(parents=True, exist_ok=True)
     if not resume and ckpt_io.list_checkpoints(run_dir):
         raise FileExistsError(
             f"{run_dir} already holds checkpoints. Continue that run with --resume "
             "(train(..., resume=True)), or choose another --out folder."
         )
-    if state is not None and state.get("legacy"):
-        raise ckpt_io.CheckpointError(f"{state['path']} has no training state to resume from")
-    if state is not None:
-        old = TrainConfig.from_dict(state["config"])
-        if old.model_signature() != cfg.model_signature():
-            raise ckpt_io.CheckpointError(
-                f"Cannot resume {state['path']}: its model {old.model_signature()} differs from "
-                f"the requested {cfg.model_signature()}. Use another --out folder."
-            )
-    start_epoch = state["epoch"] if state else 0
-    history: list[dict[str, Any]] = list(state.get("history", [])) if state else []
-
-    if cfg.exclude_file:  # config.json records which exclude list the run used
-        cfg = cfg.replace(exclude_sha256=file_sha256(cfg.exclude_file))
-    if main:
-        cfg.to_json(run_dir / "config.json")
-        log.info(
-            "vitst | preset %s | %s | strategy %s x%d | amp %s | run dir %s",
-            cfg.preset,
-            describe_hardware(),
-            strategy,
-            world,
-            "fp16" if amp else "off",
-            run_dir,
-        )
-    if start_epoch >= cfg.epochs:
-        if main:
-            log.info(
-                "Nothing to do: %s already completed %d/%d epochs.",
-                run_dir,
-                start_epoch,
-                cfg.epochs,
-            )
-            _write_summary(run_dir, start_epoch, "already_complete", time.monotonic() - t_start)
+    state = _latest_good_checkpoint(run_dir) if resume else None
+    if state is None:
         return None
+    if state.get("legacy"):
+        raise ckpt_io.CheckpointError(f"{state['path']} has no training state to resume from")
+    old = TrainConfig.from_dict(state["config"])
+    if old.model_signature() != cfg.model_signature():
+        raise ckpt_io.CheckpointError(
+            f"Cannot resume {state['path']}: its model {old.model_signature()} differs from "
+            f"the requested {cfg.model_signature()}. Use another --out folder."
+        )
+    return state
 
-    # Data. Rank 0 makes the synthetic set (if any) before the others look at it.
-    if main:
-        root, synthetic = resolve_data_root(cfg, run_dir)
-    if world > 1:
+
+def _with_exclude_hash(cfg: TrainConfig) -> TrainConfig:
+    """config.json records which exclude list the run used."""
+    if not cfg.exclude_file:
+        return cfg
+    return cfg.replace(exclude_sha256=file_sha256(cfg.exclude_file))
+
+
+def _datasets(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
+    """The four datasets (and whether they are synthetic). Rank 0 makes the synthetic set, if
+    any, before the others look at it; with `cache_images` the training images are decoded
+    into memory once."""
+    cfg = ctx.cfg
+    if ctx.main:
+        root, synthetic = resolve_data_root(cfg, ctx.run_dir)
+    if ctx.world > 1:
         dist.barrier()
-    if not main:
-        root, synthetic = resolve_data_root(cfg, run_dir)
-    data = build_datasets(cfg, root)
-    if main:
+    if not ctx.main:
+        root, synthetic = resolve_data_root(cfg, ctx.run_dir)
+    data: dict[str, Any] = build_datasets(cfg, root)
+    if ctx.main:
         log.info(
             "data: %s%s | %s",
             root,
@@ -325,226 +405,222 @@ def _loop(
                 cfg.exclude_sha256,
                 n_out,
             )
-
-    if cfg.batch_size % world:
+    if cfg.batch_size % ctx.world:
         raise ValueError(
-            f"batch_size={cfg.batch_size} must be divisible by the {world} DDP processes"
+            f"batch_size={cfg.batch_size} must be divisible by the {ctx.world} DDP processes"
         )
-    per_rank = cfg.batch_size // world
     if min(len(data["content_train"]), len(data["style_train"])) < cfg.batch_size:
         raise ValueError(
             f"batch_size={cfg.batch_size} exceeds the training images "
             f"({len(data['content_train'])} content, {len(data['style_train'])} style)"
         )
+    if cfg.cache_images:
+        for key in ("content_train", "style_train"):
+            data[key] = CachedImages(data[key], cfg.image_size)
+        if ctx.main:
+            mib = sum(data[k].nbytes for k in ("content_train", "style_train")) / 2**20
+            log.info("cache_images: training images decoded into memory (%.0f MiB)", mib)
+    return data, synthetic
 
-    def loader(ds: ImageFolderDataset, epoch: int, offset: int) -> DataLoader:
-        # Order is a function of (seed, epoch): a resumed run sees the data a full run would.
-        if world > 1:
-            sampler = DistributedSampler(
-                ds, world, rank, shuffle=True, seed=cfg.seed + offset, drop_last=True
-            )
-            sampler.set_epoch(epoch)
-            kw: dict[str, Any] = {"sampler": sampler}
-        else:
-            g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch * 2 + offset)
-            kw = {"shuffle": True, "generator": g}
-        return DataLoader(
-            ds,
-            batch_size=per_rank,
-            drop_last=True,
-            num_workers=cfg.num_workers,
-            pin_memory=device.type == "cuda",
-            **kw,
-        )
 
-    # Model, optimiser, scaler. Same seed on every rank; DDP also syncs rank 0's weights.
-    torch.manual_seed(cfg.seed)
-    if world > 1 and not main:
+def _build(ctx: _Ctx, steps_per_epoch: int, state: dict | None, start_epoch: int) -> Trainer:
+    """Model, wrappers, optimizers and schedulers, restored from `state` when resuming."""
+    cfg = ctx.cfg
+    torch.manual_seed(cfg.seed)  # the same initial weights on every rank (DDP syncs them too)
+    if ctx.world > 1 and not ctx.main:
         dist.barrier()  # let rank 0 download (and cache) pretrained weights alone
-    model = build_model(cfg).to(device)
-    if world > 1 and main:
+    model = build_model(cfg).to(ctx.device)
+    if ctx.world > 1 and ctx.main:
         dist.barrier()
-    if strategy == "dp":
-        net: nn.Module = nn.DataParallel(model)
-    elif strategy == "ddp":
-        net = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
-        )
-    else:
-        net = model
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
-    torch.manual_seed(cfg.seed + 1000 * rank + start_epoch)  # augmentation differs per rank
     if state is not None:
         ckpt_io.load_state(model, state["model"], state["path"])
-        optimizer.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        if main and "rng" in state:
+    trainer = build_trainer(
+        cfg, model, ctx.device, ctx.strategy, ctx.amp, steps_per_epoch * cfg.epochs
+    )
+    torch.manual_seed(cfg.seed + 1000 * ctx.rank + start_epoch)  # augmentation differs per rank
+    if state is not None:
+        trainer.load_state_dict(state, start_epoch * steps_per_epoch)
+        if ctx.main and "rng" in state:
             _set_rng_state(state["rng"])
-        if main:
+        if ctx.main:
             log.info("resumed from %s (%d/%d epochs done)", state["path"], start_epoch, cfg.epochs)
+    return trainer
 
-    # The fixed validation batch: the same images every epoch.
-    n_val = min(cfg.num_samples, len(data["content_val"]), len(data["style_val"]))
-    val_content = first_images(data["content_val"], n_val).to(device)
-    val_style = first_images(data["style_val"], n_val).to(device)
 
-    budget_s = cfg.time_budget_minutes * 60 if cfg.time_budget_minutes else math.inf
-    consecutive_bad = 0
-    saved_epoch = start_epoch  # the newest epoch with a checkpoint on disk
-    stopped = "completed"
-    epoch = start_epoch
-
-    def save(epoch_done: int) -> None:
-        if not main:
-            return
-        ckpt_io.save_checkpoint(
-            ckpt_io.checkpoint_path(run_dir, epoch_done),
-            model,
-            cfg,
-            epoch_done,
-            optimizer=optimizer.state_dict(),
-            scaler=scaler.state_dict(),
-            history=history,
-            rng=_rng_state(),
+def _loader(ctx: _Ctx, ds: Any, epoch: int, offset: int) -> DataLoader:
+    """Order is a function of (seed, epoch): a resumed run sees the data a full run would."""
+    cfg = ctx.cfg
+    if ctx.world > 1:
+        sampler = DistributedSampler(
+            ds, ctx.world, ctx.rank, shuffle=True, seed=cfg.seed + offset, drop_last=True
         )
-        ckpt_io.prune_checkpoints(run_dir, cfg.keep_last)
+        sampler.set_epoch(epoch)
+        kw: dict[str, Any] = {"sampler": sampler}
+    else:
+        g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch * 2 + offset)
+        kw = {"shuffle": True, "generator": g}
+    cached = isinstance(ds, CachedImages)
+    return DataLoader(
+        ds,
+        batch_size=cfg.batch_size // ctx.world,
+        drop_last=True,
+        num_workers=0 if cached else cfg.num_workers,
+        pin_memory=ctx.device.type == "cuda",
+        **kw,
+    )
 
-    for epoch in range(start_epoch + 1, cfg.epochs + 1):
-        t0 = time.monotonic()
-        net.train()
-        sums = torch.zeros(4, device=device)  # total, content, style, good steps
-        skipped = 0
-        cl, sl = loader(data["content_train"], epoch, 0), loader(data["style_train"], epoch, 1)
-        n_steps = min(len(cl), len(sl))
-        bar = tqdm(
-            zip(cl, sl, strict=False),
-            total=n_steps,
-            desc=f"epoch {epoch}/{cfg.epochs}",
-            disable=not main,
-            leave=False,
-            dynamic_ncols=True,
+
+def _to_device(ctx: _Ctx, batch: torch.Tensor) -> torch.Tensor:
+    """A batch on the device, normalised; cached uint8 crops are flipped there."""
+    batch = batch.to(ctx.device, non_blocking=True)
+    if batch.dtype == torch.uint8:
+        batch = gpu_augment(batch, ctx.cfg.hflip)
+    return batch
+
+
+def _train_epoch(
+    ctx: _Ctx, trainer: Trainer, data: dict, epoch: int, budget_s: float, bad: list[int]
+) -> dict[str, Any] | None:
+    """One epoch of steps; the history row of mean losses, or None when out of time."""
+    cfg = ctx.cfg
+    trainer.net.train()
+    if trainer.disc_net is not None:
+        trainer.disc_net.train()
+    adversarial = epoch >= cfg.adv_start_epoch
+    cl = _loader(ctx, data["content_train"], epoch, 0)
+    sl = _loader(ctx, data["style_train"], epoch, 1)
+    n_steps = min(len(cl), len(sl))
+    bar = tqdm(
+        zip(cl, sl, strict=False),
+        total=n_steps,
+        desc=f"epoch {epoch}/{cfg.epochs}",
+        disable=not ctx.main,
+        leave=False,
+        dynamic_ncols=True,
+    )
+    sums: dict[str, torch.Tensor] = {}
+    good = skipped = 0
+    for step, (content, style) in enumerate(bar, 1):
+        out = trainer.step(
+            _to_device(ctx, content),
+            _to_device(ctx, style),
+            adversarial,
+            stop=_elapsed(ctx) > budget_s,
         )
-        out_of_time = False
-        for step, (content, style) in enumerate(bar, 1):
-            content = content.to(device, non_blocking=True)
-            style = style.to(device, non_blocking=True)
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-                generated = net(content, style)
-                c_loss, s_loss = model.calculate_loss(generated, content, style)
-            total = cfg.lambda_content * c_loss + cfg.lambda_style * s_loss
-            # Every rank must agree on skipping and stopping, or DDP would hang.
-            flags = torch.stack(
-                [
-                    (~torch.isfinite(total.detach())).float(),
-                    torch.tensor(float(time.monotonic() - t_start > budget_s), device=device),
-                ]
-            )
-            flags = _all_reduce(flags, dist.ReduceOp.MAX)
-            if flags[0] > 0:
-                skipped += 1
-                consecutive_bad += 1
-                if consecutive_bad >= cfg.max_nonfinite_steps:
-                    good = ckpt_io.list_checkpoints(run_dir)
-                    raise NonFiniteLossError(
-                        f"{consecutive_bad} consecutive non-finite losses (epoch {epoch}, step "
-                        f"{step}); training stopped. Last good checkpoint: "
-                        f"{good[-1][1] if good else 'none yet'} (resume with --resume). "
-                        "Try a lower lr, --set amp=false, or check the data."
-                    )
-            else:
-                consecutive_bad = 0
-                scaler.scale(total).backward()
-                scaler.step(optimizer)
-                scaler.update()
-                sums += torch.stack(
-                    [
-                        total.detach(),
-                        c_loss.detach(),
-                        s_loss.detach(),
-                        torch.ones((), device=device),
-                    ]
-                ).float()
-                if main and (step % 5 == 0 or step == n_steps):
-                    bar.set_postfix(
-                        total=f"{total.item():.3f}",
-                        content=f"{c_loss.item():.3f}",
-                        style=f"{s_loss.item():.3f}",
-                    )
-            if flags[1] > 0:
-                out_of_time = True
-                break
-        bar.close()
-        if out_of_time:
-            epoch -= 1  # the partial epoch does not count; its steps are redone on resume
-            stopped = "time_budget"
-            break
+        if out.skipped:
+            skipped += 1
+            bad[0] += 1
+            if bad[0] >= cfg.max_nonfinite_steps:
+                good_ckpts = ckpt_io.list_checkpoints(ctx.run_dir)
+                raise NonFiniteLossError(
+                    f"{bad[0]} consecutive non-finite losses (epoch {epoch}, step {step}); "
+                    "training stopped. Last good checkpoint: "
+                    f"{good_ckpts[-1][1] if good_ckpts else 'none yet'} (resume with --resume). "
+                    "Try a lower lr, --set amp=false, or check the data."
+                )
+        else:
+            bad[0] = 0
+            good += 1
+            for k, v in out.losses.items():
+                sums[k] = sums.get(k, 0) + v
+            if ctx.main and (step % 5 == 0 or step == n_steps):
+                bar.set_postfix({k: f"{v.item():.3f}" for k, v in out.losses.items()})
+        if out.stop:
+            bar.close()
+            return None
+    bar.close()
+    return _epoch_row(ctx, trainer, epoch, sums, good, skipped)
 
-        sums = _all_reduce(sums) / world
-        good_steps = sums[3].item() or math.nan  # an all-skipped epoch has no mean loss
-        seconds = time.monotonic() - t0
-        row = {
-            "epoch": epoch,
-            "total_loss": sums[0].item() / good_steps,
-            "content_loss": sums[1].item() / good_steps,
-            "style_loss": sums[2].item() / good_steps,
-            "skipped_steps": skipped,
-            "seconds": seconds,
-            "images_per_s": n_steps * cfg.batch_size / seconds,
-        }
-        history.append(row)
 
-        if main:
-            net.eval()
-            with torch.no_grad(), torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-                gen = model(val_content, val_style)
-            title = f"{cfg.preset} | epoch {epoch}" + (" | synthetic data" if synthetic else "")
-            save_figure(
-                sample_grid(val_content, val_style, gen.float(), title),
-                run_dir / "samples" / f"epoch_{epoch:03d}.png",
-            )
-            write_history_csv(run_dir / "history.csv", history)
-            eta = seconds * (cfg.epochs - epoch)
-            log.info(
-                "epoch %3d/%d | total %.4f | content %.4f | style %.4f | %.1fs | %.1f img/s%s"
-                " | ETA %s",
-                epoch,
-                cfg.epochs,
-                row["total_loss"],
-                row["content_loss"],
-                row["style_loss"],
-                seconds,
-                row["images_per_s"],
-                f" | {skipped} non-finite steps skipped" if skipped else "",
-                f"{int(eta // 3600)}:{int(eta % 3600 // 60):02d}:{int(eta % 60):02d}",
-            )
+def _epoch_row(
+    ctx: _Ctx, trainer: Trainer, epoch: int, sums: dict, good: int, skipped: int
+) -> dict[str, Any]:
+    """Mean losses over the epoch's good steps, averaged over ranks (NaN if none was good)."""
+    adversarial = trainer.disc is not None and epoch >= ctx.cfg.adv_start_epoch
+    names = [k for k in ["total", *losses.active_terms(ctx.cfg)] if k != "adv" or adversarial]
+    names += ["d_loss"] if adversarial else []
+    zero = torch.zeros((), device=ctx.device)
+    vec = torch.stack([torch.as_tensor(sums.get(k, zero), device=ctx.device) for k in names])
+    vec = torch.cat([vec, torch.tensor([float(good)], device=ctx.device)])
+    if ctx.world > 1:
+        dist.all_reduce(vec)
+    vec = vec / ctx.world
+    n = vec[-1].item() or math.nan
+    row: dict[str, Any] = {"epoch": epoch}
+    row.update({_column(k): vec[i].item() / n for i, k in enumerate(names)})
+    row["lr"] = trainer.opt_g.param_groups[0]["lr"]
+    row["skipped_steps"] = skipped
+    return row
 
-        if epoch % cfg.save_every == 0 or epoch == cfg.epochs:
-            save(epoch)
-            saved_epoch = epoch
-        elapsed = time.monotonic() - t_start
-        if epoch < cfg.epochs and elapsed + seconds > budget_s:
-            stopped = "time_budget"
-            break
 
-    if stopped == "time_budget":
-        if epoch > saved_epoch:
-            save(epoch)
-            saved_epoch = epoch
-        if main:
-            log.info(
-                "time budget of %.0f min reached after epoch %d/%d; checkpoint %s. "
-                "Continue with --resume.",
-                cfg.time_budget_minutes,
-                epoch,
-                cfg.epochs,
-                ckpt_io.checkpoint_path(run_dir, saved_epoch) if saved_epoch else "none yet",
-            )
-    if main:
-        _write_summary(run_dir, epoch, stopped, time.monotonic() - t_start)
-    return model
+def _column(term: str) -> str:
+    return term if term == "d_loss" else f"{term}_loss"
+
+
+def _end_of_epoch(
+    ctx: _Ctx, trainer: Trainer, history: list[dict], val: tuple, synthetic: bool
+) -> None:
+    """Rank 0: the fixed validation pairs' sample grid, history.csv and the epoch's log line."""
+    cfg, row, epoch = ctx.cfg, history[-1], history[-1]["epoch"]
+    model = trainer.model
+    model.eval()
+    content, style = (v.to(ctx.device) for v in val)
+    with torch.no_grad(), torch.autocast(ctx.device.type, dtype=torch.float16, enabled=ctx.amp):
+        gen = model(content, style)
+    title = f"{cfg.preset} | epoch {epoch}" + (" | synthetic data" if synthetic else "")
+    save_figure(
+        sample_grid(content, style, gen.float(), title),
+        ctx.run_dir / "samples" / f"epoch_{epoch:03d}.png",
+    )
+    write_history_csv(ctx.run_dir / "history.csv", history)
+    eta = row["seconds"] * (cfg.epochs - epoch)
+    terms = " | ".join(
+        f"{k.removesuffix('_loss')} {v:.4f}" for k, v in row.items() if k.endswith("loss")
+    )
+    log.info(
+        "epoch %3d/%d | %s | %.1fs | %.1f img/s%s | ETA %s",
+        epoch,
+        cfg.epochs,
+        terms,
+        row["seconds"],
+        row["images_per_s"],
+        f" | {row['skipped_steps']} non-finite steps skipped" if row["skipped_steps"] else "",
+        f"{int(eta // 3600)}:{int(eta % 3600 // 60):02d}:{int(eta % 60):02d}",
+    )
+
+
+def _save(ctx: _Ctx, trainer: Trainer, epoch: int, history: list, data: dict) -> None:
+    """Rank 0 writes the checkpoint: weights, config, training state and the prototype (the
+    mean AdaIN statistics of the training style images, for stylising without a style image)."""
+    if not ctx.main:
+        return
+    ckpt_io.save_checkpoint(
+        ckpt_io.checkpoint_path(ctx.run_dir, epoch),
+        trainer.model,
+        ctx.cfg,
+        epoch,
+        history=history,
+        rng=_rng_state(),
+        prototype=_prototype(ctx, trainer.model, data["style_train"]),
+        **trainer.state_dict(),
+    )
+    ckpt_io.prune_checkpoints(ctx.run_dir, ctx.cfg.keep_last)
+
+
+def _prototype(ctx: _Ctx, model: nn.Module, style_train: Any) -> dict[str, Any]:
+    """`model.style_prototype` over up to `prototype_images` training style images, evenly
+    spread, with the evaluation transform."""
+    cfg = ctx.cfg
+    files = list(style_train.files)
+    if cfg.prototype_images and len(files) > cfg.prototype_images:
+        files = [files[i * len(files) // cfg.prototype_images] for i in range(cfg.prototype_images)]
+    ds = ImageFolderDataset.from_files(files, build_transform(cfg.image_size, train=False))
+    batches = DataLoader(ds, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
+    model.eval()
+    with torch.autocast(ctx.device.type, dtype=torch.float16, enabled=ctx.amp):
+        proto = model.style_prototype(b.to(ctx.device) for b in batches)
+    model.train()
+    return proto
 
 
 def _write_summary(run_dir: Path, epochs: int, stopped: str, seconds: float) -> None:
