@@ -84,6 +84,40 @@ def test_unreadable_files_get_clear_errors(tmp_path):
         C.load_checkpoint(tmp_path / "list.pt")
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "looks_like"),
+    [
+        ("photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF", "a JPEG image"),
+        ("anime.png", b"\x89PNG\r\n\x1a\n", "a PNG image"),
+        ("notes.pt", b"epoch 5 was good\n", "a text file"),
+        ("model.onnx", b"\x08\x07\x12\x07pytorch", "an ONNX model"),
+        ("empty.pt", b"", "the file is empty"),
+    ],
+)
+def test_a_file_that_is_not_a_checkpoint_says_so(tmp_path, name, data, looks_like):
+    """Not "holds Python objects beyond tensors": the file is named and said not to be one."""
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(C.CheckpointError, match=f"{name} is not a checkpoint.*{looks_like}"):
+        C.load_checkpoint(tmp_path / name)
+
+
+def test_load_model_with_or_without_the_loss_net(smoke_cfg, tmp_path):
+    torch.manual_seed(0)
+    model = build_model(smoke_cfg)
+    path = C.save_checkpoint(tmp_path / "ck.pt", model, smoke_cfg, epoch=1)
+    with_vgg, _ = C.load_model(path)  # default: as the file has it
+    without, _ = C.load_model(path, loss_net=False)
+    assert with_vgg.vgg_loss_net is not None and without.vgg_loss_net is None
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("vgg_loss_net.")}
+    got = without.state_dict()
+    assert got.keys() == state.keys() and all(torch.equal(got[k], state[k]) for k in state)
+    slim = {"format": C.SLIM_FORMAT, "model": state, "config": smoke_cfg.to_dict()}
+    torch.save(slim, tmp_path / "slim.pt")
+    assert C.load_model(tmp_path / "slim.pt")[0].vgg_loss_net is None
+    with pytest.raises(C.CheckpointError, match="slim.pt has no VGG19 loss-net weights"):
+        C.load_model(tmp_path / "slim.pt", loss_net=True)
+
+
 def test_interrupted_write_keeps_the_old_file(smoke_cfg, tmp_path, monkeypatch):
     model = build_model(smoke_cfg)
     path = C.save_checkpoint(tmp_path / "ck.pt", model, smoke_cfg, epoch=1)

@@ -2,8 +2,17 @@
 
 A checkpoint is a dict with at least `model` (weights, no `module.` prefix), `config` (the
 TrainConfig as a dict) and `epoch` (completed epochs), so the file alone rebuilds its model.
-A bare state dict saved the seed's way (`nn.DataParallel(model).state_dict()`) loads too,
-as the `seed` architecture.
+Three kinds of file load as a model:
+
+- a training checkpoint (`format: vitst-checkpoint`, written by `train`): weights with the VGG19
+  loss net, optimizer and training state, and (newer runs) the style `prototype`;
+- a slim export (`format: vitst-slim`, written by `vitst_utils.export`): only what stylising
+  needs: encoder + decoder weights (fp32 or fp16), config and a prototype;
+- a bare state dict saved the seed's way (`nn.DataParallel(model).state_dict()`), read as the
+  `seed` architecture.
+
+A prototype is `{"mean": (C,), "std": (C,), "count": int}`: the mean AdaIN statistics of the
+anime domain (see `inference.build_prototype`).
 """
 
 from __future__ import annotations
@@ -21,6 +30,9 @@ from .config import TrainConfig, get_preset
 from .model import ViTStyleTransfer, build_model
 
 FORMAT = "vitst-checkpoint"
+SLIM_FORMAT = "vitst-slim"
+PROTOTYPE_FORMAT = "vitst-prototype"  # a prototype file (inference); known here to say so
+LOSS_NET_PREFIX = "vgg_loss_net."
 _NAME = re.compile(r"^epoch_(\d+)\.pt$")
 
 
@@ -50,8 +62,6 @@ def save_checkpoint(
 ) -> Path:
     """Write model weights, config, epoch and any extra training `state` atomically:
     a temp file in the same folder, fsync, then rename, so a crash never leaves a broken file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "format": FORMAT,
         "model": strip_prefix(unwrap(model).state_dict()),
@@ -59,6 +69,13 @@ def save_checkpoint(
         "epoch": int(epoch),
         **state,
     }
+    return save_atomic(payload, path)
+
+
+def save_atomic(payload: Any, path: str | Path) -> Path:
+    """`torch.save` to a temp file beside `path`, fsync, rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -79,12 +96,57 @@ def _is_state_dict(obj: Any) -> bool:
     )
 
 
+# What a file that is not a torch file looks like, from its first bytes (for the error).
+_MAGIC = (
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x89PNG", "a PNG image"),
+    (b"GIF8", "a GIF image"),
+    (b"RIFF", "a WebP image (or another RIFF file)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"{", "JSON text"),
+)
+NOT_A_CHECKPOINT_FIX = (
+    "Pass a training checkpoint (runs/<preset>/checkpoints/epoch_XXX.pt), a slim export "
+    "(python -m vitst_utils.export ... --out model.pt) or a state dict saved by the seed notebook."
+)
+
+
+def _looks_like(path: Path, head: bytes) -> str:
+    if path.suffix.lower() == ".onnx":
+        return "an ONNX model (run it with onnxruntime, not with vitst)"
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        return "a text file"
+    return "not a file torch.save writes"
+
+
+def _check_torch_file(path: Path) -> None:
+    """torch.save writes a zip archive (or, in the old format, a pickle): refuse anything else
+    by name before torch.load reports it as a pickle problem."""
+    with open(path, "rb") as f:
+        head = f.read(16)
+    if not head:
+        raise CheckpointError(
+            f"{path} is not a checkpoint: the file is empty. {NOT_A_CHECKPOINT_FIX}"
+        )
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")) or head[:1] == b"\x80":
+        return
+    raise CheckpointError(
+        f"{path} is not a checkpoint: it looks like {_looks_like(path, head)}. "
+        f"{NOT_A_CHECKPOINT_FIX}"
+    )
+
+
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint as data. A seed-style bare state dict comes back wrapped as
+    """Read a checkpoint as data: a training checkpoint or a slim export as they are; a
+    seed-style bare state dict wrapped as
     `{"model": ..., "config": seed config, "epoch": None, "legacy": True}`."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"No checkpoint file at {path}")
+    _check_torch_file(path)
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
@@ -98,8 +160,14 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
         raise CheckpointError(
             f"{path} is not a readable checkpoint (truncated or corrupt?): {type(e).__name__}: {e}"
         ) from e
-    if isinstance(obj, dict) and obj.get("format") == FORMAT:
+    fmt = obj.get("format") if isinstance(obj, dict) else None
+    if fmt in (FORMAT, SLIM_FORMAT):
         return obj
+    if fmt == PROTOTYPE_FORMAT:
+        raise CheckpointError(
+            f"{path} is a style prototype, not a checkpoint: pass it with --prototype "
+            "(and the model with --checkpoint)"
+        )
     if _is_state_dict(obj):
         return {
             "model": strip_prefix(obj),
@@ -132,15 +200,46 @@ def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str | P
         )
 
 
-def load_model(
-    path: str | Path, map_location: str | torch.device = "cpu"
+def has_loss_net(ckpt: dict[str, Any]) -> bool:
+    """Whether the checkpoint carries the VGG19 loss net's weights (a slim export does not)."""
+    return any(k.removeprefix("module.").startswith(LOSS_NET_PREFIX) for k in ckpt["model"])
+
+
+def model_from_checkpoint(
+    ckpt: dict[str, Any],
+    source: str | Path = "",
+    map_location: str | torch.device = "cpu",
+    loss_net: bool | None = None,
 ) -> tuple[ViTStyleTransfer, TrainConfig]:
-    """Rebuild the model from the file alone (no downloads), in eval mode."""
-    ckpt = load_checkpoint(path, map_location)
+    """The model of a checkpoint read by `load_checkpoint`, in fp32 and eval mode.
+
+    `loss_net`: None builds the VGG19 loss net when the file has its weights (training
+    checkpoints, seed state dicts) and leaves it out when not (slim exports); False leaves it
+    out (stylising needs none: ~80 MB less); True asks for it and is an error for a file
+    without it (losses from a random VGG19 would mean nothing)."""
     cfg = TrainConfig.from_dict(ckpt["config"])
-    model = build_model(cfg, use_weights=False)
-    load_state(model, ckpt["model"], path)
+    has_vgg = has_loss_net(ckpt)
+    if loss_net and not has_vgg:
+        raise CheckpointError(
+            f"{source} has no VGG19 loss-net weights (a slim export?), so it cannot compute "
+            "losses: use the training checkpoint it was exported from"
+        )
+    want_vgg = has_vgg if loss_net is None else loss_net
+    state = strip_prefix(ckpt["model"])
+    if not want_vgg:
+        state = {k: v for k, v in state.items() if not k.startswith(LOSS_NET_PREFIX)}
+    model = build_model(cfg, use_weights=False, loss_net=want_vgg)
+    load_state(model, state, source)  # copies into the fp32 parameters (fp16 slim files too)
     return model.to(map_location).eval(), cfg
+
+
+def load_model(
+    path: str | Path, map_location: str | torch.device = "cpu", loss_net: bool | None = None
+) -> tuple[ViTStyleTransfer, TrainConfig]:
+    """Rebuild the model from the file alone (no downloads), fp32, in eval mode. Reads
+    training checkpoints, slim exports and seed state dicts; `loss_net` as in
+    `model_from_checkpoint`."""
+    return model_from_checkpoint(load_checkpoint(path, map_location), path, map_location, loss_net)
 
 
 def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:

@@ -1,0 +1,205 @@
+"""Export a trained model for sharing: a slim PyTorch file, or ONNX.
+
+    python -m vitst_utils.export --checkpoint runs/seed/checkpoints/epoch_050.pt --out anime.pt
+    python -m vitst_utils.export --checkpoint C --out anime.pt --half          # fp16 weights
+    python -m vitst_utils.export --checkpoint C --prototype p.pt --out anime.onnx
+
+Slim (`.pt`): only what stylising needs: encoder and decoder weights (no VGG19 loss net, no
+optimizer or training state), the config and a prototype; fp16 with --half. `load_model` and
+`python -m vitst_utils.inference --checkpoint anime.pt` read it like a training checkpoint.
+
+ONNX (`.onnx`): the one-input photo -> anime network with the prototype built in. Input
+"photo": (1, 3, H, W) RGB pixels in [0, 1] (no ImageNet normalisation to redo), any H and W
+from one patch (16 px) up: the graph pads to the patch multiple and crops back. Output
+"anime": (1, 3, H, W) pixels in [0, 1]. Exported with torch.onnx's dynamo exporter and dynamic
+height/width, then checked against PyTorch with onnxruntime at two sizes.
+
+The prototype is --prototype's, else the checkpoint's own; a slim file may go without one (then
+it needs --style images), an ONNX file may not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .checkpoint import LOSS_NET_PREFIX, SLIM_FORMAT, CheckpointError, save_atomic, strip_prefix
+from .config import TrainConfig
+from .function import normalize, to_pixels
+from .inference import (
+    NO_PROTOTYPE_FIX,
+    UsageError,
+    load_for_inference,
+    load_prototype,
+    transfer,
+)
+from .model import ViTStyleTransfer
+
+log = logging.getLogger(__name__)
+
+
+def slim_state(model: nn.Module, half: bool = False) -> dict[str, torch.Tensor]:
+    """The weights stylising needs: the model's state dict without the VGG19 loss net, on the
+    CPU, floating tensors in fp16 when `half`."""
+    state = {}
+    for k, v in strip_prefix(model.state_dict()).items():
+        if k.startswith(LOSS_NET_PREFIX):
+            continue
+        v = v.detach().cpu()
+        state[k] = v.half() if half and v.is_floating_point() else v.clone()
+    return state
+
+
+def _plain_prototype(prototype: dict[str, Any] | None) -> dict[str, Any] | None:
+    if prototype is None:
+        return None
+    keep = ("mean", "std", "count", "encoder", "image_size", "source")
+    return {k: prototype[k] for k in keep if k in prototype}
+
+
+def export_slim(
+    model: ViTStyleTransfer,
+    cfg: TrainConfig,
+    path: str | Path,
+    prototype: dict[str, Any] | None = None,
+    half: bool = False,
+) -> Path:
+    """Write the slim file: {format: vitst-slim, model, config, prototype, dtype}."""
+    payload = {
+        "format": SLIM_FORMAT,
+        "model": slim_state(model, half),
+        "config": cfg.to_dict(),
+        "prototype": _plain_prototype(prototype),
+        "dtype": "float16" if half else "float32",
+    }
+    return save_atomic(payload, path)
+
+
+class PhotoToAnime(nn.Module):
+    """The one-input network: photo pixels (B, 3, H, W) in [0, 1] -> anime pixels in [0, 1],
+    stylised towards a fixed prototype (`inference.transfer`), any H and W."""
+
+    def __init__(self, model: ViTStyleTransfer, prototype: dict[str, Any], alpha: float = 1.0):
+        super().__init__()
+        self.model = model
+        self.alpha = float(alpha)
+        # not "mean"/"std": the exporter can give those names to intermediate values too
+        self.register_buffer("style_mean", prototype["mean"].float().reshape(1, -1, 1, 1).clone())
+        self.register_buffer("style_std", prototype["std"].float().reshape(1, -1, 1, 1).clone())
+
+    def forward(self, photo: torch.Tensor) -> torch.Tensor:
+        out = transfer(self.model, normalize(photo), self.style_mean, self.style_std, self.alpha)
+        return to_pixels(out).clamp(0, 1)
+
+
+def export_onnx(
+    model: ViTStyleTransfer,
+    prototype: dict[str, Any],
+    path: str | Path,
+    alpha: float = 1.0,
+) -> Path:
+    """Export `PhotoToAnime` to ONNX (dynamo exporter; batch 1, dynamic height and width)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    net = PhotoToAnime(model.cpu().eval(), prototype, alpha).eval()
+    p, s = model.patch_size, model.cfg.image_size
+    sample = torch.rand(1, 3, s, s + p)  # not square: height and width stay separate symbols
+    dims = {2: torch.export.Dim("height", min=p, max=8192), 3: torch.export.Dim("width", min=p)}
+    n_bytes = sum(t.numel() * t.element_size() for t in net.state_dict().values())
+    with torch.no_grad():
+        torch.onnx.export(
+            net,
+            (sample,),
+            str(path),
+            dynamo=True,
+            input_names=["photo"],
+            output_names=["anime"],
+            dynamic_shapes={"photo": dims},
+            external_data=n_bytes > 1.5 * 2**30,  # one file, unless over ONNX's 2 GB limit
+            verbose=False,
+        )
+    return path
+
+
+def check_onnx(
+    path: str | Path, net: PhotoToAnime, sizes: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], float]:
+    """Max absolute difference (pixels in [0, 1]) between onnxruntime and PyTorch per size."""
+    import onnxruntime as ort  # only here: stylising never needs it
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    gen = torch.Generator().manual_seed(0)
+    diffs = {}
+    for h, w in sizes:
+        x = torch.rand(1, 3, h, w, generator=gen)
+        with torch.no_grad():
+            ref = net(x).numpy()
+        out = session.run(["anime"], {"photo": x.numpy()})[0]
+        if out.shape != ref.shape:
+            raise RuntimeError(f"ONNX output {out.shape} at {h}x{w}, PyTorch {ref.shape}")
+        diffs[(h, w)] = float(abs(out - ref).max())
+    return diffs
+
+
+def _size_mb(path: str | Path) -> float:
+    return Path(path).stat().st_size / 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m vitst_utils.export",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--checkpoint", required=True, help="a training checkpoint (or seed state dict)")
+    p.add_argument("--prototype", metavar="FILE", help="default: the checkpoint's own")
+    p.add_argument("--out", required=True, metavar="FILE.pt|FILE.onnx")
+    p.add_argument("--half", action="store_true", help="slim .pt only: store fp16 weights")
+    p.add_argument("--alpha", type=float, default=1.0, help="ONNX only: style strength in [0, 1]")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    try:
+        kind = {".pt": "slim", ".pth": "slim", ".onnx": "onnx"}.get(out.suffix.lower())
+        if kind is None:
+            raise UsageError(f"--out {out}: end it in .pt (slim PyTorch file) or .onnx")
+        if kind == "onnx" and args.half:
+            raise UsageError("--half is for slim .pt files; the ONNX export is fp32")
+        if not 0 <= args.alpha <= 1:
+            raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
+        if out.resolve() == Path(args.checkpoint).resolve():
+            raise UsageError(f"--out {out} is the checkpoint itself: choose another file")
+        model, cfg, own = load_for_inference(args.checkpoint, "cpu")
+        proto = load_prototype(args.prototype, model) if args.prototype else own
+        if kind == "onnx" and proto is None:
+            raise UsageError(
+                f"ONNX needs a prototype and {args.checkpoint} holds none: {NO_PROTOTYPE_FIX}"
+            )
+    except (OSError, ValueError, CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if kind == "slim":
+        export_slim(model, cfg, out, proto, args.half)
+        note = "" if proto is not None else " (no prototype: use it with --style images)"
+        print(f"{out}: {_size_mb(out):.1f} MB{note}")
+    else:
+        export_onnx(model, proto, out, args.alpha)
+        net = PhotoToAnime(model, proto, args.alpha).eval()
+        s, half_patch = cfg.image_size, model.patch_size // 2
+        sizes = [(s, s), (s + 2 * half_patch, s - half_patch)]  # the second one is padded inside
+        worst = max(check_onnx(out, net, sizes).values())
+        shown = ", ".join(f"{h}x{w}" for h, w in sizes)
+        check = f"onnxruntime vs PyTorch at {shown}: max |diff| {worst:.2e} (pixels in [0, 1])"
+        print(f"{out}: {_size_mb(out):.1f} MB; {check}")
+    print(f"{args.checkpoint}: {_size_mb(args.checkpoint):.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
