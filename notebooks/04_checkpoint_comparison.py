@@ -16,21 +16,28 @@
 # %% [markdown]
 # # 04 · Checkpoint comparison
 #
-# How the model changes over training: the same validation pairs through every saved checkpoint
-# side by side, the training loss curves from `history.csv`, and each checkpoint's content and
-# style loss on the validation set. The work is done by `vitst_utils.inference`; the pictures
-# are saved to `<run folder>/comparison`.
+# How the model changes over training, and how runs compare: the same validation pairs through
+# every saved checkpoint side by side, and numbers next to the pictures: **domain_score** (does
+# it look like anime?), **structure** and **lpips** (is it still this person?), **fid** / **kid**
+# / **art_fid** (how close the outputs are to the anime images as a set), and the training's
+# own VGG losses. Two baseline rows need no model: `photo` (the photos as they are) and `anime`
+# (the anime images). The work is done by `vitst_utils.evaluate` (also a command line:
+# `python -m vitst_utils.evaluate --run runs/seed runs/anime`); what the metrics mean is in the
+# README.
 #
 # The same notebook runs unchanged
 # - **on Kaggle**: it compares the checkpoints in `/kaggle/working/vitst/<preset>`, or in the
-#   02_training notebook's output when that is added as an input; a GPU is used if there is one;
+#   02_training notebook's output when that is added as an input; FID/KID/LPIPS weights download
+#   (internet on); a GPU is used if there is one;
 # - **locally on real data**: the checkpoints in `runs/<preset>` (or `VITST_RUN_DIR`), the
-#   validation images from `VITST_DATA_ROOT`;
+#   images from `VITST_DATA_ROOT`;
 # - **in smoke mode**: `VITST_PRESET=smoke` compares the smoke run's checkpoints, training them
-#   first (seconds, on the CPU) if there are none, on the *synthetic* validation images unless
-#   `VITST_DATA_ROOT` is set. Its pictures are noise: smoke mode checks the pipeline only.
+#   first (seconds, on the CPU) if there are none, on the *synthetic* images unless
+#   `VITST_DATA_ROOT` is set. Its pictures and numbers check the pipeline only.
 #
-# Outside smoke mode, no checkpoint means a clear stop: run 02_training first.
+# More runs side by side (e.g. `seed` and `anime`): list their folders in `COMPARE_RUNS`, or
+# set `VITST_COMPARE_RUNS` (folders joined by `:`). Outside smoke mode, no checkpoint means a
+# clear stop: run 02_training first.
 
 # %%
 import logging
@@ -40,15 +47,11 @@ import torch
 from IPython.display import display
 
 from vitst_utils.config import get_preset
-from vitst_utils.data import build_datasets, first_images, resolve_data_root
+from vitst_utils.data import resolve_data_root
 from vitst_utils.env import default_run_dir, describe_hardware
-from vitst_utils.explore import data_label, format_table
-from vitst_utils.inference import (
-    compare_checkpoints,
-    ensure_checkpoints,
-    select_checkpoints,
-)
-from vitst_utils.plots import plot_checkpoint_grid, plot_history, plot_val_losses, save_figure
+from vitst_utils.evaluate import evaluate_runs
+from vitst_utils.inference import ensure_checkpoints
+from vitst_utils.plots import plot_history, plot_val_losses, save_figure
 from vitst_utils.train import read_history_csv
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
@@ -58,9 +61,13 @@ logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 
 # %%
 PRESET = os.environ.get("VITST_PRESET", "seed")
-MAX_CHECKPOINTS = 8  # columns in the comparison; more are thinned out evenly
-N_PAIRS = 4  # validation pairs shown
-EVAL_LIMIT = None  # pairs for the losses; None = the run's own val_limit (lower it on a CPU)
+COMPARE_RUNS = []  # other run folders scored on the same pairs, e.g. ["runs/anime"]
+COMPARE_RUNS += [p for p in os.environ.get("VITST_COMPARE_RUNS", "").split(os.pathsep) if p]
+MAX_CHECKPOINTS = 8  # per run; more are thinned out evenly (first and last always kept)
+N_PAIRS = 4  # pairs shown in the picture grid
+SPLIT = "val"
+LIMIT = 200  # pairs scored per checkpoint (FID wants many; lower it on a CPU)
+WEIGHTS_DIR = None  # a folder with the FID/KID/LPIPS weight files, for offline use (README)
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 cfg = get_preset(PRESET)
@@ -71,71 +78,92 @@ print(f"preset: {cfg.preset} | run dir: {RUN_DIR} | {describe_hardware()}")
 # %% [markdown]
 # ## 2. The checkpoints
 #
-# Every numbered checkpoint of the run (training keeps the last few; `keep_last=0` keeps all).
+# Every numbered checkpoint of the run (training keeps the last few; `keep_last=0` keeps all),
+# and of each run in `COMPARE_RUNS`.
 
 # %%
 run = ensure_checkpoints(cfg, RUN_DIR)
 print(run.summary())
-checkpoints = select_checkpoints(run.checkpoints, MAX_CHECKPOINTS)
-model_cfg = run.config()
-print(f"comparing epochs {[e for e, _ in checkpoints]}")
+ROOT, _ = resolve_data_root(cfg, RUN_DIR)
+RUNS = [run.run_dir, *COMPARE_RUNS]
+print(f"runs: {[str(r) for r in RUNS]} | data root: {ROOT}")
 
 # %% [markdown]
-# ## 3. Validation data
+# ## 3. Scoring every checkpoint on the same pairs
 #
-# The run's own validation split and image limit, with the evaluation transform (centre crop).
-# The first pairs are the fixed ones that training drew after every epoch.
+# The first `LIMIT` photo/anime pairs of the split go through every checkpoint; the
+# photo-vs-anime classifier behind `domain_score` trains first (seconds; cached afterwards).
+# Tables and the figure are also written to `OUT_DIR` (metrics.csv, metrics.json, metrics.png).
 
 # %%
-ROOT, _ = resolve_data_root(cfg, RUN_DIR)
-LABEL = data_label(ROOT)
-data = build_datasets(model_cfg.replace(val_limit=EVAL_LIMIT or model_cfg.val_limit), ROOT)
-val_content, val_style = data["content_val"], data["style_val"]
-n = min(N_PAIRS, len(val_content), len(val_style))
-content, style = first_images(val_content, n), first_images(val_style, n)
-print(f"data root: {ROOT} | {LABEL}")
-print(f"'{model_cfg.val_split}': {len(val_content)} photos, {len(val_style)} anime faces")
+result = evaluate_runs(
+    RUNS,
+    data_root=ROOT,
+    split=SPLIT,
+    limit=LIMIT,
+    out=OUT_DIR,
+    device=DEVICE,
+    weights_dir=WEIGHTS_DIR,
+    max_checkpoints=MAX_CHECKPOINTS,
+    keep_samples=N_PAIRS,
+)
+for problem in result.problems:
+    print(f"problem: {problem}")
 
 # %% [markdown]
 # ## 4. The same pairs through every checkpoint
 #
-# Rows are pairs; after the content and style columns, one column per checkpoint, oldest first.
+# Rows are pairs; after the content and style columns, one column per checkpoint (run · epoch),
+# oldest first. The first pairs are the fixed ones that training drew after every epoch.
 
 # %%
-rows = compare_checkpoints(checkpoints, content, style, val_content, val_style, DEVICE)
-fig = plot_checkpoint_grid(
-    content,
-    style,
-    [(f"epoch {r['epoch']}", r["generated"]) for r in rows],
-    title=f"validation pairs by checkpoint | {LABEL}",
-)
+fig = result.pairs_figure()
 save_figure(fig, OUT_DIR / "pairs_by_checkpoint.png")
 display(fig)
 
 # %% [markdown]
-# ## 5. Training loss curves
+# ## 5. The metrics
+#
+# One row per baseline and checkpoint. `n/a`: the metric could not run (the reason is below);
+# empty: it does not apply (a baseline has no VGG losses). Read `domain_score` only if the
+# classifier's held-out accuracy is high, and compare FID/KID between runs on the same pairs
+# only, never with published numbers.
+
+# %%
+print(result.text())
+
+# %% [markdown]
+# ## 6. Metric curves
+#
+# One panel per metric: a line per run across epochs, the `photo` and `anime` baselines dashed.
+# A good anime model moves `domain_score` towards the anime line while `structure` stays well
+# above it.
+
+# %%
+display(result.figure())
+
+# %% [markdown]
+# ## 7. Training loss curves
 #
 # Mean losses over each epoch's training steps, from the run's `history.csv`.
 
 # %%
 history = read_history_csv(run.run_dir / "history.csv")  # [] when there is none
 if history:
-    display(plot_history(history, title=f"{model_cfg.preset}: mean training losses per epoch"))
+    display(plot_history(history, title=f"{cfg.preset}: mean training losses per epoch"))
 else:
     print(f"No history.csv in {run.run_dir}: the run folder holds checkpoints only.")
 
 # %% [markdown]
-# ## 6. Validation losses per checkpoint
+# ## 8. Validation losses per checkpoint
 #
 # Content and style loss (and their weighted total, as in training) of each checkpoint over the
-# whole validation set, with the training curve for comparison: validation that stops falling
-# while training still falls means later checkpoints learn the training images, not the task.
+# scored pairs, with the training curve for comparison: validation that stops falling while
+# training still falls means later checkpoints learn the training images, not the task.
 
 # %%
-columns = ["epoch", "checkpoint", "content_loss", "style_loss", "total_loss", "pairs"]
-print(format_table(rows, columns, floatfmt=".4f"))
-
-# %%
-fig = plot_val_losses(rows, history, title=f"validation vs training loss | {LABEL}")
+fig = plot_val_losses(
+    result.rows_of(run.run_dir), history, title=f"validation vs training loss | {result.label}"
+)
 save_figure(fig, OUT_DIR / "val_losses.png")
 display(fig)

@@ -5,6 +5,7 @@ Never imports the `kaggle` package (it authenticates on import) and never touche
 or /kaggle.
 """
 
+import ast
 import importlib.util
 import json
 import os
@@ -65,6 +66,22 @@ if __name__ == "__main__":
     worker.start()
     worker.join()
     print(f"spawned worker exit code {worker.exitcode}")
+"""
+
+# Runs the bundle cell as if torch-fidelity and lightning-utilities were missing, recording pip.
+MISSING_RUNNER = """
+import importlib.util
+import runpy
+import subprocess
+import sys
+
+real_find_spec = importlib.util.find_spec
+hidden = {"torch_fidelity", "lightning_utilities"}
+importlib.util.find_spec = lambda name, *a: None if name in hidden else real_find_spec(name, *a)
+calls = []
+subprocess.check_call = lambda cmd, *a, **k: calls.append(list(cmd)) or 0
+runpy.run_path(sys.argv[1], run_name="__main__")
+print(f"PIP {calls}")
 """
 
 
@@ -157,13 +174,63 @@ def test_embedded_package_is_the_repo_package_byte_for_byte(built):
     assert embedded == repo
 
 
-def test_bundle_installs_only_the_pinned_timm(built):
-    pin = re.search(r"^timm==(\S+)", (REPO / "requirements.txt").read_text(), re.M).group(1)
+def _installs(cell: str) -> list[tuple[str, str]]:
+    match = re.search(r"installs = (\[.*?\])\n", cell, re.S)
+    assert match, "the bundle cell lists what it installs"
+    return ast.literal_eval(match.group(1))
+
+
+def test_bundle_installs_only_missing_pinned_packages_never_torch(built):
+    requirements = (REPO / "requirements.txt").read_text()
+    pin = re.search(r"^timm==(\S+)", requirements, re.M).group(1)
+    fidelity = re.search(r"^torch-fidelity==(\S+)", requirements, re.M).group(1)
+    metrics = re.search(r"^(torchmetrics\S+)", requirements, re.M).group(1)
     cell = nbformat.read(built, as_version=4).cells[1].source
-    assert f'"--no-deps", "timm=={pin}"' in cell
-    assert "except ImportError" in cell  # only when `import timm` fails
-    pip_lines = [line for line in cell.splitlines() if "pip" in line]
-    assert pip_lines and not any("torch" in line for line in pip_lines)
+    installs = _installs(cell)
+    assert installs == [
+        ("timm", f"timm=={pin}"),
+        ("torch_fidelity", f"torch-fidelity=={fidelity}"),
+        ("lightning_utilities", "lightning-utilities"),
+        ("torchmetrics", metrics),
+    ]
+    assert "importlib.util.find_spec(module) is None" in cell  # only when missing
+    assert '"--no-deps", *missing' in cell
+    names = {re.split(r"[=<>!~]", req)[0] for _, req in installs}
+    assert not names & {"torch", "torchvision", "torchaudio"}
+
+
+def test_bundle_cell_installs_what_is_missing_with_no_deps(built, tmp_path):
+    """Run the cell with torch-fidelity and lightning-utilities hidden and pip recorded."""
+    cell = tmp_path / "bundle_cell.py"
+    cell.write_text(nbformat.read(built, as_version=4).cells[1].source)
+    runner = tmp_path / "runner.py"
+    runner.write_text(MISSING_RUNNER)
+    work = tmp_path / "work"
+    work.mkdir()
+    done = subprocess.run(
+        [sys.executable, str(runner), str(cell)],
+        cwd=work,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps"]
+    fidelity = dict(_installs(cell.read_text()))["torch_fidelity"]
+    assert f"PIP {[pip + [fidelity, 'lightning-utilities']]}" in done.stdout
+    assert "missing here: pip install --no-deps torch-fidelity==" in done.stdout
+
+
+def test_kaggle_installs_refuse_torch(tmp_path):
+    reqs = tmp_path / "requirements.txt"
+    reqs.write_text("timm==1.0\ntorch-fidelity==0.4.0\ntorchmetrics>=1.4, <2\n")
+    assert K.kaggle_installs(reqs)[-1] == ("torchmetrics", "torchmetrics>=1.4,<2")
+    reqs.write_text("timm>=1.0\ntorch-fidelity==0.4.0\ntorchmetrics>=1.4\n")
+    with pytest.raises(K.KaggleBuildError, match="timm==<version>"):
+        K.kaggle_installs(reqs)
+    reqs.write_text("timm==1.0\ntorchmetrics>=1.4\n")
+    with pytest.raises(K.KaggleBuildError, match="torch-fidelity"):
+        K.kaggle_installs(reqs)
 
 
 def test_bundle_cell_unpacks_replaces_and_guards(built, tmp_path):

@@ -64,11 +64,12 @@ _BUNDLE_CELL = '''\
 # vitst_utils, bundled by `python -m vitst_utils.kaggle build` (payload at the bottom).
 # `kaggle kernels push` uploads only this notebook, so the package travels inside it. This cell
 # unpacks it into ./vitst_utils (replacing an older copy), imports it from there, and installs
-# timm (without dependencies; never torch) only when it is missing.
+# what Kaggle lacks (timm, torch-fidelity, ...) without dependencies, never torch.
 # Generated: edit the repository and rebuild rather than editing this cell.
 def _vitst_unpack(payload: str) -> None:
     import base64
     import importlib
+    import importlib.util
     import io
     import shutil
     import subprocess
@@ -93,11 +94,12 @@ def _vitst_unpack(payload: str) -> None:
     for name in [m for m in sys.modules if m == "vitst_utils" or m.startswith("vitst_utils.")]:
         del sys.modules[name]
     importlib.invalidate_caches()
-    try:
-        import timm  # noqa: F401
-    except ImportError:
-        print("timm is missing: pip install --no-deps timm==@TIMM@")
-        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "timm==@TIMM@"]
+    # (module, requirement) pairs, pinned as in requirements.txt; only the missing ones install
+    installs = @INSTALLS@
+    missing = [req for module, req in installs if importlib.util.find_spec(module) is None]
+    if missing:
+        print(f"missing here: pip install --no-deps {' '.join(missing)}")
+        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", *missing]
         subprocess.check_call(pip)
         importlib.invalidate_caches()
     import vitst_utils
@@ -186,28 +188,63 @@ def pack(files: dict[str, bytes]) -> bytes:
 
 def timm_pin(requirements: Path = REQUIREMENTS) -> str:
     """The `timm==X` version pinned in requirements.txt (installed on Kaggle only if missing)."""
+    return requirement(requirements, "timm", pinned=True).split("==", 1)[1]
+
+
+def requirement(requirements: Path, name: str, pinned: bool = False) -> str:
+    """The requirement of `name` in requirements.txt ("torch-fidelity==0.4.0",
+    "torchmetrics>=1.4"); `pinned` insists on an exact `==` pin."""
     try:
         text = requirements.read_text()
     except OSError as e:
         raise KaggleBuildError(f"Cannot read {requirements}: {e}") from e
-    match = re.search(r"^\s*timm\s*==\s*([^\s;#]+)", text, re.MULTILINE)
-    if not match:
+    match = re.search(rf"^\s*({re.escape(name)}\s*(?:[=<>!~]=?[^\s;#,]+\s*,?\s*)+)", text, re.M)
+    spec = re.sub(r"\s+", "", match.group(1)).rstrip(",") if match else ""
+    if not spec or (pinned and not re.fullmatch(rf"{re.escape(name)}==[^,]+", spec)):
         raise KaggleBuildError(
-            f"{requirements} has no 'timm==<version>' line; add the pin, since the Kaggle "
-            "notebook installs exactly that version when timm is missing."
+            f"{requirements} has no '{name}{'==<version>' if pinned else '<version spec>'}' "
+            f"line; add it, since the Kaggle notebook installs {name} from it when missing."
         )
-    return match.group(1)
+    return spec
 
 
-def bundle_cell_source(files: dict[str, bytes], timm_version: str) -> str:
-    """The first code cell: the zipped package as base64 and the code that unpacks it."""
+# What the Kaggle image may lack: (import name, requirements.txt name, exact pin needed).
+# Installed with --no-deps, so Kaggle's own torch is never touched; torchmetrics (preinstalled
+# there) brings lightning-utilities only when it has to be installed itself.
+KAGGLE_INSTALLS = (
+    ("timm", "timm", True),
+    ("torch_fidelity", "torch-fidelity", True),
+    ("torchmetrics", "torchmetrics", False),
+)
+NEVER_INSTALL = frozenset({"torch", "torchvision", "torchaudio"})
+
+
+def kaggle_installs(requirements: Path = REQUIREMENTS) -> list[tuple[str, str]]:
+    """(module, requirement) pairs the bundle cell installs when the module is missing."""
+    pairs = [(mod, requirement(requirements, name, pin)) for mod, name, pin in KAGGLE_INSTALLS]
+    pairs.insert(2, ("lightning_utilities", "lightning-utilities"))  # torchmetrics' own need
+    for _, req in pairs:
+        if re.split(r"[=<>!~]", req, maxsplit=1)[0].lower() in NEVER_INSTALL:
+            raise KaggleBuildError(f"the Kaggle bundle must never install {req}: Kaggle's own")
+    return pairs
+
+
+def bundle_cell_source(
+    files: dict[str, bytes], timm_version: str, installs: list[tuple[str, str]] | None = None
+) -> str:
+    """The first code cell: the zipped package as base64, the code that unpacks it, and the
+    packages it installs when missing (`kaggle_installs()`, with timm at `timm_version`)."""
+    installs = [
+        (m, f"timm=={timm_version}" if m == "timm" else r)
+        for m, r in (installs if installs is not None else kaggle_installs())
+    ]
     data = pack(files)
     b64 = base64.b64encode(data).decode("ascii")
     payload = "\n".join(b64[i : i + 100] for i in range(0, len(b64), 100))
     fill = {
         "@MARKER@": BUNDLE_MARKER,
         "@SHA@": "sha256:" + hashlib.sha256(data).hexdigest()[:12],
-        "@TIMM@": timm_version,
+        "@INSTALLS@": "[" + "".join(f"\n        {pair!r}," for pair in installs) + "\n    ]",
         "@N@": str(len(files)),
         "@VAR@": BUNDLE_VAR,
         "@PAYLOAD@": payload,
