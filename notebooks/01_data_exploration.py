@@ -18,9 +18,11 @@
 #
 # A look at the AvatarAnime data before training: how many images each domain (CelebA = real
 # photos, the *content*; AnimeFace = anime faces, the *style*) holds per split, which files the
-# loader skips and why, image sizes and aspect ratios, colour statistics, sample images, and what
-# the training transform makes of an image. The numbers come from `vitst_utils.explore`, the
-# figures from `vitst_utils.plots`.
+# loader skips and why, image sizes and aspect ratios, colour statistics, sample images, what
+# the training transform makes of an image, and the data's quality: near-duplicates, copies
+# leaked across splits and outliers, with the exclude list that leaves them out of training. The
+# numbers come from `vitst_utils.explore` and `vitst_utils.dataquality`, the figures from
+# `vitst_utils.plots`.
 #
 # The same notebook runs unchanged
 # - **on Kaggle**: the AvatarAnime dataset is found under `/kaggle/input` (no GPU needed);
@@ -34,9 +36,10 @@
 # %%
 import os
 
+import torch
 from IPython.display import display
 
-from vitst_utils import explore
+from vitst_utils import dataquality, explore
 from vitst_utils.config import get_preset
 from vitst_utils.data import format_skip_report, resolve_data_root
 from vitst_utils.env import default_run_dir, on_kaggle
@@ -154,3 +157,53 @@ examples = explore.transform_examples(paths, cfg.image_size, draws=3, hflip=cfg.
 plot_transform_examples(
     examples, title=f"Resize({cfg.image_size}) + crop (+ flip), denormalised | {LABEL}"
 )
+
+# %% [markdown]
+# ## 8. Data quality: near-duplicates, leaks and outliers
+#
+# Scraped face sets hold the same picture twice (resized, re-encoded, cropped a little) and
+# pictures that are no face at all. A copy of a training image in `val` or `test` (a *leak*)
+# makes every validation number look better than it is. `vitst_utils.dataquality` hashes every
+# image (perceptual hash, pHash) and calls two images copies when their hashes differ in at most
+# `threshold` bits *and* their 8x8 thumbnails agree; it flags outliers by size, shape and pixel
+# spread. Kinds marked `excluded` go into `exclude.txt`, which training reads with
+# `--set exclude_file=...` (for a pair only the copy: the val/test one of a leak, the later name
+# of a duplicate); `reported` kinds are only listed in `data_quality.csv`. The `other_domain`
+# check trains a small photo-vs-anime classifier: it runs here only with a GPU (minutes on a
+# CPU); the command at the end runs it and checks every image, not just the first `CHECK_LIMIT`.
+
+# %%
+DQ_OUT = RUN_DIR / "data_quality"  # hash cache, data_quality.csv, exclude.txt
+DQ_CLASSIFIER = torch.cuda.is_available()
+quality = dataquality.check_data(
+    ROOT, limit=CHECK_LIMIT, cache_dir=DQ_OUT, classifier=DQ_CLASSIFIER
+)
+csv_path, exclude_path = dataquality.write_outputs(quality, DQ_OUT)
+print(explore.format_table(quality.kind_table()))
+print(f"\n{quality.summary()}\nwrote {csv_path} and {exclude_path}")
+
+# %% [markdown]
+# Copies: each copy (left: the file the exclude list names) beside its original, with the
+# Hamming distance `d` of their hashes. Then the outliers, "(kept)" for those only reported.
+
+# %%
+images, captions = dataquality.pair_examples(quality, n=6)
+if images:
+    display(image_grid(images, captions, cols=4, title=f"copy | original | {LABEL}"))
+else:
+    print("No near-duplicates and no leaks found.")
+
+# %%
+images, captions = dataquality.outlier_examples(quality, n=12)
+if images:
+    display(image_grid(images, captions, cols=6, title=f"outliers | {LABEL}"))
+else:
+    print("No outliers found.")
+
+# %% [markdown]
+# The whole dataset, then training without the excluded files (the run's log says how many it
+# left out; its `config.json` records the list's hash):
+
+# %%
+print(f"python -m vitst_utils.dataquality --data-root {ROOT} --out {DQ_OUT}")
+print(f"python -m vitst_utils.train --preset {cfg.preset} --set exclude_file={exclude_path}")
