@@ -260,7 +260,7 @@ class CachedImages(Dataset):
         self.skipped, self.excluded = source.skipped, source.excluded
         resize = transforms.Resize(size)
         self.images = [
-            torch.from_numpy(np.asarray(resize(load_image(p)))).permute(2, 0, 1).contiguous()
+            torch.from_numpy(np.array(resize(load_image(p)))).permute(2, 0, 1).contiguous()
             for p in tqdm(self.files, desc=f"caching {self.folder.name}", unit="img", leave=False)
         ]
         self.nbytes = sum(t.numel() for t in self.images)

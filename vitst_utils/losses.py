@@ -41,9 +41,14 @@ def active_terms(cfg: TrainConfig) -> list[str]:
 
 
 def vgg_features(
-    vgg: nn.Sequential, x: torch.Tensor, layers: tuple[int, ...]
+    vgg: nn.Sequential,
+    x: torch.Tensor,
+    layers: tuple[int, ...],
+    drop: tuple[int, int] | None = None,
 ) -> list[torch.Tensor]:
-    """Activations of `vgg` at the given layer indices, in order, stopping at the last one."""
+    """Activations of `vgg` at the given layer indices, in order, stopping at the last one.
+    `drop=(layer, n)`: after that layer the first n images go no further (one pass for images
+    that need different depths: the deeper activations then hold the other images only)."""
     feats, last = [], max(layers)
     for i, module in enumerate(vgg):
         x = module(x)
@@ -51,6 +56,8 @@ def vgg_features(
             feats.append(x.float())  # losses in fp32, also under fp16 autocast
         if i == last:
             break
+        if drop is not None and i == drop[0]:
+            x = x[drop[1] :]
     return feats
 
 
@@ -83,10 +90,11 @@ def style_loss(
 
 def gram_gray_loss(gen: torch.Tensor, gray_style: torch.Tensor) -> torch.Tensor:
     """AnimeGANv2's style loss (`tools/ops.py`, style_loss/gram): L1 between the Gram matrices
-    of the output and of the *grayscale* anime image, normalised by C x H x W. Grayscale, so
-    it asks for the anime set's texture and lines, not its colours."""
-    c = gen.shape[1]
-    return F.l1_loss(gram_matrix(gen) / c, gram_matrix(gray_style) / c)
+    of the output and of the *grayscale* anime image. Grayscale, so it asks for the anime set's
+    texture and lines, not its colours. Normalised by H x W only: AnimeGANv2 also divides by
+    C, but its caffe-style VGG inputs (0-255) give features about 58x larger than torchvision's
+    normalised ones, so neither its normalisation nor its weights carry over."""
+    return F.l1_loss(gram_matrix(gen), gram_matrix(gray_style))
 
 
 def tv_loss(image: torch.Tensor) -> torch.Tensor:
@@ -145,9 +153,16 @@ def perceptual_losses(
     targets = [content, style] + ([normalize(rgb_to_gray(to_pixels(style)))] if want_gray else [])
     id_feats = identity is not None and cfg.lambda_identity_feature > 0
     outputs = [generated] + (list(identity) if id_feats else [])
+    k = cfg.content_layer
     with torch.no_grad():
-        if cfg.batched_passes:
+        if cfg.batched_passes and id_feats:  # the identity terms need all of content's layers
             t_feats = _split(vgg_features(vgg, torch.cat(targets), layers), len(targets))
+        elif cfg.batched_passes:  # one pass; content stops after the content layer
+            n = len(content)
+            feats = vgg_features(vgg, torch.cat(targets), layers, drop=(layers[k], n))
+            t_feats = [[f[:n] for f in feats[: k + 1]]]
+            rest = [f if i > k else f[n:] for i, f in enumerate(feats)]
+            t_feats += _split(rest, len(targets) - 1)
         else:  # the seed: content only up to the content layer
             t_feats = [vgg_features(vgg, content, layers[: cfg.content_layer + 1])]
             t_feats += [vgg_features(vgg, x, layers) for x in targets[1:]]
@@ -155,7 +170,7 @@ def perceptual_losses(
         o_feats = _split(vgg_features(vgg, torch.cat(outputs), layers), len(outputs))
     else:
         o_feats = [vgg_features(vgg, x, layers) for x in outputs]
-    gen_feats, k = o_feats[0], cfg.content_layer
+    gen_feats = o_feats[0]
     out = {
         "content": content_loss(
             gen_feats[k], t_feats[0][k], cfg.content_criterion, cfg.content_norm

@@ -99,8 +99,15 @@ class Trainer:
         for sched in (self.sched_g, self.sched_d):
             if sched is not None:
                 sched.last_epoch = step - 1
-                with warnings.catch_warnings():  # "scheduler.step() before optimizer.step()"
-                    warnings.simplefilter("ignore", UserWarning)
+        self._step_schedules()
+
+    def _step_schedules(self) -> None:
+        """Both LR schedules follow the global step, also while the discriminator waits for
+        its start epoch (torch then warns that its scheduler stepped before its optimizer)."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Detected call of `lr_scheduler")
+            for sched in (self.sched_g, self.sched_d):
+                if sched is not None:
                     sched.step()
 
     # --- the step ---------------------------------------------------------------------------
@@ -149,9 +156,7 @@ class Trainer:
                 self.scaler.scale(d_loss).backward()
                 self.scaler.step(self.opt_d)
             self.scaler.update()
-            for sched in (self.sched_g, self.sched_d):
-                if sched is not None:
-                    sched.step()
+            self._step_schedules()
         result = {k: v.detach().float() for k, v in terms.items()}
         result["total"] = total.detach().float()
         if adversarial:

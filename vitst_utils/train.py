@@ -249,6 +249,7 @@ def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
     ctx = _Ctx(cfg, run_dir, rank, world, device, strategy, amp)
     handler = None
     if ctx.main:  # the run's log also goes to run_dir/train.log (launch_ddp shows it live)
+        log.setLevel(logging.INFO)
         run_dir.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(run_dir / "train.log")
         handler.setFormatter(logging.Formatter("%(message)s"))
@@ -594,14 +595,15 @@ def _save(ctx: _Ctx, trainer: Trainer, epoch: int, history: list, data: dict) ->
     mean AdaIN statistics of the training style images, for stylising without a style image)."""
     if not ctx.main:
         return
+    prototype = _prototype(ctx, trainer.model, data["style_train"])
     ckpt_io.save_checkpoint(
         ckpt_io.checkpoint_path(ctx.run_dir, epoch),
         trainer.model,
         ctx.cfg,
         epoch,
         history=history,
-        rng=_rng_state(),
-        prototype=_prototype(ctx, trainer.model, data["style_train"]),
+        rng=_rng_state(),  # after the prototype's loader drew its seed: resume is exact
+        prototype=prototype,
         **trainer.state_dict(),
     )
     ckpt_io.prune_checkpoints(ctx.run_dir, ctx.cfg.keep_last)

@@ -1,0 +1,211 @@
+"""The training step and the anime recipe's parts: losses, the adversary, schedules, resume."""
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+
+import vitst_utils.train as T
+from vitst_utils import checkpoint as C
+from vitst_utils import losses as L
+from vitst_utils.data import CachedImages, ImageFolderDataset, build_transform, gpu_augment
+from vitst_utils.function import edge_mask, edge_smooth, normalize, to_pixels
+from vitst_utils.model import build_model
+from vitst_utils.sample_data import draw_anime_face
+from vitst_utils.step import WarmupCosine, build_trainer
+
+# Every term of the anime recipe on, at smoke size.
+RECIPE = dict(
+    decoder="upsample",
+    output_space="pixels",
+    content_norm=True,
+    lambda_gram_gray=1.0,
+    lambda_identity_pixel=1.0,
+    lambda_identity_feature=1.0,
+    lambda_tv=1.0,
+    lambda_color=1.0,
+    lambda_adv=1.0,
+    d_channels=8,
+    lr_schedule="cosine",
+    warmup_steps=2,
+)
+
+
+@pytest.fixture
+def recipe_cfg(smoke_cfg):
+    return smoke_cfg.replace(**RECIPE)
+
+
+def _trainer(cfg, seed=0):
+    torch.manual_seed(seed)
+    return build_trainer(cfg, build_model(cfg), torch.device("cpu"), total_steps=10)
+
+
+def _batch(cfg, n=2, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    s = cfg.image_size
+    return torch.randn(n, 3, s, s, generator=g), torch.randn(n, 3, s, s, generator=g)
+
+
+@pytest.mark.parametrize("recipe", [False, True], ids=["seed-losses", "anime-recipe"])
+def test_fast_path_trains_exactly_what_the_seeds_way_does(smoke_cfg, recipe):
+    """Batched encoder and VGG passes compute the same losses and the same update in fp32."""
+    cfg = smoke_cfg.replace(**RECIPE) if recipe else smoke_cfg
+    fast, slow = (
+        _trainer(cfg.replace(batched_passes=True)),
+        _trainer(cfg.replace(batched_passes=False)),
+    )
+    content, style = _batch(cfg)
+    a, b = fast.step(content, style), slow.step(content, style)
+    assert set(a.losses) == set(b.losses) and ("adv" in a.losses) == recipe
+    for k in a.losses:
+        torch.testing.assert_close(a.losses[k], b.losses[k], rtol=1e-4, atol=1e-6, msg=k)
+    for (n, p), q in zip(fast.model.named_parameters(), slow.model.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-6, msg=n)
+
+
+def test_each_update_moves_only_its_own_network(recipe_cfg):
+    """G's adversarial term leaves no gradient in D; D's loss none in G (generated detached)."""
+    t = _trainer(recipe_cfg)
+    t.disc.eval()  # no power-iteration update: the same D for the hand computation below
+    g0, d0 = copy.deepcopy(t.model), copy.deepcopy(t.disc)
+    content, style = _batch(recipe_cfg)
+    out = t.step(content, style, adversarial=True)
+    assert not out.skipped and "adv" in out.losses and "d_loss" in out.losses
+
+    # by hand: G's total alone, D's loss alone, on the networks as they were
+    t2 = _trainer(recipe_cfg)
+    t2.model.load_state_dict(g0.state_dict())
+    t2.disc.load_state_dict(d0.state_dict())
+    t2.disc.eval()
+    gen, *identity = t2.model(content, style, identity=True)
+    terms = L.perceptual_losses(t2.model.vgg_loss_net, recipe_cfg, gen, content, style, identity)
+    t2.disc.requires_grad_(False)
+    terms["adv"] = L.generator_adv_loss("lsgan", t2.disc(gen))
+    t2.disc.requires_grad_(True)
+    sum(getattr(recipe_cfg, L.TERMS[k]) * v for k, v in terms.items()).backward()
+    assert all(p.grad is None for p in t2.disc.parameters())
+    d_loss = t2._discriminator_loss(style, gen.detach())
+    d_loss.backward()
+    for p, q in zip(t.model.parameters(), t2.model.parameters(), strict=True):
+        if p.requires_grad:
+            torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-7)
+    for p, q in zip(t.disc.parameters(), t2.disc.parameters(), strict=True):
+        torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-7)
+
+
+def test_reconstruction_only_steps_leave_the_discriminator_alone(recipe_cfg):
+    t = _trainer(recipe_cfg)
+    d0 = copy.deepcopy(t.disc.state_dict())
+    out = t.step(*_batch(recipe_cfg), adversarial=False)
+    assert "adv" not in out.losses and "d_loss" not in out.losses
+    for k, v in t.disc.state_dict().items():
+        torch.testing.assert_close(v, d0[k], msg=k)
+
+
+def test_identity_losses_vanish_for_a_perfect_reconstruction():
+    x, y = torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8)
+    assert L.identity_pixel_loss((x, y), (x, y)).item() == 0
+    feats = [[torch.randn(2, 4, 4, 4)], [torch.randn(2, 4, 4, 4)]]
+    assert L.identity_feature_loss(feats, feats).item() == 0
+    assert L.identity_pixel_loss((x, y), (y, x)).item() > 0
+
+
+def test_pixel_output_reaches_black_and_white_the_seeds_does_not(smoke_cfg):
+    for space, reaches in (("pixels", True), ("normalized", False)):
+        m = build_model(smoke_cfg.replace(output_space=space))
+        last = m.decoder[-2]
+        with torch.no_grad():
+            last.weight.zero_()
+            x = torch.randn(2, 3, 64, 64)
+            last.bias.fill_(-20.0)
+            lo = to_pixels(m(x, x)).amin().item()
+            last.bias.fill_(20.0)
+            hi = to_pixels(m(x, x)).amax().item()
+        if reaches:
+            assert lo < 1e-6 and hi > 1 - 1e-6
+        else:  # Tanh read as a normalised image: red 0.26-0.71, blue 0.18-0.63 at most
+            assert lo > 0.17 and hi < 0.72
+
+
+def test_edge_smoothing_blurs_only_near_edges():
+    pixels = torch.full((1, 3, 40, 40), 0.8)
+    pixels[..., :, 20:] = 0.1  # one vertical edge at x = 20
+    pixels[..., 0, 30, 30] = 1.0  # one bright dot on the dark side
+    out = edge_smooth(pixels)
+    changed = (out - pixels).abs().amax(1)[0] > 1e-6
+    cols = changed.any(0).nonzero().flatten().tolist()
+    assert min(cols) >= 16 and max(cols) <= 32  # the edge (+-2 dilation, +-2 blur) and the dot
+    assert not changed[:, :16].any() and not changed[10, 22:28].any()
+    # the mask agrees with AnimeGANv2's Canny(100, 200) + 5x5 dilation on a drawn face
+    cv2 = pytest.importorskip("cv2")
+    face = np.asarray(draw_anime_face(np.random.default_rng(3), 96))
+    gray = cv2.cvtColor(face, cv2.COLOR_RGB2GRAY)
+    ref = cv2.dilate(cv2.Canny(gray, 100, 200), np.ones((5, 5), np.uint8)) > 0
+    t = torch.from_numpy(face.copy()).permute(2, 0, 1)[None].float() / 255
+    ours = edge_mask(t)[0, 0].numpy()
+    iou = (ours & ref).sum() / (ours | ref).sum()
+    assert iou > 0.8, iou
+
+
+def test_warmup_then_cosine():
+    f = WarmupCosine("cosine", warmup=10, total=110, min_ratio=0.1)
+    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
+    assert f(10) == pytest.approx(1.0) and f(60) == pytest.approx(0.55)
+    assert f(110) == pytest.approx(0.1) and f(500) == pytest.approx(0.1)  # never back up
+    assert WarmupCosine("constant", 0, 100)(50) == 1.0
+
+
+def test_cached_images_give_the_transforms_pixels(sample_root):
+    folder = sample_root / "CelebA" / "train"
+    ds = ImageFolderDataset(folder, None, limit=2)
+    cached = CachedImages(ds, 64)
+    torch.manual_seed(0)
+    crop = cached[0]
+    assert crop.dtype == torch.uint8 and crop.shape == (3, 64, 64)
+    full = cached.images[0]
+    assert full.shape[1] == 64 or full.shape[2] == 64  # shorter side resized, as Resize(64)
+    # the same crop through ToTensor + Normalize equals gpu_augment without flipping
+    eval_tf = build_transform(64, train=False)
+    if full.shape[1:] == (64, 64):
+        torch.testing.assert_close(gpu_augment(full[None], hflip=False)[0], eval_tf(ds[0]))
+    norm = gpu_augment(crop[None], hflip=False)[0]
+    torch.testing.assert_close(norm, normalize(crop.float() / 255))
+    flipped = torch.stack([gpu_augment(crop[None])[0] for _ in range(20)])
+    assert any(torch.equal(f, norm.flip(-1)) for f in flipped)
+    assert any(torch.equal(f, norm) for f in flipped)
+
+
+def test_recipe_run_warms_up_then_resumes_exactly(recipe_cfg, tmp_path, monkeypatch):
+    """Epoch 1 trains reconstruction only; the adversary starts at epoch 2. A run killed
+    during epoch 3 and resumed ends bit-identical to an uninterrupted one: generator,
+    discriminator, both optimizers and the LR schedules come back from the checkpoint."""
+    cfg = recipe_cfg.replace(epochs=3, adv_start_epoch=2, save_every=1, keep_last=0)
+    full = T.train(cfg, tmp_path / "full")
+    assert "adv_loss" not in full.history[0] or np.isnan(full.history[0]["adv_loss"])
+    assert full.history[1]["adv_loss"] > 0 and full.history[1]["d_loss"] > 0
+    lrs = [r["lr"] for r in full.history]  # 2 steps an epoch: warm-up, then the cosine
+    assert lrs[0] == pytest.approx(cfg.lr) and lrs[0] > lrs[1] > lrs[2]
+    real_epoch = T._train_epoch
+
+    def killed_in_epoch_3(ctx, trainer, data, epoch, *args):
+        if epoch == 3:
+            raise KeyboardInterrupt("killed")
+        return real_epoch(ctx, trainer, data, epoch, *args)
+
+    monkeypatch.setattr(T, "_train_epoch", killed_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        T.train(cfg, tmp_path / "cut")
+    monkeypatch.undo()
+    assert [e for e, _ in C.list_checkpoints(tmp_path / "cut")] == [1, 2]
+    T.train(cfg, tmp_path / "cut", resume=True)
+    a = C.load_checkpoint(C.checkpoint_path(tmp_path / "full", 3))
+    b = C.load_checkpoint(C.checkpoint_path(tmp_path / "cut", 3))
+    for key in ("model", "discriminator"):
+        for k in a[key]:
+            torch.testing.assert_close(a[key][k], b[key][k], rtol=0, atol=0, msg=f"{key}.{k}")
+    for key in ("scheduler", "scheduler_d"):
+        assert a[key]["last_epoch"] == b[key]["last_epoch"] == 3 * 2
+    assert a["optimizer_d"]["state"] and "prototype" in a
+    assert a["prototype"]["mean"].shape == a["prototype"]["std"].shape
