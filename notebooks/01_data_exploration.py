@@ -59,13 +59,13 @@ from vitst_utils.plots import (
 # generates the synthetic set). Every figure of synthetic images says so in its title.
 
 # %%
-PRESET = os.environ.get("VITST_PRESET", "seed")
+PRESET = os.environ.get("VITST_PRESET", "anime")
 CHECK_LIMIT = 1000  # images decoded per folder to find what the loader skips (None = all)
 STATS_PER_SPLIT = 200  # images per split for the size and colour statistics
 N_SAMPLES = 12  # images per domain in the sample grids
 
 cfg = get_preset(PRESET)
-RUN_DIR = default_run_dir(cfg.preset)
+RUN_DIR = default_run_dir(cfg.run_name)
 ROOT, _ = resolve_data_root(cfg, RUN_DIR)
 LABEL = explore.data_label(ROOT)
 print(f"preset: {cfg.preset} | on Kaggle: {on_kaggle()} | image size: {cfg.image_size}")

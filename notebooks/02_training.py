@@ -24,7 +24,8 @@
 #   train with DDP in fp16, outputs go to `/kaggle/working/vitst/<preset>`;
 # - **locally on real data**: set `VITST_DATA_ROOT=/path/to/AvatarAnime`;
 # - **in smoke mode**: `VITST_PRESET=smoke` trains a tiny model on a few images on the CPU, on
-#   built-in *synthetic* data unless `VITST_DATA_ROOT` is set.
+#   built-in *synthetic* data unless `VITST_DATA_ROOT` is set (`VITST_PRESET=demo`: the anime
+#   recipe in a few CPU minutes).
 #
 # Run it again after a stop (Kaggle's 12 h limit, a lost session): it resumes from the newest
 # checkpoint in the run folder. On Kaggle, a new session starts with an empty
@@ -46,6 +47,7 @@ from vitst_utils.env import (
     on_kaggle,
     restore_previous_run,
 )
+from vitst_utils.evaluate import evaluate_runs
 from vitst_utils.explore import data_label
 from vitst_utils.plots import plot_history
 from vitst_utils.train import train
@@ -55,25 +57,29 @@ logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 # %% [markdown]
 # ## 1. Configuration
 #
-# A preset is a named `TrainConfig`: `seed` is exactly the original experiment, `smoke` the same
-# pipeline shrunk to seconds. Set `EXACT_SEED = True` to keep the seed's own DataParallel + fp32
-# on GPUs; by default the GPUs run DDP with fp16 mixed precision (same model, same losses).
+# A preset is a named `TrainConfig`: `anime` (the default) is the recipe that makes portraits
+# look drawn (DINO ViT-S/8, upsampling decoder, identity and adversarial losses: README, "The
+# anime recipe"); `seed` is exactly the original experiment, kept for side-by-side comparison;
+# `demo` and `smoke` are shrunk to CPU minutes and seconds. `RECIPE = "seed"` trains the seed's
+# losses and decoder at the preset's scale. Set `EXACT_SEED = True` to keep the seed's own
+# DataParallel + fp32 on GPUs; by default the GPUs run DDP with fp16 mixed precision.
 
 # %%
-PRESET = os.environ.get("VITST_PRESET", "seed")
+PRESET = os.environ.get("VITST_PRESET", "anime")
+RECIPE = None  # None: the preset's own; "seed" or "anime" to swap
 EXACT_SEED = False
 
-cfg = get_preset(PRESET)
-RUN_DIR = default_run_dir(cfg.preset)
-print(f"preset: {cfg.preset} | on Kaggle: {on_kaggle()} | run dir: {RUN_DIR}")
+cfg = get_preset(PRESET, RECIPE)
+RUN_DIR = default_run_dir(cfg.run_name)
+print(f"preset: {cfg.preset} ({cfg.recipe} recipe) | on Kaggle: {on_kaggle()} | run dir: {RUN_DIR}")
 if previous := restore_previous_run(RUN_DIR):
     print(f"continuing the earlier run found in {previous}")
 
 # %% [markdown]
 # ## 2. Hardware
 #
-# 2 × T4 → DDP across both with fp16; one GPU → single device; no GPU → only the smoke preset
-# runs (anything else stops here with a message, never a silent switch to smoke).
+# 2 × T4 → DDP across both with fp16; one GPU → single device; no GPU → only the CPU presets
+# (smoke, demo) run (anything else stops here with a message, never a silent switch).
 
 # %%
 print(describe_hardware())
@@ -95,7 +101,7 @@ print(f"{result.epochs_completed}/{cfg.epochs} epochs ({result.stopped})")
 
 # %%
 LABEL = data_label(resolve_data_root(cfg, RUN_DIR)[0])  # says so when the data is synthetic
-plot_history(result.history, title=f"{cfg.preset}: mean training losses per epoch | {LABEL}")
+plot_history(result.history, title=f"{cfg.run_name}: mean training losses per epoch | {LABEL}")
 
 # %% [markdown]
 # ## 5. Samples: content | style | generated
@@ -119,3 +125,22 @@ for path in sorted({samples[0], samples[len(samples) // 2], samples[-1]}):
 for path in result.checkpoints:
     print(f"{path}  ({path.stat().st_size / 2**20:.0f} MiB)")
 print(f"history: {RUN_DIR / 'history.csv'}\nlog:     {RUN_DIR / 'train.log'}")
+
+# %% [markdown]
+# ## 7. Scores of the last checkpoint
+#
+# `vitst_utils.evaluate` on the newest checkpoint, beside the `photo` and `anime` baselines:
+# `domain_score` (does it look like anime?), `structure` and `lpips` (is it still this person?),
+# FID/KID against the anime images (README: what each metric means). `04_checkpoint_comparison`
+# scores every checkpoint and compares runs.
+
+# %%
+scores = evaluate_runs(
+    [RUN_DIR],
+    data_root=resolve_data_root(cfg, RUN_DIR)[0],
+    split=cfg.val_split,
+    limit=cfg.val_limit,
+    max_checkpoints=1,
+    out=RUN_DIR / "evaluation",
+)
+print(scores.text())

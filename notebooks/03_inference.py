@@ -82,7 +82,7 @@ from vitst_utils.inference import (
 # checkpoint, a slim export or a seed state dict) instead of the run's newest one.
 
 # %%
-PRESET = os.environ.get("VITST_PRESET", "seed")
+PRESET = os.environ.get("VITST_PRESET", "anime")
 CHECKPOINT = os.environ.get("VITST_CHECKPOINT")  # a file; None = the newest one of the run
 SPLIT = "test"  # held-out images for the pairs
 N_PAIRS = 4
@@ -94,7 +94,7 @@ FACE_CROP = False  # crop the largest face (OpenCV Haar cascade) before stylisin
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 cfg = get_preset(PRESET)
-RUN_DIR = default_run_dir(cfg.preset)
+RUN_DIR = default_run_dir(cfg.run_name)
 OUT_DIR = RUN_DIR / "inference"
 ROOT, _ = resolve_data_root(cfg, RUN_DIR)
 LABEL = data_label(ROOT)

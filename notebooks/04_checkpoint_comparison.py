@@ -60,7 +60,7 @@ logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 # ## 1. Configuration
 
 # %%
-PRESET = os.environ.get("VITST_PRESET", "seed")
+PRESET = os.environ.get("VITST_PRESET", "anime")
 COMPARE_RUNS = []  # other run folders scored on the same pairs, e.g. ["runs/anime"]
 COMPARE_RUNS += [p for p in os.environ.get("VITST_COMPARE_RUNS", "").split(os.pathsep) if p]
 MAX_CHECKPOINTS = 8  # per run; more are thinned out evenly (first and last always kept)
@@ -71,7 +71,7 @@ WEIGHTS_DIR = None  # a folder with the FID/KID/LPIPS weight files, for offline 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
 cfg = get_preset(PRESET)
-RUN_DIR = default_run_dir(cfg.preset)
+RUN_DIR = default_run_dir(cfg.run_name)
 OUT_DIR = RUN_DIR / "comparison"
 print(f"preset: {cfg.preset} | run dir: {RUN_DIR} | {describe_hardware()}")
 
@@ -79,11 +79,15 @@ print(f"preset: {cfg.preset} | run dir: {RUN_DIR} | {describe_hardware()}")
 # ## 2. The checkpoints
 #
 # Every numbered checkpoint of the run (training keeps the last few; `keep_last=0` keeps all),
-# and of each run in `COMPARE_RUNS`.
+# and of each run in `COMPARE_RUNS`. In smoke mode the other recipe at the same size is added
+# (trained in seconds if missing), so the seed and anime recipes sit side by side.
 
 # %%
 run = ensure_checkpoints(cfg, RUN_DIR)
 print(run.summary())
+if cfg.preset == "smoke":
+    other = get_preset(PRESET, recipe="anime" if cfg.recipe == "seed" else "seed")
+    COMPARE_RUNS.append(ensure_checkpoints(other, RUN_DIR.parent / other.run_name).run_dir)
 ROOT, _ = resolve_data_root(cfg, RUN_DIR)
 RUNS = [run.run_dir, *COMPARE_RUNS]
 print(f"runs: {[str(r) for r in RUNS]} | data root: {ROOT}")
@@ -150,7 +154,7 @@ display(result.figure())
 # %%
 history = read_history_csv(run.run_dir / "history.csv")  # [] when there is none
 if history:
-    display(plot_history(history, title=f"{cfg.preset}: mean training losses per epoch"))
+    display(plot_history(history, title=f"{cfg.run_name}: mean training losses per epoch"))
 else:
     print(f"No history.csv in {run.run_dir}: the run folder holds checkpoints only.")
 

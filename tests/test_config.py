@@ -47,8 +47,10 @@ def test_invalid_values_are_named(bad, match):
 
 
 def test_unknown_preset_and_field():
-    with pytest.raises(ValueError, match="Available: seed, smoke"):
+    with pytest.raises(ValueError, match="Available: seed, anime, demo, smoke"):
         get_preset("nope")
+    with pytest.raises(ValueError, match="Unknown recipe 'x'. Available: seed, anime"):
+        get_preset("demo", recipe="x")
     with pytest.raises(ValueError, match="Unknown TrainConfig fields: \\['lrr'\\]"):
         get_preset("seed", lrr=1)
 
@@ -68,3 +70,36 @@ def test_parse_overrides():
         parse_overrides(["nope=1"])
     with pytest.raises(ValueError, match="key=value"):
         parse_overrides(["lr"])
+
+
+def test_seed_preset_has_no_new_behaviour():
+    """New options default to the seed's behaviour, and the seed preset turns off every lever."""
+    from vitst_utils.config import SEED_RECIPE, TrainConfig
+
+    c = get_preset("seed")
+    assert {k: getattr(c, k) for k in SEED_RECIPE} == {
+        k: tuple(v) if isinstance(v, list) else v for k, v in SEED_RECIPE.items()
+    }
+    assert {k: getattr(TrainConfig(), k) for k in SEED_RECIPE} == {
+        k: getattr(c, k) for k in SEED_RECIPE
+    }
+    assert not (c.batched_passes or c.channels_last or c.fused_adam or c.cudnn_benchmark)
+    assert not (c.compile or c.cache_images) and c.lr_schedule == "constant"
+    assert c.recipe == "seed" and c.run_name == "seed"
+
+
+def test_recipes_swap_at_the_same_scale():
+    anime, demo = get_preset("anime"), get_preset("demo")
+    assert anime.recipe == demo.recipe == "anime" and anime.lambda_adv > 0
+    assert (anime.decoder, anime.output_space) == ("upsample", "pixels")
+    assert anime.train_limit is None and anime.amp and anime.time_budget_minutes
+    seedlike = get_preset("demo", recipe="seed")
+    assert seedlike.run_name == "demo-seed" and seedlike.lambda_adv == 0
+    assert seedlike.decoder == "convtranspose" and seedlike.vit_layers == ()
+    assert (seedlike.image_size, seedlike.lr, seedlike.epochs) == (
+        demo.image_size,
+        demo.lr,
+        demo.epochs,
+    )
+    assert get_preset("smoke", recipe="anime").run_name == "smoke-anime"
+    assert get_preset("demo", recipe="anime") == demo

@@ -114,3 +114,31 @@ def test_missing_pretrained_weights_is_an_error_not_random(smoke_cfg, tmp_path):
     torch.save({"x": torch.zeros(1)}, tmp_path / "badvit.pth")
     with pytest.raises(PretrainedWeightsError, match="badvit.pth"):
         build_model(smoke_cfg.replace(vit_weights_file=str(tmp_path / "badvit.pth")))
+
+
+def test_anime_architecture_loads_local_weights_and_fuses_three_blocks(tmp_path):
+    """The anime preset's DINO ViT-S/8 through the same file loader, at 224 px: a 28 x 28
+    grid, three blocks stacked (3 x 384 channels), fused and decoded x8 by the upsampling
+    decoder, which has no transposed convolution and no normalisation."""
+    torch.manual_seed(0)
+    src = timm.create_model("vit_small_patch8_224", num_classes=0)
+    torch.save(src.state_dict(), tmp_path / "dino.pth")
+    from torchvision.models import vgg19
+
+    torch.save(vgg19(weights=None).features.state_dict(), tmp_path / "vgg.pth")
+    cfg = get_preset(
+        "anime",
+        vit_weights_file=str(tmp_path / "dino.pth"),
+        vgg_weights_file=str(tmp_path / "vgg.pth"),
+    )
+    m = build_model(cfg).eval()
+    torch.testing.assert_close(m.vit_encoder.blocks[7].mlp.fc1.weight, src.blocks[7].mlp.fc1.weight)
+    assert not any(p.requires_grad for p in m.vit_encoder.parameters())  # frozen
+    assert not any(isinstance(x, (nn.ConvTranspose2d, nn.InstanceNorm2d)) for x in m.decoder)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert m.encode(x).shape == (1, 3 * 384, 28, 28)
+        out = m(x, x)
+    assert out.shape == (1, 3, 224, 224)
+    with pytest.raises(ValueError, match="needs 3"):
+        build_model(cfg.replace(decoder_channels=(64, 32), pretrained=False, vit_weights_file=None))

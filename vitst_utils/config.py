@@ -31,6 +31,7 @@ class TrainConfig:
     """Every knob of a vitst run: data, model, losses, optimisation and runtime."""
 
     preset: str = "custom"
+    recipe: str = "seed"  # what is trained: seed | anime (config.RECIPES); the preset: the scale
 
     # --- data -------------------------------------------------------------------------------
     data_root: str | None = None  # None: explicit > $VITST_DATA_ROOT > /kaggle/input discovery
@@ -131,6 +132,7 @@ class TrainConfig:
         """Raise ValueError naming the field and a valid choice."""
         checks = [
             (self.strategy in ("auto", "single", "dp", "ddp"), "strategy", "auto|single|dp|ddp"),
+            (self.recipe in ("seed", "anime"), "recipe", "seed|anime"),
             (self.decoder in DECODERS, "decoder", "|".join(DECODERS)),
             (self.output_space in ("normalized", "pixels"), "output_space", "normalized|pixels"),
             (self.style_loss in ("mean_std", "gram"), "style_loss", "mean_std|gram"),
@@ -194,12 +196,67 @@ class TrainConfig:
         """A copy with some fields changed (validated, unknown names refused)."""
         return TrainConfig.from_dict({**self.to_dict(), **overrides})
 
+    @property
+    def run_name(self) -> str:
+        """The run folder's name: the preset, plus the recipe when not the preset's own."""
+        own = PRESETS[self.preset].recipe if self.preset in PRESETS else self.recipe
+        return self.preset if self.recipe == own else f"{self.preset}-{self.recipe}"
+
     def model_signature(self) -> dict[str, Any]:
         return {k: self.to_dict()[k] for k in MODEL_FIELDS}
 
 
 DECODERS = ("convtranspose", "upsample")
 
+# --- recipes: what is trained, whatever the scale -----------------------------------------------
+# The seed's: the last ViT block, the transposed-convolution decoder read as a normalised image,
+# MSE content at relu3_1, mean/std style over relu1_1-relu5_1, AdamW defaults.
+SEED_RECIPE: dict[str, Any] = dict(
+    vit_layers=(),
+    decoder="convtranspose",
+    output_space="normalized",
+    freeze_encoder=False,
+    vgg_layers=(1, 6, 11, 20, 29),
+    content_layer=2,
+    content_criterion="mse",
+    content_norm=False,
+    style_loss="mean_std",
+    lambda_content=3.0,
+    lambda_style=1.0,
+    lambda_gram_gray=0.0,
+    lambda_identity_pixel=0.0,
+    lambda_identity_feature=0.0,
+    lambda_tv=0.0,
+    lambda_color=0.0,
+    lambda_adv=0.0,
+    betas=(0.9, 0.999),
+)
+
+# The anime recipe; README "The anime recipe" gives each choice's source. The encoder's blocks
+# (`vit_layers`) and whether it is frozen depend on the backbone: the presets set them.
+ANIME_RECIPE: dict[str, Any] = dict(
+    decoder="upsample",
+    output_space="pixels",
+    vgg_layers=(1, 6, 11, 20),
+    content_layer=3,
+    content_criterion="mse",
+    content_norm=True,
+    style_loss="mean_std",
+    lambda_content=2.0,
+    lambda_style=1.0,
+    lambda_gram_gray=50.0,
+    lambda_identity_pixel=50.0,
+    lambda_identity_feature=0.0,
+    lambda_tv=10.0,
+    lambda_color=0.0,
+    lambda_adv=1.0,
+    gan_loss="lsgan",
+    betas=(0.5, 0.999),
+)
+
+RECIPES: dict[str, dict[str, Any]] = {"seed": SEED_RECIPE, "anime": ANIME_RECIPE}
+
+# --- presets: a recipe at a scale --------------------------------------------------------------
 # Exactly the seed experiment (see ../shared/seed/SEED_SUMMARY.md): DataParallel, fp32.
 # No speed lever either: the seed's way is what the benchmark compares the fast path against.
 SEED = TrainConfig(
@@ -212,7 +269,7 @@ SEED = TrainConfig(
     cudnn_benchmark=False,
 )
 
-# The same pipeline shrunk to seconds on a 2-core CPU: tiny ViT, 64 px, random weights.
+# The seed's pipeline shrunk to seconds on a 2-core CPU: tiny ViT, 64 px, random weights.
 SMOKE = TrainConfig(
     preset="smoke",
     synthetic_data=True,
@@ -231,31 +288,12 @@ SMOKE = TrainConfig(
     num_samples=2,
 )
 
-# The anime recipe (README "Presets" gives each default's source).
-_ANIME_RECIPE: dict[str, Any] = dict(
-    decoder="upsample",
-    output_space="pixels",
-    content_criterion="mse",
-    content_norm=True,
-    content_layer=3,
-    lambda_content=2.0,
-    lambda_style=1.0,
-    lambda_gram_gray=2.0,
-    lambda_identity_pixel=50.0,
-    lambda_tv=1.0,
-    lambda_color=0.0,
-    lambda_adv=1.0,
-    gan_loss="lsgan",
-    betas=(0.5, 0.999),
-    lr=1e-4,
-    d_lr=2e-4,
-    lr_schedule="cosine",
-    min_lr_ratio=0.1,
-)
-
-# Real training on Kaggle 2 x T4: DINO ViT-S/8 (frozen), all training images, fp16 DDP.
+# Real training on Kaggle 2 x T4: DINO ViT-S/8 (frozen, three blocks), all training images,
+# fp16 DDP, stopping itself before Kaggle's 12 h limit.
 ANIME = TrainConfig(
+    **ANIME_RECIPE,
     preset="anime",
+    recipe="anime",
     vit_name="vit_small_patch8_224.dino",
     vit_layers=(3, 7, 11),
     freeze_encoder=True,
@@ -263,17 +301,25 @@ ANIME = TrainConfig(
     train_limit=None,
     batch_size=16,
     num_workers=4,
+    lr=1e-4,
+    d_lr=2e-4,
+    lr_schedule="cosine",
+    warmup_steps=500,
+    min_lr_ratio=0.1,
     epochs=20,
     adv_start_epoch=3,
-    warmup_steps=500,
     save_every=1,
     time_budget_minutes=11 * 60,
-    **_ANIME_RECIPE,
 )
 
-# The anime recipe shrunk to a few minutes on a 2-core CPU, on the synthetic data.
+# The anime recipe shrunk to a few minutes on a 2-core CPU, on the synthetic data: a tiny
+# random-weight ViT with 4 px patches (a 16 x 16 grid at 64 px, as ViT-S/8's 28 x 28 at 224),
+# frozen as in `anime` (a random ViT still keeps the layout; trained, the adversary warped its
+# tokens into grid artefacts); random VGG19 (nothing is downloaded); a higher lr for tiny nets.
 DEMO = TrainConfig(
+    **ANIME_RECIPE,
     preset="demo",
+    recipe="anime",
     synthetic_data=True,
     image_size=64,
     train_limit=64,
@@ -281,31 +327,41 @@ DEMO = TrainConfig(
     batch_size=4,
     num_workers=0,
     vit_name="test_vit",
-    vit_kwargs={"patch_size": 8},
+    vit_kwargs={"patch_size": 4},
     vit_layers=(1, 3, 5),
+    freeze_encoder=True,
     pretrained=False,
-    decoder_channels=(64, 32, 16),
-    vgg_layers=(1, 6, 11, 20),
+    decoder_channels=(64, 32),
     d_channels=32,
+    lr=1e-3,
+    d_lr=2e-4,
+    lr_schedule="cosine",
+    warmup_steps=20,
+    min_lr_ratio=0.1,
     epochs=20,
     adv_start_epoch=6,
-    warmup_steps=20,
     save_every=5,
     strategy="single",
     amp=False,
     num_samples=4,
     prototype_images=64,
-    **_ANIME_RECIPE,
 )
 
-PRESETS: dict[str, TrainConfig] = {"seed": SEED, "smoke": SMOKE, "anime": ANIME, "demo": DEMO}
+PRESETS: dict[str, TrainConfig] = {"seed": SEED, "anime": ANIME, "demo": DEMO, "smoke": SMOKE}
 
 
-def get_preset(name: str, **overrides: Any) -> TrainConfig:
-    """A named preset, with field overrides: `get_preset("seed", pretrained=False)`."""
+def get_preset(name: str, recipe: str | None = None, **overrides: Any) -> TrainConfig:
+    """A named preset, optionally with the other recipe at the same scale (`recipe="seed"`
+    trains the seed's losses and decoder at demo size, for side-by-side comparisons), then
+    field overrides: `get_preset("seed", pretrained=False)`."""
     if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}. Available: {', '.join(sorted(PRESETS))}")
-    return PRESETS[name].replace(**overrides)
+        raise ValueError(f"Unknown preset {name!r}. Available: {', '.join(PRESETS)}")
+    cfg = PRESETS[name]
+    if recipe is not None and recipe != cfg.recipe:
+        if recipe not in RECIPES:
+            raise ValueError(f"Unknown recipe {recipe!r}. Available: {', '.join(RECIPES)}")
+        cfg = cfg.replace(**RECIPES[recipe], recipe=recipe)
+    return cfg.replace(**overrides)
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from .config import TrainConfig
 
 # Kaggle stops GPU sessions after 12 h; stop at 11 h with a checkpoint to resume from.
 KAGGLE_TIME_BUDGET_MINUTES = 11 * 60
+CPU_PRESETS = ("smoke", "demo")  # the presets sized for a CPU
 
 
 def kaggle_input_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -67,13 +68,14 @@ def adapt_to_hardware(cfg: TrainConfig, exact: bool = False) -> TrainConfig:
     `exact`, which keeps the preset's own strategy and precision); on Kaggle a time budget under
     the 12 h session limit and at most 3 checkpoints (outputs are capped at 20 GB).
 
-    Without a GPU only the smoke preset runs: anything else is an error, never a silent switch.
+    Without a GPU only the CPU presets (smoke, demo) run: anything else is an error, never a
+    silent switch.
     """
-    if gpu_count() == 0 and cfg.preset != "smoke":
+    if gpu_count() == 0 and cfg.preset not in CPU_PRESETS:
         raise RuntimeError(
-            f"No GPU found, and the {cfg.preset!r} preset needs one (ViT-B + VGG19 for "
+            f"No GPU found, and the {cfg.preset!r} preset needs one ({cfg.vit_name} + VGG19 for "
             f"{cfg.epochs} epochs). Run on a GPU (Kaggle: Settings > Accelerator > GPU T4 x2), "
-            "or set VITST_PRESET=smoke for a tiny CPU run."
+            "or set VITST_PRESET=demo (minutes) or VITST_PRESET=smoke (seconds) on the CPU."
         )
     overrides: dict = {}
     if gpu_count() > 0 and not exact:

@@ -97,14 +97,15 @@ NA = "n/a"  # a metric that could not be computed (the reason is in `unavailable
 
 
 # --- the domain classifier (a classifier two-sample test) -------------------------------------
-CLASSIFIER_VERSION = 1
+CLASSIFIER_VERSION = 2  # 2: a third class, "neither" (artefacts)
 CLASSIFIER_FORMAT = "vitst-domain-classifier"
+CLASSES = ("photo", "anime", "neither")
 CACHE_ENV = "VITST_CACHE_DIR"
 
 
 class _DomainNet(nn.Sequential):
-    """Four stride-2 3x3 convs (BatchNorm, ReLU), one more conv, global average pooling and a
-    linear logit: about 100k parameters, blind to image size by construction."""
+    """Four stride-2 3x3 convs (BatchNorm, ReLU), one more conv, global average pooling and
+    three logits (photo, anime, neither): about 100k parameters, blind to image size."""
 
     def __init__(self, width: int = 16):
         layers: list[nn.Module] = []
@@ -113,7 +114,7 @@ class _DomainNet(nn.Sequential):
             layers += [nn.Conv2d(prev, ch, 3, 2, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU()]
             prev = ch
         layers += [nn.Conv2d(prev, prev, 3, 1, 1, bias=False), nn.BatchNorm2d(prev), nn.ReLU()]
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(prev, 1)]
+        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(prev, len(CLASSES))]
         super().__init__(*layers)
 
 
@@ -151,7 +152,8 @@ class DomainClassifier:
         out = []
         for start in range(0, len(pixels), batch_size):
             x = square_resize(pixels[start : start + batch_size].float(), self.image_size)
-            out.append(torch.sigmoid(self.net(x.to(self.device) * 2 - 1)).squeeze(1).float().cpu())
+            probs = torch.softmax(self.net(x.to(self.device) * 2 - 1).float(), dim=1)
+            out.append(probs[:, CLASSES.index("anime")].cpu())
         return torch.cat(out) if out else torch.zeros(0)
 
     def prob_anime(self, batch: torch.Tensor) -> torch.Tensor:
@@ -214,6 +216,34 @@ def _augment(batch: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tens
     return out
 
 
+def _artefacts(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Images that are neither photo nor anime, made from real ones (float pixels, B x 3 x S x
+    S): pixel noise, periodic checkerboards and stripes (the failure of an untrained or unstable
+    decoder), and patch-shuffled images (local texture without a layout). Without this third
+    class a two-way classifier calls such outputs anime or photo at random."""
+    b, _, size, _ = batch.shape
+    out = batch.clone()
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    for i in range(b):
+        kind = int(torch.randint(3, (1,), generator=gen))
+        if kind == 0:  # noise around the image's colours
+            out[i] = (batch[i] + torch.randn(batch[i].shape, generator=gen) * 0.35).clamp(0, 1)
+        elif kind == 1:  # a 2-4 px periodic pattern of two random colours over the image
+            period = int(torch.randint(2, 5, (1,), generator=gen))
+            axes = int(torch.randint(3, (1,), generator=gen))  # checkerboard, rows, columns
+            phase = [(yy // period + xx // period), yy // period, xx // period][axes] % 2
+            colours = torch.rand(2, 3, 1, 1, generator=gen)
+            pattern = torch.where(phase.bool(), colours[0], colours[1])
+            alpha = 0.5 + 0.5 * float(torch.rand(1, generator=gen))
+            out[i] = alpha * pattern + (1 - alpha) * batch[i]
+        else:  # 8 x 8 patches in a random order
+            k = size // 8
+            patches = batch[i].unfold(1, k, k).unfold(2, k, k).reshape(3, 64, k, k)
+            patches = patches[:, torch.randperm(64, generator=gen)].reshape(3, 8, 8, k, k)
+            out[i] = patches.permute(0, 1, 3, 2, 4).reshape(3, 8 * k, 8 * k)
+    return out
+
+
 def train_domain_classifier(
     photos: Sequence[Path],
     anime: Sequence[Path],
@@ -246,16 +276,15 @@ def train_domain_classifier(
         net = _DomainNet().to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    target = torch.cat([torch.zeros(half), torch.ones(half)]).to(device)
+    target = torch.arange(3).repeat_interleave(half).to(device)  # photo, anime, neither
     net.train()
     bar = tqdm(range(steps), desc="domain classifier", unit="step", disable=n < 400, leave=False)
     for _ in bar:
         ip = torch.randint(len(x_photo), (half,), generator=gen)
         ia = torch.randint(len(x_anime), (half,), generator=gen)
-        x = torch.cat(
-            [_augment(x_photo[ip], image_size, gen), _augment(x_anime[ia], image_size, gen)]
-        )
-        loss = F.binary_cross_entropy_with_logits(net(x.to(device) * 2 - 1).squeeze(1), target)
+        xp, xa = _augment(x_photo[ip], image_size, gen), _augment(x_anime[ia], image_size, gen)
+        x = torch.cat([xp, xa, _artefacts(torch.cat([xp[: half // 2], xa[half // 2 :]]), gen)])
+        loss = F.cross_entropy(net(x.to(device) * 2 - 1), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

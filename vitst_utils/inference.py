@@ -777,13 +777,13 @@ def ensure_checkpoints(
         return RunCheckpoints(run_dir, found)
     if search is None and on_kaggle():
         search = kaggle_input_dir()
-    earlier = find_previous_runs(cfg.preset, search) if search is not None else []
+    earlier = find_previous_runs(cfg.run_name, search) if search is not None else []
     if earlier:
         return RunCheckpoints(earlier[0], list_checkpoints(earlier[0]))
     if cfg.preset == "smoke":
         from .train import train  # here: the training stack is only needed in this case
 
-        log.info("No checkpoint in %s: training the smoke preset first.", run_dir)
+        log.info("No checkpoint in %s: training %s first.", run_dir, cfg.run_name)
         train(cfg, run_dir, resume=True)
         found = list_checkpoints(run_dir)
         if found:

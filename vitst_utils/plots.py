@@ -50,18 +50,29 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:
     return path
 
 
+LOSS_PANELS = ("total_loss", "content_loss", "style_loss")
+
+
 def plot_history(rows: Sequence[dict[str, float]], title: str = "") -> Figure:
-    """Loss curves (total, content, style) per epoch, from history rows
-    (`TrainResult.history` or `train.read_history_csv`)."""
-    fig = Figure(layout="constrained", figsize=(13, 3.4))
-    axes = fig.subplots(1, 3)
+    """Loss curves per epoch, from history rows (`TrainResult.history` or
+    `train.read_history_csv`): total, content and style always, then every other loss the run
+    trained (identity, Gram, TV, adversarial, the discriminator's), one panel each."""
+    extra = [k for k in dict.fromkeys(k for r in rows for k in r) if k.endswith("loss")]
+    keys = [*LOSS_PANELS, *(k for k in extra if k not in LOSS_PANELS)]
+    cols = min(4, len(keys)) if len(keys) > 3 else 3
+    n_rows = -(-len(keys) // cols)
+    fig = Figure(layout="constrained", figsize=(13, 3.4 * n_rows))
+    axes = fig.subplots(n_rows, cols, squeeze=False).flat
     epochs = [r["epoch"] for r in rows]
-    for ax, key in zip(axes, ("total_loss", "content_loss", "style_loss"), strict=True):
-        ax.plot(epochs, [r[key] for r in rows], marker="o", ms=3, label="train (epoch mean)")
+    for ax, key in zip(axes, keys, strict=False):
+        values = [r.get(key, float("nan")) for r in rows]
+        ax.plot(epochs, values, marker="o", ms=3, label="train (epoch mean)")
         ax.set_title(key.replace("_", " "))
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
+    for ax in list(fig.axes)[len(keys) :]:
+        ax.set_axis_off()
     if title:
         fig.suptitle(title)
     return fig
@@ -348,7 +359,7 @@ def plot_val_losses(
     fig = plot_history(history or [], title)
     rows = [r for r in rows if r.get("epoch") is not None]
     epochs = [r["epoch"] for r in rows]
-    for ax, key in zip(fig.axes, ("total_loss", "content_loss", "style_loss"), strict=True):
+    for ax, key in zip(fig.axes, LOSS_PANELS, strict=False):
         ax.plot(epochs, [r[key] for r in rows], marker="o", color="tab:red", label="validation")
         ax.legend(fontsize=8)
     return fig

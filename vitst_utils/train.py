@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt_io
 from . import losses
-from .config import PRESETS, TrainConfig, get_preset, parse_overrides
+from .config import PRESETS, RECIPES, TrainConfig, get_preset, parse_overrides
 from .data import (
     CachedImages,
     ImageFolderDataset,
@@ -206,7 +206,7 @@ def _latest_good_checkpoint(run_dir: Path) -> dict[str, Any] | None:
 def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: bool = False) -> TrainResult:
     """Train per `cfg` into `run_dir` (default: see env.default_run_dir); DDP is launched as
     needed. With `resume`, continue from the newest checkpoint there (or start if none)."""
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg.preset)
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg.run_name)
     if resolve_strategy(cfg.strategy) == "ddp" and not _dist_env():
         return launch_ddp(cfg, run_dir, resume)
     _run(cfg, run_dir, resume)
@@ -276,8 +276,9 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
     if ctx.main:
         cfg.to_json(ctx.run_dir / "config.json")
         log.info(
-            "vitst | preset %s | %s | strategy %s x%d | amp %s | run dir %s",
+            "vitst | preset %s, %s recipe | %s | strategy %s x%d | amp %s | run dir %s",
             cfg.preset,
+            cfg.recipe,
             describe_hardware(),
             ctx.strategy,
             ctx.world,
@@ -568,7 +569,7 @@ def _end_of_epoch(
     content, style = (v.to(ctx.device) for v in val)
     with torch.no_grad(), torch.autocast(ctx.device.type, dtype=torch.float16, enabled=ctx.amp):
         gen = model(content, style)
-    title = f"{cfg.preset} | epoch {epoch}" + (" | synthetic data" if synthetic else "")
+    title = f"{cfg.run_name} | epoch {epoch}" + (" | synthetic data" if synthetic else "")
     save_figure(
         sample_grid(content, style, gen.float(), title),
         ctx.run_dir / "samples" / f"epoch_{epoch:03d}.png",
@@ -648,7 +649,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--preset", required=True, choices=sorted(PRESETS))
+    p.add_argument("--preset", required=True, choices=list(PRESETS))
+    p.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        help="train the other recipe at the preset's scale (e.g. --preset demo --recipe seed: "
+        "the seed's losses and decoder at demo size; default run folder runs/demo-seed)",
+    )
     p.add_argument(
         "--data-root",
         help="AvatarAnime folder (default: $VITST_DATA_ROOT, "
@@ -679,7 +686,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     for name in ("data_root", "epochs", "save_every", "strategy"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
-    return get_preset(args.preset, **overrides)
+    return get_preset(args.preset, args.recipe, **overrides)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -691,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    run_dir = args.out or default_run_dir(cfg.preset)
+    run_dir = args.out or default_run_dir(cfg.run_name)
     if args.nproc and not _dist_env():
         result = launch_ddp(cfg.replace(strategy="ddp"), run_dir, args.resume, args.nproc)
     else:
