@@ -157,6 +157,13 @@ def test_classifier_separates_the_domains_on_held_out_images(clf, data_root):
     p_anime = clf.prob_anime(normalize(anime))
     assert p_photo.shape == (len(photos),) and p_anime.shape == (len(anime),)
     assert p_photo.mean() < 0.2 and p_anime.mean() > 0.8
+    # noise and a checkerboard (an untrained decoder's output) are neither: not "anime"
+    g = torch.Generator().manual_seed(0)
+    noise = torch.rand(4, 3, 64, 64, generator=g)
+    board = ((torch.arange(64)[:, None] // 2 + torch.arange(64) // 2) % 2).float()
+    board = board.expand(4, 3, 64, 64) * torch.rand(4, 3, 1, 1, generator=g)
+    p_junk = clf.prob_anime(normalize(torch.cat([noise, board])))
+    assert p_junk.mean() < 0.15 and p_junk.max() < 0.5
 
 
 def test_classifier_does_not_key_on_jpeg_or_aspect(clf, data_root):

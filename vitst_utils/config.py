@@ -300,14 +300,14 @@ ANIME = TrainConfig(
     decoder_channels=(256, 128, 64),
     train_limit=None,
     batch_size=16,
-    num_workers=4,
+    num_workers=2,  # per loader and DDP rank: 2 ranks x 2 loaders x 2 on Kaggle's 4 cores
     lr=1e-4,
     d_lr=2e-4,
     lr_schedule="cosine",
     warmup_steps=500,
     min_lr_ratio=0.1,
-    epochs=20,
-    adv_start_epoch=3,
+    epochs=30,
+    adv_start_epoch=4,
     save_every=1,
     time_budget_minutes=11 * 60,
 )
