@@ -8,6 +8,7 @@ import logging
 import shutil
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from PIL import Image
 from torch import nn
 
 from vitst_utils import dataquality as Q
-from vitst_utils import evaluate, train
+from vitst_utils import domain, train
 from vitst_utils.config import get_preset
 from vitst_utils.data import build_datasets, file_sha256, read_exclude_file
 from vitst_utils.plots import Figure, image_grid
@@ -179,13 +180,16 @@ def test_worker_processes_agree(planted, report, monkeypatch):
 
 def test_hash_cache_round_trip(planted, tmp_path, caplog):
     root = planted[0]
-    first = Q.check_data(root, limit=3, cache_dir=tmp_path, classifier=False, progress=False)
+    check = partial(
+        Q.check_data, root, limit=3, cache_dir=tmp_path, classifier=False, progress=False
+    )
+    first = check()
     assert first.hashed == 18 and first.cached == 0 and (tmp_path / Q.CACHE_NAME).is_file()
-    again = Q.check_data(root, limit=3, cache_dir=tmp_path, classifier=False, progress=False)
+    again = check()
     assert again.hashed == 0 and again.cached == 18 and again.issues == first.issues
     (tmp_path / Q.CACHE_NAME).write_bytes(b"not a cache")
     with caplog.at_level(logging.WARNING):
-        rebuilt = Q.check_data(root, limit=3, cache_dir=tmp_path, classifier=False, progress=False)
+        rebuilt = check()
     assert "Ignoring the hash cache" in caplog.text and rebuilt.hashed == 18
     assert rebuilt.issues == first.issues
     rel = "CelebA/train/celeba_train_00000.jpg"
@@ -213,6 +217,8 @@ def test_errors_name_the_folder(planted, tmp_path, capsys):
         Q.check_data(root, classifier=False, progress=False)
     with pytest.raises(ValueError, match="unknown kinds"):
         Q.check_data(planted[0], exclude_kinds=["dupes"])
+    with pytest.raises(ValueError, match="unreadable files cannot be excluded"):
+        Q.check_data(planted[0], exclude_kinds=["duplicate", "unreadable"])
     assert Q.main(["--data-root", str(root), "--out", str(tmp_path / "o"), "--no-classifier"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error: no readable image in ") and "broken.png" in err
@@ -263,12 +269,12 @@ def test_domain_classifier_outliers(planted, tmp_path, monkeypatch, accuracy):
 
     def fake(root, **kwargs):
         calls.append(kwargs)
-        return evaluate.DomainClassifier(_Vivid(), 64, accuracy, (9, 9), (4, 4), "the val split")
+        return domain.DomainClassifier(_Vivid(), 64, accuracy, (9, 9), (4, 4), "the val split")
 
-    inspect.signature(evaluate.get_domain_classifier).bind(
+    inspect.signature(domain.get_domain_classifier).bind(
         planted[0], train_limit=2000, cache_dir=tmp_path, device="cpu"
     )  # the call dataquality makes fits the real function
-    monkeypatch.setattr(evaluate, "get_domain_classifier", fake)
+    monkeypatch.setattr(domain, "get_domain_classifier", fake)
     rep = Q.check_data(planted[0], cache_dir=tmp_path, device="cpu", progress=False)
     assert calls == [{"train_limit": 2000, "cache_dir": tmp_path, "device": "cpu"}]
     other = {i.file for i in rep.of_kind("other_domain")}

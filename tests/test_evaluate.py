@@ -1,5 +1,6 @@
-"""Evaluation: the domain classifier, structure, the weighted metrics with weight files the
-tests write (random tensors in the libraries' own formats), and the CLI on a smoke run.
+"""Evaluation: the domain classifier (vitst_utils.domain), structure, the weighted metrics
+with weight files the tests write (random tensors in the libraries' own formats), and the CLI
+on a smoke run.
 
 Never downloads: weight files live in tmp_path, TORCH_HOME is a temp dir (conftest), and a
 download attempt fails the test."""
@@ -17,7 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
+from torchvision.transforms.functional import pil_to_tensor
 
+from vitst_utils import domain as D
 from vitst_utils import evaluate as E
 from vitst_utils.checkpoint import save_checkpoint
 from vitst_utils.config import get_preset
@@ -46,9 +49,9 @@ def cache_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def clf(data_root, cache_dir) -> E.DomainClassifier:
+def clf(data_root, cache_dir) -> D.DomainClassifier:
     """Trained once, in the folder the CLI's default cache resolves to ($VITST_CACHE_DIR)."""
-    return E.get_domain_classifier(data_root, cache_dir=cache_dir / "domain_classifier")
+    return D.get_domain_classifier(data_root, cache_dir=cache_dir / "domain_classifier")
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +60,7 @@ def _no_downloads(monkeypatch, cache_dir):
         raise AssertionError("a test tried to download weights")
 
     monkeypatch.setattr(E, "_download", refuse)
-    monkeypatch.setenv(E.CACHE_ENV, str(cache_dir))  # the CLI shares the trained classifier
+    monkeypatch.setenv(D.CACHE_ENV, str(cache_dir))  # the CLI shares the trained classifier
 
 
 @pytest.fixture(scope="module")
@@ -132,18 +135,11 @@ def _pixels(n: int, seed: int, size: int = 32) -> torch.Tensor:
 def _images(folder: Path, size: int = 64) -> torch.Tensor:
     """The folder's drawn faces (not the messy files) as [0, 1] pixels, size x size."""
     paths = sorted(folder.glob(f"{folder.parent.name.lower()}_*"))
-    return torch.cat([E.square_resize(_tensor(load_image(p)), size) for p in paths])
+    return torch.cat([D.square_resize(_tensor(load_image(p)), size) for p in paths])
 
 
 def _tensor(im: Image.Image) -> torch.Tensor:
-    im = im.convert("RGB")
-    return (
-        torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
-        .view(im.size[1], im.size[0], 3)
-        .permute(2, 0, 1)[None]
-        .float()
-        / 255
-    )
+    return pil_to_tensor(im.convert("RGB"))[None].float() / 255
 
 
 # --- the domain classifier ---------------------------------------------------------------------
@@ -196,28 +192,34 @@ def test_classifier_cache_is_reused_and_a_corrupt_one_retrained(
         calls.append(1)
         return clf
 
-    monkeypatch.setattr(E, "train_domain_classifier", counting)
-    again = E.get_domain_classifier(data_root, cache_dir=folder)
+    monkeypatch.setattr(D, "train_domain_classifier", counting)
+    again = D.get_domain_classifier(data_root, cache_dir=folder)
     assert calls == [] and again.heldout_accuracy == clf.heldout_accuracy
     x = _pixels(3, 0, 64)
     assert torch.allclose(again.prob_pixels(x), clf.prob_pixels(x))
-    assert E.get_domain_classifier(data_root, cache_dir=folder, image_size=32) is clf  # new key
+    assert D.get_domain_classifier(data_root, cache_dir=folder, image_size=32) is clf  # new key
     assert calls == [1]
 
     other = cache_dir / "corrupt"
     other.mkdir()
     (other / files[0].name).write_bytes(b"not a checkpoint")
-    assert E.get_domain_classifier(data_root, cache_dir=other) is clf  # retrained
+    assert D.get_domain_classifier(data_root, cache_dir=other) is clf  # retrained
     assert calls == [1, 1]
     saved = torch.load(other / files[0].name, weights_only=True)
-    assert saved["format"] == E.CLASSIFIER_FORMAT  # the corrupt file was replaced
+    assert saved["format"] == D.CLASSIFIER_FORMAT  # the corrupt file was replaced
+
+
+def test_classifier_heldout_without_val_split_is_every_fifth_train_image():
+    paths = [Path(f"{i:02d}.png") for i in range(10)]
+    assert D._split_heldout(paths) == (paths[:4] + paths[5:9], [paths[4], paths[9]])
+    assert D._split_heldout(paths[:2]) == ([paths[0]], [paths[1]])  # at least one each
 
 
 def test_classifier_without_train_split_says_which_folder(tmp_path):
     (tmp_path / "CelebA" / "val").mkdir(parents=True)
     (tmp_path / "AnimeFace" / "val").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match=r"CelebA/train"):
-        E.get_domain_classifier(tmp_path, cache_dir=tmp_path / "cache")
+        D.get_domain_classifier(tmp_path, cache_dir=tmp_path / "cache")
 
 
 # --- structure ---------------------------------------------------------------------------------

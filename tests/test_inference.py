@@ -18,7 +18,8 @@ from vitst_utils import checkpoint as C
 from vitst_utils import inference as I
 from vitst_utils.config import get_preset
 from vitst_utils.data import load_image
-from vitst_utils.function import to_pixels
+from vitst_utils.face import FACE_SCALE, crop_face, face_crop_box, find_face
+from vitst_utils.function import coral, rgb_to_ycbcr, to_pixels
 from vitst_utils.inference import main
 from vitst_utils.model import build_model
 from vitst_utils.sample_data import draw_photo_face
@@ -68,7 +69,7 @@ def photo(tmp_path):
 
 
 def _chroma(normalized: torch.Tensor) -> torch.Tensor:
-    return I.rgb_to_ycbcr(to_pixels(normalized).clamp(0, 1).unsqueeze(0))[0, 1:]
+    return rgb_to_ycbcr(to_pixels(normalized).clamp(0, 1).unsqueeze(0))[0, 1:]
 
 
 # --- whole frame, any size ----------------------------------------------------------------------
@@ -142,7 +143,7 @@ def test_preserve_color_keeps_the_photos_chroma(model, styles, prototype):
     err_plain = (_chroma(plain) - _chroma(x)).abs().mean()
     assert err_kept < 0.02 and err_kept < err_plain / 3, (err_kept, err_plain)
     # the brightness still comes from the stylised output
-    y = I.rgb_to_ycbcr(to_pixels(torch.stack([kept, plain])).clamp(0, 1))[:, 0]
+    y = rgb_to_ycbcr(to_pixels(torch.stack([kept, plain])).clamp(0, 1))[:, 0]
     assert (y[0] - y[1]).abs().mean() < 0.02
 
     style = I.style_target(model, [styles[0]])
@@ -159,7 +160,7 @@ def test_coral_gives_the_source_the_targets_colour_statistics():
     gen = torch.Generator().manual_seed(0)
     source = torch.rand(3, 32, 32, generator=gen) * torch.tensor([1.0, 0.3, 0.1]).view(3, 1, 1)
     target = torch.rand(3, 40, 24, generator=gen).sort(0).values  # correlated channels
-    moved = I.coral(source, target)
+    moved = coral(source, target)
 
     def stats(x):
         f = x.reshape(3, -1).double()
@@ -231,15 +232,15 @@ def test_the_checkpoints_own_prototype(ckpt_with_prototype, model, prototype, tm
 # --- face crop ----------------------------------------------------------------------------------
 def test_face_crop_with_the_real_haar_cascade(photo):
     image = load_image(photo)
-    face = I.find_face(image)
+    face = find_face(image)
     assert face is not None, "the Haar cascade no longer finds the drawn face"
     x, y, w, h = face
     assert 400 <= x and x + w <= 560 and 100 <= y and y + h <= 300  # inside the pasted face
-    crop, found = I.crop_face(image)
+    crop, found = crop_face(image)
     assert found == face and crop.width == crop.height >= 1.8 * w
-    left, top, right, bottom = I.face_crop_box(face, image.size)
+    left, top, right, bottom = face_crop_box(face, image.size)
     assert left <= x and x + w <= right and top <= y and y + h <= bottom
-    assert I.find_face(Image.new("RGB", (640, 480), (128, 128, 128))) is None
+    assert find_face(Image.new("RGB", (640, 480), (128, 128, 128))) is None
 
 
 def test_face_crop_box_is_framed_and_stays_inside():
@@ -247,12 +248,12 @@ def test_face_crop_box_is_framed_and_stays_inside():
         return [(10, 10, 20, 20), (600, 100, 40, 40)]  # the larger one is near the edge
 
     image = Image.new("RGB", (640, 480))
-    face = I.find_face(image, detector)
+    face = find_face(image, detector)
     assert face == (600, 100, 40, 40)
-    left, top, right, bottom = I.face_crop_box(face, image.size)
-    assert right - left == bottom - top == round(I.FACE_SCALE * 40)
+    left, top, right, bottom = face_crop_box(face, image.size)
+    assert right - left == bottom - top == round(FACE_SCALE * 40)
     assert right == 640 and top < 100  # pushed back inside; framed above the box centre
-    assert I.face_crop_box((0, 0, 400, 400), (300, 200)) == (100, 0, 300, 200)  # shrunk to fit
+    assert face_crop_box((0, 0, 400, 400), (300, 200)) == (100, 0, 300, 200)  # shrunk to fit
 
 
 # --- the CLI: batches and errors ----------------------------------------------------------------

@@ -189,10 +189,10 @@ def test_recipe_run_warms_up_then_resumes_exactly(recipe_cfg, tmp_path, monkeypa
     assert lrs[0] == pytest.approx(cfg.lr) and lrs[0] > lrs[1] > lrs[2]
     real_epoch = T._train_epoch
 
-    def killed_in_epoch_3(ctx, trainer, data, epoch, *args):
+    def killed_in_epoch_3(ctx, trainer, data, epoch):
         if epoch == 3:
             raise KeyboardInterrupt("killed")
-        return real_epoch(ctx, trainer, data, epoch, *args)
+        return real_epoch(ctx, trainer, data, epoch)
 
     monkeypatch.setattr(T, "_train_epoch", killed_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):

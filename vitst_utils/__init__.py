@@ -1,7 +1,9 @@
 """vitst: real portrait photos to anime-style portraits with a ViT encoder, AdaIN and a CNN decoder.
 
-One file per concern: config, data, sample_data, function (AdaIN math), weights, model, losses,
-checkpoint, train, inference, plots, env, kaggle. Importing this package downloads nothing.
+One file per concern: config, data, sample_data, function (the math), weights, model, losses,
+step (one training step), checkpoint, train, evaluate, domain (the domain classifier),
+inference, face, export, dataquality, plots, explore, env, kaggle, benchmark. Importing this
+package downloads nothing.
 """
 
 from .config import TrainConfig, get_preset

@@ -16,7 +16,7 @@ val/test makes every validation number look better than it is).
 
 Outliers: `uniform` (near-constant pixels), `small` (shorter side under 64 px), `aspect`
 (beyond 2:1), `huge` (longer side over 4096 px), `grayscale` (channels equal in a colour
-domain), `other_domain` (a photo the photo-vs-anime classifier of `evaluate.py` firmly calls
+domain), `other_domain` (a photo the photo-vs-anime classifier of `domain.py` firmly calls
 anime, or the reverse; only when its held-out accuracy is high enough to trust) and
 `unreadable` (files the loader skips anyway).
 
@@ -40,13 +40,16 @@ import os
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
@@ -61,6 +64,7 @@ from .data import (
     find_data_root,
     load_image,
 )
+from .domain import square_view
 from .env import kaggle_working_dir, on_kaggle
 from .explore import PROGRESS_MIN, format_table, short_name
 
@@ -125,27 +129,10 @@ class Measurement:
     square: np.ndarray | None = None  # uint8 (3, s, s) for the domain classifier
 
 
-def _require_imagehash() -> None:
-    if importlib.util.find_spec("imagehash") is None:
-        raise ImportError(
-            "the data-quality check needs imagehash (in requirements.txt): pip install imagehash"
-        )
-
-
 def _phash_int(im: Image.Image) -> int:
-    import imagehash  # imported here so the module loads without it (see _require_imagehash)
+    import imagehash  # here, so the module loads without it (check_data says what is missing)
 
-    bits = np.asarray(imagehash.phash(im).hash, dtype=bool).reshape(-1)
-    return int.from_bytes(np.packbits(bits).tobytes(), "big")
-
-
-def _centre_square(im: Image.Image, side: int) -> np.ndarray:
-    """The classifier's view: shorter side to `side`, centre crop, uint8 (3, side, side)."""
-    w, h = im.size
-    s = min(w, h)
-    left, top = (w - s) // 2, (h - s) // 2
-    sq = im.crop((left, top, left + s, top + s)).resize((side, side), Image.Resampling.BICUBIC)
-    return np.ascontiguousarray(np.asarray(sq, dtype=np.uint8).transpose(2, 0, 1))
+    return int(str(imagehash.phash(im)), 16)
 
 
 def measure_image(path: str | Path, square_side: int | None = None) -> Measurement:
@@ -166,7 +153,7 @@ def measure_pil(im: Image.Image, square_side: int | None = None) -> Measurement:
         height=im.height,
         std=float(a.std(axis=0).max()),
         spread=float((a.max(axis=1) - a.min(axis=1)).mean()),
-        square=_centre_square(im, square_side) if square_side else None,
+        square=square_view(im, square_side).numpy() if square_side else None,
     )
 
 
@@ -219,8 +206,7 @@ def near_pairs(
     """
     if not 0 <= threshold < 64:
         raise ValueError(f"threshold must be 0..63 bits, got {threshold}")
-    h = np.asarray([int(x) for x in hashes] if not isinstance(hashes, np.ndarray) else hashes)
-    h = np.ascontiguousarray(h, dtype=np.uint64)
+    h = np.ascontiguousarray(hashes, dtype=np.uint64)
     n = len(h)
     codes: list[np.ndarray] = [np.zeros(0, np.int64)]
     dists: list[np.ndarray] = [np.zeros(0, np.int64)]
@@ -231,7 +217,8 @@ def near_pairs(
         k = key[order]
         starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
         ends = np.r_[starts[1:], n]
-        for s, e in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
+        shared = ends - starts > 1
+        for s, e in zip(starts[shared], ends[shared], strict=True):
             idx = np.sort(order[s:e])
             for r0 in range(0, len(idx), block):
                 rows, cols = idx[r0 : r0 + block], idx[r0:]
@@ -239,8 +226,7 @@ def near_pairs(
                 close = d <= threshold
                 close[:, : len(rows)] &= upper[: len(rows), : len(rows)]  # each pair once
                 ri, ci = np.nonzero(close)
-                i, j = rows[ri], cols[ci]
-                dd = d[ri, ci]
+                i, j, dd = rows[ri], cols[ci], d[ri, ci]
                 if accept is not None and len(i):
                     ok = np.asarray(accept(i, j), dtype=bool)
                     i, j, dd = i[ok], j[ok], dd[ok]
@@ -250,11 +236,9 @@ def near_pairs(
     return code // max(n, 1), code % max(n, 1), np.concatenate(dists)[first]
 
 
-def thumb_diff(thumbs: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Mean absolute difference (0-255) between the thumbnails of images i and j."""
-    a = thumbs[i].astype(np.int16)
-    b = thumbs[j].astype(np.int16)
-    return np.abs(a - b).mean(axis=1)
+def thumb_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Mean absolute difference (0-255) between thumbnails, row by row."""
+    return np.abs(a.astype(np.int16) - b.astype(np.int16)).mean(axis=-1)
 
 
 def copy_pairs(
@@ -264,20 +248,15 @@ def copy_pairs(
     `thumb_tol`. Identical images (same hash and thumbnail) are paired with their first one
     only, so a thousand copies of a placeholder give a thousand pairs, not half a million."""
     first: dict[tuple[int, bytes], int] = {}
-    rep = np.array(
-        [
-            first.setdefault((int(h), t.tobytes()), k)
-            for k, (h, t) in enumerate(zip(hashes, thumbs, strict=True))
-        ],
-        dtype=np.int64,
-    )
-    reps = np.flatnonzero(rep == np.arange(len(rep)))
+    keys = zip(hashes.tolist(), (t.tobytes() for t in thumbs), strict=True)
+    rep = np.array([first.setdefault(key, k) for k, key in enumerate(keys)], dtype=np.int64)
+    is_rep = rep == np.arange(len(rep))
+    reps, same = np.flatnonzero(is_rep), np.flatnonzero(~is_rep)
 
     def accept(i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        return thumb_diff(thumbs, reps[i], reps[j]) <= thumb_tol
+        return thumb_diff(thumbs[reps[i]], thumbs[reps[j]]) <= thumb_tol
 
     i, j, d = near_pairs(hashes[reps], threshold, accept)
-    same = np.flatnonzero(rep != np.arange(len(rep)))
     i = np.concatenate([reps[i], rep[same]])
     j = np.concatenate([reps[j], same])
     d = np.concatenate([d, np.zeros(len(same), np.int64)])
@@ -320,7 +299,8 @@ def _fingerprint(path: Path) -> tuple[int, int]:
 class HashCache:
     """Measurements keyed by (path relative to the data root, size, mtime): a second run
     decodes only new or changed files. Stored as one .npz (no pickle); a corrupt or foreign
-    file is ignored (with a warning) and rewritten."""
+    file is ignored (with a warning) and rewritten. P(anime) is reused only from the same
+    classifier (`classifier_id`)."""
 
     def __init__(self, path: Path | None, root: Path, classifier_id: str = ""):
         self.path, self.root, self.classifier_id = path, str(root.resolve()), classifier_id
@@ -335,22 +315,20 @@ class HashCache:
     def _read(self, path: Path) -> None:
         with np.load(path, allow_pickle=False) as z:
             meta = dict(zip(z["meta_keys"].tolist(), z["meta_values"].tolist(), strict=True))
-            if meta.get("format") != CACHE_FORMAT or meta.get("version") != str(CACHE_VERSION):
-                raise ValueError("not a data-quality cache of this version")
-            if meta.get("root") != self.root:
-                raise ValueError(f"written for another data root ({meta.get('root')})")
-            same_clf = meta.get("classifier") == self.classifier_id
             rels = bytes(z["rels"]).decode("utf-8").split("\n") if len(z["rels"]) else []
             cols = [z[k] for k in ("size", "mtime", "phash", "thumb", "wh", "std", "spread", "p")]
-            if any(len(c) != len(rels) for c in cols):
-                raise ValueError("columns of different lengths")
-            size, mtime, ph, thumb, wh, std, spread, p = cols
-            for k, rel in enumerate(rels):
-                m = Measurement(
-                    int(ph[k]), thumb[k].copy(), int(wh[k, 0]), int(wh[k, 1]), std[k], spread[k]
-                )
-                prob = float(p[k]) if same_clf else math.nan
-                self.entries[rel] = (int(size[k]), int(mtime[k]), m, prob)
+        if meta.get("format") != CACHE_FORMAT or meta.get("version") != str(CACHE_VERSION):
+            raise ValueError("not a data-quality cache of this version")
+        if meta.get("root") != self.root:
+            raise ValueError(f"written for another data root ({meta.get('root')})")
+        if any(len(c) != len(rels) for c in cols):
+            raise ValueError("columns of different lengths")
+        size, mtime, ph, thumb, wh, std, spread, p = cols
+        if meta.get("classifier") != self.classifier_id:
+            p = np.full(len(rels), math.nan)
+        for k, rel in enumerate(rels):
+            m = Measurement(int(ph[k]), thumb[k], int(wh[k, 0]), int(wh[k, 1]), std[k], spread[k])
+            self.entries[rel] = (int(size[k]), int(mtime[k]), m, float(p[k]))
 
     def get(self, rel: str, fp: tuple[int, int], need_p: bool) -> tuple[Measurement, float] | None:
         e = self.entries.get(rel)
@@ -359,34 +337,27 @@ class HashCache:
         return e[2], e[3]
 
     def put(self, rel: str, fp: tuple[int, int], m: Measurement, p: float) -> None:
-        if "\n" not in rel:
+        if "\n" not in rel:  # the file stores names one a line
             self.entries[rel] = (fp[0], fp[1], m, p)
 
     def save(self) -> None:
         if self.path is None:
             return
-        rels = list(self.entries)
         vals = list(self.entries.values())
-        meta = {
-            "format": CACHE_FORMAT,
-            "version": str(CACHE_VERSION),
-            "root": self.root,
-            "classifier": self.classifier_id,
-        }
-        thumbs = [v[2].thumb for v in vals]
+        ms = [m for _, _, m, _ in vals]
+        meta = {"format": CACHE_FORMAT, "version": str(CACHE_VERSION), "root": self.root}
+        meta["classifier"] = self.classifier_id
         arrays = {
             "meta_keys": np.array(list(meta)),
             "meta_values": np.array(list(meta.values())),
-            "rels": np.frombuffer("\n".join(rels).encode("utf-8"), dtype=np.uint8),
+            "rels": np.frombuffer("\n".join(self.entries).encode("utf-8"), dtype=np.uint8),
             "size": np.array([v[0] for v in vals], dtype=np.int64),
             "mtime": np.array([v[1] for v in vals], dtype=np.int64),
-            "phash": np.array([v[2].phash for v in vals], dtype=np.uint64),
-            "thumb": np.stack(thumbs) if thumbs else np.zeros((0, THUMB_SIDE**2 * 3), np.uint8),
-            "wh": np.array([(v[2].width, v[2].height) for v in vals], dtype=np.int64).reshape(
-                -1, 2
-            ),
-            "std": np.array([v[2].std for v in vals], dtype=np.float64),
-            "spread": np.array([v[2].spread for v in vals], dtype=np.float64),
+            "phash": np.array([m.phash for m in ms], dtype=np.uint64),
+            "thumb": np.array([m.thumb for m in ms], dtype=np.uint8).reshape(-1, THUMB_SIDE**2 * 3),
+            "wh": np.array([(m.width, m.height) for m in ms], dtype=np.int64).reshape(-1, 2),
+            "std": np.array([m.std for m in ms], dtype=np.float64),
+            "spread": np.array([m.spread for m in ms], dtype=np.float64),
             "p": np.array([v[3] for v in vals], dtype=np.float64),
         }
         try:
@@ -399,37 +370,50 @@ class HashCache:
 
 
 # --- the domain classifier (optional) ----------------------------------------------------------
-@dataclass
-class _Classifier:
-    clf: Any  # evaluate.DomainClassifier
-    ident: str
-
-
-def _get_classifier(root: Path, cache_dir: Path | None, device: str | None) -> tuple[Any, str]:
-    """(a trusted classifier or None, a note saying what happened)."""
+def _get_classifier(
+    wanted: bool, root: Path, cache_dir: Path | None, device: str | None
+) -> tuple[Any, list[str]]:
+    """(a trusted domain.DomainClassifier or None, notes saying which or why not)."""
+    if not wanted:
+        return None, ["other_domain not checked (classifier switched off)"]
     try:
-        import torch
-
-        from .evaluate import get_domain_classifier
+        from .domain import get_domain_classifier
 
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         clf = get_domain_classifier(
             root, train_limit=CLASSIFIER_TRAIN_LIMIT, cache_dir=cache_dir, device=device
         )
     except (ImportError, FileNotFoundError, ValueError, RuntimeError, OSError) as e:
-        return None, f"other_domain not checked: the domain classifier is not available ({e})"
+        return None, [f"other_domain not checked: the domain classifier is not available ({e})"]
     acc = float(clf.heldout_accuracy)
     if not acc >= MIN_CLASSIFIER_ACCURACY:
-        return None, (
+        return None, [
             f"other_domain not checked: the domain classifier's held-out accuracy {acc:.3f} is "
             f"under {MIN_CLASSIFIER_ACCURACY} (too weak to call an image firmly in the other "
             "domain)"
-        )
+        ]
+    return clf, [
+        f"other_domain: {clf.summary()}",
+        f"other_domain: the first {CLASSIFIER_TRAIN_LIMIT} readable train images of each domain "
+        "taught the classifier; it judges only the others",
+    ]
+
+
+def _classifier_id(clf: Any) -> str:
+    """A digest of the classifier's weights: the cache's P(anime) of another one is not used."""
     digest = hashlib.sha256()
     for k, v in sorted(clf.net.state_dict().items()):
         digest.update(k.encode())
         digest.update(v.detach().float().cpu().numpy().tobytes())
-    return _Classifier(clf, digest.hexdigest()[:16]), f"other_domain: {clf.summary()}"
+    return digest.hexdigest()[:16]
+
+
+def _p_anime(clf: Any, ms: list[Measurement]) -> list[float]:
+    """The classifier's P(anime) of each image's centre square; nan without a classifier."""
+    if clf is None or not ms:
+        return [math.nan] * len(ms)
+    pixels = torch.from_numpy(np.stack([m.square for m in ms])).float() / 255.0
+    return clf.prob_pixels(pixels).tolist()
 
 
 # --- the report --------------------------------------------------------------------------------
@@ -477,20 +461,18 @@ class QualityReport:
 
     def kind_table(self) -> list[dict[str, Any]]:
         """Counts per kind and (domain, split), plus whether the kind is excluded."""
-        folders = list(self.images)
         counts = Counter((i.kind, i.domain, i.split) for i in self.issues)
         rows = []
         for kind in KINDS:
-            row: dict[str, Any] = {"kind": kind}
-            for d, s in folders:
-                row[f"{d}/{s}"] = counts[(kind, d, s)]
-            row["total"] = sum(row[f"{d}/{s}"] for d, s in folders)
-            row["training"] = "excluded" if kind in self.exclude_kinds else "reported"
-            rows.append(row)
-        total = {"kind": "images checked", **{f"{d}/{s}": n for (d, s), n in self.images.items()}}
-        total["total"] = sum(self.images.values())
-        total["training"] = f"{len(self.exclude)} left out"
-        return [*rows, total]
+            per = {f"{d}/{s}": counts[(kind, d, s)] for d, s in self.images}
+            verdict = "excluded" if kind in self.exclude_kinds else "reported"
+            rows.append({"kind": kind, **per, "total": sum(per.values()), "training": verdict})
+        per = {f"{d}/{s}": n for (d, s), n in self.images.items()}
+        left_out = f"{len(self.exclude)} left out"
+        rows.append(
+            {"kind": "images checked", **per, "total": sum(per.values()), "training": left_out}
+        )
+        return rows
 
     def summary(self) -> str:
         lines = [
@@ -506,44 +488,49 @@ class QualityReport:
         return "\n".join(lines + self.notes)
 
 
-def _verdict(kind: str, exclude_kinds: Sequence[str]) -> str:
-    return "excluded" if kind in exclude_kinds else "reported only"
+def _folder(rel: str) -> tuple[str, str]:
+    """(domain, split) of a path relative to the data root."""
+    domain, split, _ = rel.split("/")
+    return domain, split
 
 
-def _pair_issues(
+def _issue(
+    domain: str, split: str, rel: str, kind: str, text: str, exclude_kinds: Sequence[str], **pair
+) -> Issue:
+    """An Issue whose detail ends with what becomes of the file: excluded or reported only."""
+    excluded = kind in exclude_kinds
+    detail = f"{text}; {'excluded' if excluded else 'reported only'}"
+    return Issue(domain, split, rel, kind, detail, excluded, **pair)
+
+
+def _copy_issues(
     rels: list[str],
-    where: list[tuple[str, str]],
-    i: np.ndarray,
-    j: np.ndarray,
-    d: np.ndarray,
-    diff: np.ndarray,
+    ms: list[Measurement],
+    threshold: int,
+    thumb_tol: float,
     exclude_kinds: Sequence[str],
 ) -> list[Issue]:
-    """One issue per copy: the later (split, name) of each pair, naming its closest original."""
-    rank = {s: k for k, s in enumerate(SPLITS)}
-    best: dict[tuple[int, str], tuple[tuple[int, float], int, int]] = {}
+    """Near-copies among one domain's images: one issue per copy and kind (duplicate in a
+    split, leak across splits). The later (split, name) of a pair is the copy; it names its
+    closest original (hash distance, then thumbnail difference) and how many more it has."""
+    hashes = np.array([m.phash for m in ms], dtype=np.uint64)
+    thumbs = np.stack([m.thumb for m in ms])
+    i, j, d = copy_pairs(hashes, thumbs, threshold, thumb_tol)
+    diff = thumb_diff(thumbs[i], thumbs[j])
+    split = [_folder(rel)[1] for rel in rels]
+    found: dict[tuple[int, str], list[tuple[int, float, int]]] = {}
     for a, b, dist, td in zip(i.tolist(), j.tolist(), d.tolist(), diff.tolist(), strict=True):
-        ka, kb = (rank[where[a][1]], rels[a]), (rank[where[b][1]], rels[b])
-        copy, orig = (b, a) if kb > ka else (a, b)
-        kind = "duplicate" if where[a][1] == where[b][1] else "leak"
-        key = (copy, kind)
-        score = (dist, td)
-        prev = best.get(key)
-        if prev is None or score < prev[0]:
-            best[key] = (score, orig, (prev[2] + 1) if prev else 1)
-        else:
-            best[key] = (prev[0], prev[1], prev[2] + 1)
+        orig, copy = sorted((a, b), key=lambda k: (SPLITS.index(split[k]), rels[k]))
+        kind = "duplicate" if split[a] == split[b] else "leak"
+        found.setdefault((copy, kind), []).append((dist, td, orig))
     out = []
-    for (copy, kind), ((dist, td), orig, count) in sorted(best.items()):
-        what = "duplicate of" if kind == "duplicate" else f"copy (in {where[copy][1]}) of"
-        more = f", and {count - 1} more" if count > 1 else ""
-        detail = (
-            f"{what} {rels[orig]}, distance {dist} (thumbnail diff {td:.1f}){more}; "
-            f"{_verdict(kind, exclude_kinds)}"
-        )
-        d_, s_ = where[copy]
-        excluded = kind in exclude_kinds
-        out.append(Issue(d_, s_, rels[copy], kind, detail, excluded, rels[orig], dist))
+    for (copy, kind), matches in sorted(found.items()):
+        dist, td, orig = min(matches)
+        what = "duplicate of" if kind == "duplicate" else f"copy (in {split[copy]}) of"
+        more = f", and {len(matches) - 1} more" if len(matches) > 1 else ""
+        text = f"{what} {rels[orig]}, distance {dist} (thumbnail diff {td:.1f}){more}"
+        pair = {"other": rels[orig], "distance": dist}
+        out.append(_issue(*_folder(rels[copy]), rels[copy], kind, text, exclude_kinds, **pair))
     return out
 
 
@@ -567,72 +554,128 @@ def _outlier_issues(
             found.append(("other_domain", f"a photo that looks like anime: P(anime) {p:.3f}"))
         if domain == STYLE_DOMAIN and p < 1 - OTHER_DOMAIN_P:
             found.append(("other_domain", f"anime that looks like a photo: P(anime) {p:.3f}"))
-    return [
-        Issue(domain, split, rel, k, f"{text}; {_verdict(k, exclude_kinds)}", k in exclude_kinds)
-        for k, text in found
-    ]
+    return [_issue(domain, split, rel, k, text, exclude_kinds) for k, text in found]
+
+
+def _domain_issues(
+    rels: list[str],
+    done: dict[str, tuple[Measurement, float]],
+    n_seen: int,
+    threshold: int,
+    thumb_tol: float,
+    exclude_kinds: Sequence[str],
+) -> list[Issue]:
+    """Copies and outliers among one domain's readable images `rels`. The classifier learnt
+    from the first `n_seen` train images, so it does not judge those."""
+    issues = _copy_issues(rels, [done[r][0] for r in rels], threshold, thumb_tol, exclude_kinds)
+    seen = set([r for r in rels if _folder(r)[1] == "train"][:n_seen])
+    for rel in rels:
+        m, p = done[rel]
+        p = math.nan if rel in seen else p
+        issues += _outlier_issues(*_folder(rel), rel, m, p, exclude_kinds)
+    return issues
+
+
+# --- measuring every file ----------------------------------------------------------------------
+def _decode(paths: list[str], square_side: int | None, workers: int) -> Iterator[Measurement | str]:
+    """`_measure_or_reason` of each path, in order; in worker processes when it pays."""
+    args = [(p, square_side) for p in paths]
+    if workers <= 1 or len(args) < POOL_MIN:
+        yield from map(_measure_or_reason, args)
+        return
+    pool = ProcessPoolExecutor(workers)
+    try:
+        yield from pool.map(_measure_or_reason, args, chunksize=64)
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def _measure_all(
-    jobs: list[tuple[Path, str]],
-    cache: HashCache,
-    clf: _Classifier | None,
-    workers: int,
-    progress: bool,
+    root: Path, rels: list[str], cache: HashCache, clf: Any, workers: int, progress: bool
 ) -> tuple[dict[str, tuple[Measurement, float]], dict[str, str], int]:
-    """{rel: (measurement, P(anime) or nan)}, {rel: why unusable}, images decoded."""
-    done: dict[str, tuple[Measurement, float]] = {}
-    todo: list[tuple[Path, str, tuple[int, int]]] = []
-    for path, rel in jobs:
-        fp = _fingerprint(path)
-        hit = cache.get(rel, fp, need_p=clf is not None)
-        if hit is not None:
-            done[rel] = hit
-        else:
-            todo.append((path, rel, fp))
+    """{rel: (measurement, P(anime) or nan)} of the readable files, {rel: why not} of the
+    others, and how many files were decoded (not found in the cache)."""
+    fps = {rel: _fingerprint(root / rel) for rel in rels}
+    hits = {rel: cache.get(rel, fp, need_p=clf is not None) for rel, fp in fps.items()}
+    done = {rel: hit for rel, hit in hits.items() if hit is not None}
+    todo = [(rel, fp) for rel, fp in fps.items() if hits[rel] is None]
     bad: dict[str, str] = {}
-    side = clf.clf.image_size if clf is not None else None
-    args = [(str(p), side) for p, _, _ in todo]
-    pool = ProcessPoolExecutor(workers) if workers > 1 and len(todo) >= POOL_MIN else None
-    results: Iterable[Measurement | str] = (
-        pool.map(_measure_or_reason, args, chunksize=64) if pool else map(_measure_or_reason, args)
-    )
-    bar = tqdm(
-        total=len(todo),
-        desc="hashing",
-        unit="img",
-        disable=not progress or len(todo) < PROGRESS_MIN,
-    )
-    batch: list[tuple[str, tuple[int, int], Measurement]] = []
+    batch: list[tuple[str, tuple[int, int], Measurement]] = []  # waiting for the classifier
 
-    def flush() -> None:
-        probs = [math.nan] * len(batch)
-        if clf is not None and batch:
-            import torch
-
-            x = torch.from_numpy(np.stack([m.square for _, _, m in batch])).float() / 255.0
-            probs = clf.clf.prob_pixels(x).tolist()
-        for (rel, fp, m), p in zip(batch, probs, strict=True):
+    def score() -> None:
+        for (rel, fp, m), p in zip(batch, _p_anime(clf, [b[2] for b in batch]), strict=True):
             m.square = None
             done[rel] = (m, p)
             cache.put(rel, fp, m, p)
         batch.clear()
 
-    try:
-        for (_, rel, fp), result in zip(todo, results, strict=True):
+    side = clf.image_size if clf is not None else None
+    decoded = _decode([str(root / rel) for rel, _ in todo], side, workers)
+    show = progress and len(todo) >= PROGRESS_MIN
+    bar = tqdm(total=len(todo), desc="hashing", unit="img", disable=not show)
+    with closing(decoded), bar:
+        for (rel, fp), result in zip(todo, decoded, strict=True):
+            bar.update()
             if isinstance(result, str):
                 bad[rel] = result
-            else:
-                batch.append((rel, fp, result))
-                if len(batch) >= 256:
-                    flush()
-            bar.update()
-        flush()
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+                continue
+            batch.append((rel, fp, result))
+            if len(batch) >= 256:
+                score()
+        score()
     return done, bad, len(todo)
+
+
+# --- the check ---------------------------------------------------------------------------------
+def _check_arguments(
+    root: Path, limit: int | None, threshold: int, exclude_kinds: Sequence[str]
+) -> tuple[str, ...]:
+    """Raise for a missing root or domain folder, a bad setting or a missing imagehash; return
+    the kinds to exclude, in `KINDS` order."""
+    if not root.is_dir():
+        raise FileNotFoundError(f"data root not found: {root}. Expected layout: {LAYOUT}.")
+    for domain in DOMAINS:
+        if not (root / domain).is_dir():
+            raise FileNotFoundError(f"no {domain} folder in {root}. Expected layout: {LAYOUT}.")
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1 or None (all images), got {limit}")
+    if not 0 <= threshold < 64:
+        raise ValueError(f"threshold must be 0..63 bits, got {threshold}")
+    unknown = sorted(set(exclude_kinds) - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown kinds {unknown}; choose from {', '.join(KINDS)}")
+    if "unreadable" in exclude_kinds:
+        raise ValueError("unreadable files cannot be excluded: training skips them anyway")
+    if importlib.util.find_spec("imagehash") is None:
+        raise ImportError(
+            "the data-quality check needs imagehash (in requirements.txt): pip install imagehash"
+        )
+    return tuple(k for k in KINDS if k in exclude_kinds)
+
+
+def _list_files(
+    root: Path, limit: int | None
+) -> tuple[dict[tuple[str, str], list[str]], int | None]:
+    """The files to check per (domain, split), relative to `root` (the first `limit` of each),
+    and `limit` if it cut a folder short, else None."""
+    listed = {(d, s): list_split(root, d, s) for d in DOMAINS for s in SPLITS}
+    files = {key: [p.relative_to(root).as_posix() for p in v[:limit]] for key, v in listed.items()}
+    cut = limit if any(len(v) > len(files[key]) for key, v in listed.items()) else None
+    return files, cut
+
+
+def _readable_counts(
+    root: Path, files: dict[tuple[str, str], list[str]], done: Container[str], bad: dict[str, str]
+) -> dict[tuple[str, str], int]:
+    """Readable images per (domain, split); a folder without one is an error naming it."""
+    images = {key: sum(rel in done for rel in rels) for key, rels in files.items()}
+    for (domain, split), rels in files.items():
+        if not images[(domain, split)]:
+            raise ValueError(
+                f"no readable image in {domain_folder(root, domain, split)} "
+                f"({len(rels)} files, all unusable, e.g. {rels[0]}: {bad[rels[0]]})"
+            )
+    return images
 
 
 def check_data(
@@ -657,76 +700,26 @@ def check_data(
     """
     t0 = time.monotonic()
     root = Path(root).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(f"data root not found: {root}. Expected layout: {LAYOUT}.")
-    for domain in DOMAINS:
-        if not (root / domain).is_dir():
-            raise FileNotFoundError(f"no {domain} folder in {root}. Expected layout: {LAYOUT}.")
-    if limit is not None and limit < 1:
-        raise ValueError(f"limit must be >= 1 or None (all images), got {limit}")
-    if not 0 <= threshold < 64:
-        raise ValueError(f"threshold must be 0..63 bits, got {threshold}")
-    unknown = sorted(set(exclude_kinds) - set(KINDS))
-    if unknown:
-        raise ValueError(f"unknown kinds {unknown}; choose from {', '.join(KINDS)}")
-    exclude_kinds = tuple(k for k in KINDS if k in exclude_kinds)
-    _require_imagehash()
-    listed = {(d, s): list_split(root, d, s) for d in DOMAINS for s in SPLITS}
-    files = {key: paths[:limit] for key, paths in listed.items()}
-    cut = limit if any(len(v) > len(files[k]) for k, v in listed.items()) else None
-
+    exclude_kinds = _check_arguments(root, limit, threshold, exclude_kinds)
+    files, cut = _list_files(root, limit)
     cache_dir = Path(cache_dir) if cache_dir is not None else None
-    notes: list[str] = []
-    clf = None
-    if classifier:
-        clf, note = _get_classifier(root, cache_dir, device)
-        notes.append(note)
-    else:
-        notes.append("other_domain not checked (classifier switched off)")
-    cache = HashCache(cache_dir / CACHE_NAME if cache_dir else None, root, clf.ident if clf else "")
-    jobs = [(p, p.relative_to(root).as_posix()) for paths in files.values() for p in paths]
-    done, bad, hashed = _measure_all(jobs, cache, clf, workers, progress)
+    clf, notes = _get_classifier(classifier, root, cache_dir, device)
+    cache_path = cache_dir / CACHE_NAME if cache_dir else None
+    cache = HashCache(cache_path, root, _classifier_id(clf) if clf is not None else "")
+    all_rels = [rel for rels in files.values() for rel in rels]
+    done, bad, hashed = _measure_all(root, all_rels, cache, clf, workers, progress)
     cache.save()
-
-    issues: list[Issue] = []
-    images: dict[tuple[str, str], int] = {}
-    for (domain, split), paths in files.items():
-        rels = [p.relative_to(root).as_posix() for p in paths]
-        images[(domain, split)] = sum(1 for r in rels if r in done)
-        if not images[(domain, split)]:
-            raise ValueError(
-                f"no readable image in {domain_folder(root, domain, split)} "
-                f"({len(rels)} files, all unusable, e.g. {rels[0]}: {bad[rels[0]]})"
-            )
-        for rel in rels:
-            if rel in bad:
-                why = f"{bad[rel]}; the loader skips it anyway"
-                issues.append(Issue(domain, split, rel, "unreadable", why, False))
-    n_seen = CLASSIFIER_TRAIN_LIMIT if clf is not None else 0
-    if clf is not None:
-        notes.append(
-            f"other_domain: the first {n_seen} readable train images of each domain taught the "
-            "classifier; it judges only the others"
-        )
-    for domain in DOMAINS:  # one search per domain: pairs in a split and across its splits
-        rels = [
-            r for s in SPLITS for r in (p.relative_to(root).as_posix() for p in files[(domain, s)])
-        ]
-        rels = [r for r in rels if r in done]
-        where = [(domain, r.split("/")[-2]) for r in rels]
-        hashes = np.array([done[r][0].phash for r in rels], dtype=np.uint64)
-        thumbs = np.stack([done[r][0].thumb for r in rels])
-
-        i, j, d = copy_pairs(hashes, thumbs, threshold, thumb_tol)
-        issues += _pair_issues(rels, where, i, j, d, thumb_diff(thumbs, i, j), exclude_kinds)
-        seen = set([r for r, w in zip(rels, where, strict=True) if w[1] == "train"][:n_seen])
-        for rel, (dom, split) in zip(rels, where, strict=True):
-            m, p = done[rel]
-            p = math.nan if rel in seen else p  # what it learned from, it cannot judge
-            issues += _outlier_issues(dom, split, rel, m, p, exclude_kinds)
-    order = {k: n for n, k in enumerate(KINDS)}
+    images = _readable_counts(root, files, done, bad)
+    n_seen = CLASSIFIER_TRAIN_LIMIT if clf is not None else 0  # the classifier learnt from these
+    issues = [
+        Issue(*_folder(rel), rel, "unreadable", f"{why}; the loader skips it anyway", False)
+        for rel, why in bad.items()
+    ]
+    for domain in DOMAINS:  # one pair search per domain: copies in a split and across its splits
+        rels = [rel for rel in all_rels if rel in done and _folder(rel)[0] == domain]
+        issues += _domain_issues(rels, done, n_seen, threshold, thumb_tol, exclude_kinds)
     issues.sort(
-        key=lambda x: (DOMAINS.index(x.domain), SPLITS.index(x.split), x.file, order[x.kind])
+        key=lambda x: (DOMAINS.index(x.domain), SPLITS.index(x.split), x.file, KINDS.index(x.kind))
     )
     return QualityReport(
         root=root,
@@ -739,7 +732,7 @@ def check_data(
         notes=notes,
         seconds=time.monotonic() - t0,
         hashed=hashed,
-        cached=len(jobs) - hashed,
+        cached=len(all_rels) - hashed,
     )
 
 
@@ -761,8 +754,9 @@ def write_outputs(report: QualityReport, out: str | Path) -> tuple[Path, Path]:
         writer.writerow(CSV_COLUMNS)
         for i in report.issues:
             writer.writerow([i.domain, i.split, i.file, i.kind, i.detail])
-    listed = {rel: why for rel, why in report.exclude.items() if _listable(rel)}
-    unlisted = sorted(set(report.exclude) - set(listed))
+    exclude = report.exclude
+    listed = {rel: why for rel, why in exclude.items() if _listable(rel)}
+    unlisted = sorted(set(exclude) - set(listed))
     stamp = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     listed_at = exclude_path.resolve()
     header = [
@@ -773,7 +767,7 @@ def write_outputs(report: QualityReport, out: str | Path) -> tuple[Path, Path]:
         f"# left out: {', '.join(report.exclude_kinds) or 'nothing'}; {len(listed)} files"
         + (f" (limit: first {report.limit} images per folder checked)" if report.limit else ""),
         "# paths are relative to the data root; train without them:",
-        f"#   python -m vitst_utils.train --preset seed --set exclude_file={listed_at}",
+        f"#   python -m vitst_utils.train --preset anime --set exclude_file={listed_at}",
     ]
     header += [f"# NOT listed (its name holds '#' or edge spaces): {rel}" for rel in unlisted]
     lines = [f"{rel}  # {why.replace(chr(10), ' ')}" for rel, why in sorted(listed.items())]
@@ -797,9 +791,8 @@ def pair_examples(
     """Images and captions for `plots.image_grid`: copy, original, copy, original, ...
     (duplicates and leaks, the first `n` pairs)."""
     images, captions = [], []
-    leaks, dupes = report.of_kind("leak"), report.of_kind("duplicate")
-    mixed = [x for pair in zip(leaks, dupes, strict=False) for x in pair]
-    mixed += leaks[len(dupes) :] + dupes[len(leaks) :]
+    pairs = zip_longest(report.of_kind("leak"), report.of_kind("duplicate"))
+    mixed = [issue for pair in pairs for issue in pair if issue is not None]
     for issue in mixed[:n]:
         other = str(issue.other)
         images += [_thumb(report.root, issue.file, max_side), _thumb(report.root, other, max_side)]
@@ -821,8 +814,8 @@ def outlier_examples(
     chosen: list[Issue] = []
     while len(chosen) < n and any(by_kind.values()):
         for items in by_kind.values():
-            while items and items[0].file in {c.file for c in chosen}:
-                items.pop(0)  # one picture once, under its first kind
+            while items and any(items[0].file == c.file for c in chosen):
+                items.pop(0)  # one picture once, under the kind whose turn came first
             if items and len(chosen) < n:
                 chosen.append(items.pop(0))
     images = [_thumb(report.root, i.file, max_side) for i in chosen]
@@ -838,6 +831,8 @@ def outlier_examples(
 def make_copy(im: Image.Image, how: str, rng: np.random.Generator) -> Image.Image:
     """A near-copy as scraped sets hold them: "resize" (0.5-1.5x), "jpeg" (quality 30-70),
     "crop" (1-3 % of each side's length, at a random offset) or "all" three in a row."""
+    if how not in ("crop", "resize", "jpeg", "all"):
+        raise ValueError(f"how must be resize, jpeg, crop or all, got {how!r}")
     if how in ("crop", "all"):
         w, h = im.size
         f = rng.uniform(0.01, 0.03)
@@ -851,8 +846,6 @@ def make_copy(im: Image.Image, how: str, rng: np.random.Generator) -> Image.Imag
         buf = io.BytesIO()
         im.convert("RGB").save(buf, "JPEG", quality=int(rng.integers(30, 71)))
         im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    if how not in ("crop", "resize", "jpeg", "all"):
-        raise ValueError(f"how must be resize, jpeg, crop or all, got {how!r}")
     return im
 
 
@@ -893,15 +886,14 @@ def calibrate(
         ims = [draw(np.random.default_rng([seed, 99, k]), size) for k in range(n)]
         ms = [measure_pil(im) for im in ims]
         h = np.array([m.phash for m in ms], dtype=np.uint64)
-        t = np.stack([m.thumb for m in ms]).astype(np.int16)
+        t = np.stack([m.thumb for m in ms])
         for how in ("resize", "jpeg", "crop", "all"):
             cs = [measure_pil(make_copy(im, how, rng)) for im in ims]
             d = popcount64(h ^ np.array([c.phash for c in cs], dtype=np.uint64))
-            td = np.abs(t - np.stack([c.thumb for c in cs])).mean(axis=1)
+            td = thumb_diff(t, np.stack([c.thumb for c in cs]))
             rows.append(_calibration_row(domain, f"copy: {how}", d, td, threshold, thumb_tol))
-        iu = np.triu_indices(n, 1)
-        d = popcount64(h[:, None] ^ h[None, :])[iu]
-        td = np.abs(t[:, None] - t[None]).mean(axis=2)[iu]
+        i, j = np.triu_indices(n, 1)
+        d, td = popcount64(h[i] ^ h[j]), thumb_diff(t[i], t[j])
         rows.append(_calibration_row(domain, "distinct", d, td, threshold, thumb_tol))
     return rows
 
@@ -971,7 +963,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(report.kind_table()))
     print(report.summary())
     print(f"wrote {csv_path} and {exclude_path}; train without the excluded files:")
-    print(f"  python -m vitst_utils.train --preset seed --set exclude_file={exclude_path}")
+    print(f"  python -m vitst_utils.train --preset anime --set exclude_file={exclude_path}")
     return 0
 
 

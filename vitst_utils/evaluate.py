@@ -27,7 +27,6 @@ import argparse
 import csv
 import hashlib
 import importlib.util
-import io
 import json
 import logging
 import math
@@ -42,9 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from matplotlib.ticker import MaxNLocator
-from PIL import Image
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -59,8 +56,9 @@ from .data import (
     resolve_data_root,
     scan_folder,
 )
+from .domain import DomainClassifier, get_domain_classifier, square_resize
 from .explore import data_label, format_table
-from .function import normalize, to_pixels
+from .function import normalize, rgb_to_gray, to_pixels
 from .inference import select_checkpoints
 from .plots import Figure, plot_checkpoint_grid
 from .sample_data import is_synthetic
@@ -70,17 +68,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 200  # pairs per evaluation: enough to rank runs, fast on one GPU
 ID_COLUMNS = ("run", "checkpoint", "epoch", "preset")
-METRICS = (
-    "domain_score",
-    "structure",
-    "fid",
-    "kid",
-    "lpips",
-    "art_fid",
-    "content_loss",
-    "style_loss",
-    "total_loss",
-)
 HIGHER_IS_BETTER = {
     "domain_score": True,  # looks like anime
     "structure": True,  # keeps the photo's layout (the photo itself scores 1)
@@ -92,357 +79,10 @@ HIGHER_IS_BETTER = {
     "style_loss": False,
     "total_loss": False,
 }
+METRICS = tuple(HIGHER_IS_BETTER)
+COLUMNS = (*ID_COLUMNS, *METRICS)
 LOSSES = ("content_loss", "style_loss", "total_loss")
 NA = "n/a"  # a metric that could not be computed (the reason is in `unavailable`)
-
-
-# --- the domain classifier (a classifier two-sample test) -------------------------------------
-CLASSIFIER_VERSION = 2  # 2: a third class, "neither" (artefacts)
-CLASSIFIER_FORMAT = "vitst-domain-classifier"
-CLASSES = ("photo", "anime", "neither")
-CACHE_ENV = "VITST_CACHE_DIR"
-
-
-class _DomainNet(nn.Sequential):
-    """Four stride-2 3x3 convs (BatchNorm, ReLU), one more conv, global average pooling and
-    three logits (photo, anime, neither): about 100k parameters, blind to image size."""
-
-    def __init__(self, width: int = 16):
-        layers: list[nn.Module] = []
-        prev = 3
-        for ch in (width, 2 * width, 4 * width, 4 * width):
-            layers += [nn.Conv2d(prev, ch, 3, 2, 1, bias=False), nn.BatchNorm2d(ch), nn.ReLU()]
-            prev = ch
-        layers += [nn.Conv2d(prev, prev, 3, 1, 1, bias=False), nn.BatchNorm2d(prev), nn.ReLU()]
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(prev, len(CLASSES))]
-        super().__init__(*layers)
-
-
-def square_resize(pixels: torch.Tensor, size: int) -> torch.Tensor:
-    """(B, 3, H, W) -> (B, 3, size, size): centre square crop, then antialiased bilinear resize
-    (the tensor twin of the eval transform Resize + CenterCrop)."""
-    h, w = pixels.shape[-2:]
-    side = min(h, w)
-    top, left = (h - side) // 2, (w - side) // 2
-    x = pixels[..., top : top + side, left : left + side]
-    if side == size:
-        return x
-    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-
-
-@dataclass
-class DomainClassifier:
-    """P(anime) for images: a small CNN trained on photos (label 0) vs anime faces (label 1).
-
-    `heldout_accuracy` is the balanced accuracy on images it never trained on: read
-    `domain_score` only when it is high (say > 0.9)."""
-
-    net: nn.Module
-    image_size: int
-    heldout_accuracy: float
-    n_train: tuple[int, int]  # (photos, anime)
-    n_heldout: tuple[int, int]
-    heldout_source: str
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-
-    @torch.no_grad()
-    def prob_pixels(self, pixels: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        """P(anime), shape (B,), for [0, 1] pixel batches of any size (CPU result)."""
-        self.net.eval()
-        out = []
-        for start in range(0, len(pixels), batch_size):
-            x = square_resize(pixels[start : start + batch_size].float(), self.image_size)
-            probs = torch.softmax(self.net(x.to(self.device) * 2 - 1).float(), dim=1)
-            out.append(probs[:, CLASSES.index("anime")].cpu())
-        return torch.cat(out) if out else torch.zeros(0)
-
-    def prob_anime(self, batch: torch.Tensor) -> torch.Tensor:
-        """P(anime), shape (B,), for ImageNet-normalised (B, 3, H, W) images of any size."""
-        return self.prob_pixels(to_pixels(batch.detach().float().cpu()).clamp(0, 1))
-
-    def summary(self) -> str:
-        return (
-            f"photo-vs-anime classifier ({self.image_size} px, trained on {self.n_train[0]} "
-            f"photos + {self.n_train[1]} anime): held-out balanced accuracy "
-            f"{self.heldout_accuracy:.3f} on {sum(self.n_heldout)} images ({self.heldout_source})"
-        )
-
-
-def _load_square(path: Path, side: int, jpeg_quality: int | None = None) -> torch.Tensor:
-    """One image as a uint8 (3, side, side) tensor: optionally JPEG re-encoded at its own size
-    (so JPEG artefacts say nothing about the domain), shorter side to `side`, centre crop."""
-    im = load_image(path)
-    if jpeg_quality is not None:
-        buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=jpeg_quality)
-        im = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-    w, h = im.size
-    scale = side / min(w, h)
-    im = im.resize((max(side, round(w * scale)), max(side, round(h * scale))), Image.BICUBIC)
-    w, h = im.size
-    left, top = (w - side) // 2, (h - side) // 2
-    im = im.crop((left, top, left + side, top + side))
-    return (
-        torch.frombuffer(bytearray(im.tobytes()), dtype=torch.uint8)
-        .view(side, side, 3)
-        .permute(2, 0, 1)
-    )
-
-
-def _load_many(
-    paths: Sequence[Path], side: int, gen: torch.Generator | None, desc: str
-) -> torch.Tensor:
-    """uint8 (N, 3, side, side); with `gen`, every image JPEG re-encoded at quality 70-95."""
-    out = []
-    for p in tqdm(paths, desc=desc, unit="img", disable=len(paths) < 200, leave=False):
-        q = int(torch.randint(70, 96, (1,), generator=gen)) if gen is not None else None
-        out.append(_load_square(p, side, q))
-    return torch.stack(out)
-
-
-def _augment(batch: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tensor:
-    """Random square crops (65-100 % of the area), resized to `size`, random horizontal flips:
-    uint8 (B, 3, L, L) -> float pixels (B, 3, size, size)."""
-    b, _, side, _ = batch.shape
-    out = torch.empty(b, 3, size, size)
-    for i in range(b):
-        scale = 0.65 + 0.35 * float(torch.rand(1, generator=gen))
-        crop = max(size // 2, round(side * math.sqrt(scale)))
-        y0 = int(torch.randint(0, side - crop + 1, (1,), generator=gen))
-        x0 = int(torch.randint(0, side - crop + 1, (1,), generator=gen))
-        x = batch[i : i + 1, :, y0 : y0 + crop, x0 : x0 + crop].float() / 255.0
-        x = square_resize(x, size)
-        out[i] = x[0].flip(-1) if float(torch.rand(1, generator=gen)) < 0.5 else x[0]
-    return out
-
-
-def _artefacts(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-    """Images that are neither photo nor anime, made from real ones (float pixels, B x 3 x S x
-    S): pixel noise, and 2-4 px periodic checkerboards and stripes over the image (what an
-    untrained or unstable decoder paints). Without this third class, a two-way classifier
-    calls such outputs anime or photo at random (it called seed-recipe noise 0.99 anime)."""
-    b, _, size, _ = batch.shape
-    out = batch.clone()
-    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-    for i in range(b):
-        if float(torch.rand(1, generator=gen)) < 0.5:  # noise around the image's colours
-            out[i] = (batch[i] + torch.randn(batch[i].shape, generator=gen) * 0.35).clamp(0, 1)
-            continue
-        period = int(torch.randint(2, 5, (1,), generator=gen))
-        kind = int(torch.randint(3, (1,), generator=gen))  # checkerboard, rows, columns
-        phase = [(yy // period + xx // period), yy // period, xx // period][kind] % 2
-        colours = torch.rand(2, 3, 1, 1, generator=gen)
-        pattern = torch.where(phase.bool(), colours[0], colours[1])
-        alpha = 0.5 + 0.5 * float(torch.rand(1, generator=gen))
-        out[i] = alpha * pattern + (1 - alpha) * batch[i]
-    return out
-
-
-def train_domain_classifier(
-    photos: Sequence[Path],
-    anime: Sequence[Path],
-    heldout_photos: Sequence[Path],
-    heldout_anime: Sequence[Path],
-    *,
-    image_size: int = 64,
-    device: str | torch.device = "cpu",
-    seed: int = 0,
-    batch_size: int = 64,
-    heldout_source: str = "",
-) -> DomainClassifier:
-    """Train the photo-vs-anime classifier from scratch and measure it on the held-out images.
-
-    Fair by construction: every image goes through the same resize and crop (no size or aspect
-    cue), training images of both domains are JPEG re-encoded (no file-format cue), and the
-    held-out images are scored clean, exactly as `prob_anime` sees outputs."""
-    if not photos or not anime or not heldout_photos or not heldout_anime:
-        raise ValueError("the domain classifier needs train and held-out images of both domains")
-    device = torch.device(device)
-    gen = torch.Generator().manual_seed(seed)
-    side = round(image_size * 1.5)
-    x_photo = _load_many(photos, side, gen, "classifier: photos")
-    x_anime = _load_many(anime, side, gen, "classifier: anime")
-    n = len(photos) + len(anime)
-    half = max(1, min(batch_size // 2, len(photos), len(anime)))  # balanced batches
-    steps = min(1500, max(60, math.ceil(20 * n / (2 * half))))  # about 20 epochs
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        net = _DomainNet().to(device)
-    opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    target = torch.arange(3).repeat_interleave(half).to(device)  # photo, anime, neither
-    net.train()
-    bar = tqdm(range(steps), desc="domain classifier", unit="step", disable=n < 400, leave=False)
-    for _ in bar:
-        ip = torch.randint(len(x_photo), (half,), generator=gen)
-        ia = torch.randint(len(x_anime), (half,), generator=gen)
-        xp, xa = _augment(x_photo[ip], image_size, gen), _augment(x_anime[ia], image_size, gen)
-        x = torch.cat([xp, xa, _artefacts(torch.cat([xp[: half // 2], xa[half // 2 :]]), gen)])
-        loss = F.cross_entropy(net(x.to(device) * 2 - 1), target)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
-    net.eval()
-    clf = DomainClassifier(
-        net, image_size, float("nan"), (len(photos), len(anime)), (0, 0), heldout_source, device
-    )
-    p_photo = clf.prob_pixels(_load_many(heldout_photos, side, None, "held-out photos") / 255.0)
-    p_anime = clf.prob_pixels(_load_many(heldout_anime, side, None, "held-out anime") / 255.0)
-    acc_photo = float((p_photo < 0.5).float().mean())
-    acc_anime = float((p_anime >= 0.5).float().mean())
-    clf.heldout_accuracy = (acc_photo + acc_anime) / 2
-    clf.n_heldout = (len(heldout_photos), len(heldout_anime))
-    return clf
-
-
-def default_cache_dir() -> Path:
-    """$VITST_CACHE_DIR, else $XDG_CACHE_HOME/vitst, else ~/.cache/vitst."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "vitst"
-
-
-def _listing(folder: Path) -> list[tuple[str, int, int]]:
-    """(name, size, mtime ns) of a folder's entries: a cheap fingerprint of its contents."""
-    if not folder.is_dir():
-        return []
-    with os.scandir(folder) as it:
-        return sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns) for e in it if e.is_file())
-
-
-def _split_heldout(paths: list[Path], fraction: float = 0.2) -> tuple[list[Path], list[Path]]:
-    """(train, held-out): every 5th image (by sorted name) held out; at least one each."""
-    k = max(1, round(len(paths) * fraction))
-    step = max(2, len(paths) // k)
-    held = paths[step - 1 :: step][:k]
-    keep = [p for p in paths if p not in set(held)]
-    return keep, held
-
-
-def get_domain_classifier(
-    root: str | Path,
-    *,
-    image_size: int = 64,
-    train_limit: int | None = 2000,
-    heldout_limit: int | None = 500,
-    cache_dir: str | Path | None = None,
-    device: str | torch.device = "cpu",
-    seed: int = 0,
-) -> DomainClassifier:
-    """The photo-vs-anime classifier of a data root, trained once and cached on disk.
-
-    Trained on `<root>/CelebA/train` (label 0) vs `<root>/AnimeFace/train` (label 1), at most
-    `train_limit` usable images each (the loader's junk skipping applies); held out: the `val`
-    split (at most `heldout_limit` each), or every 5th train image when there is no val split.
-    The cache (default `default_cache_dir()/domain_classifier`) is keyed by the resolved root,
-    the limits, the image size, a version and the folders' file listings; it is read with
-    `weights_only=True`, and a corrupt or mismatched file is retrained and replaced.
-    """
-    root = Path(root).expanduser().resolve()
-    folders = {
-        (d, s): domain_folder(root, d, s)
-        for d in (CONTENT_DOMAIN, STYLE_DOMAIN)
-        for s in ("train", "val")
-    }
-    for d in (CONTENT_DOMAIN, STYLE_DOMAIN):
-        if not folders[(d, "train")].is_dir():
-            raise FileNotFoundError(
-                f"The domain classifier trains on {folders[(d, 'train')]}, which does not exist. "
-                f"Point the data root at a folder with {CONTENT_DOMAIN}/train and "
-                f"{STYLE_DOMAIN}/train."
-            )
-    key = {
-        "version": CLASSIFIER_VERSION,
-        "root": str(root),
-        "train_limit": train_limit,
-        "heldout_limit": heldout_limit,
-        "image_size": image_size,
-        "seed": seed,
-        "listing": hashlib.sha256(
-            json.dumps({f"{d}/{s}": _listing(p) for (d, s), p in folders.items()}).encode()
-        ).hexdigest(),
-    }
-    key_text = json.dumps(key, sort_keys=True)
-    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "domain_classifier"
-    path = cache / f"domain_{hashlib.sha256(key_text.encode()).hexdigest()[:16]}.pt"
-    device = torch.device(device)
-    if path.is_file():
-        try:
-            return _read_classifier(path, key_text, device)
-        except Exception as e:  # any damage: retrain, never trust it
-            log.warning("Ignoring the classifier cache %s (%s); training it again.", path, e)
-
-    held_from_val = all(folders[(d, "val")].is_dir() for d in (CONTENT_DOMAIN, STYLE_DOMAIN))
-    split: dict[str, tuple[list[Path], list[Path]]] = {}
-    for d in (CONTENT_DOMAIN, STYLE_DOMAIN):
-        train, skipped = scan_folder(folders[(d, "train")], train_limit)
-        if skipped:
-            log.info("classifier: %d entries skipped in %s", len(skipped), folders[(d, "train")])
-        if held_from_val:
-            held, _ = scan_folder(folders[(d, "val")], heldout_limit)
-        else:
-            train, held = _split_heldout(train)
-        if not train:
-            raise FileNotFoundError(f"Too few images in {folders[(d, 'train')]} to train on")
-        split[d] = (train, held)
-    source = "the val split" if held_from_val else "every 5th train image"
-    log.info("Training the photo-vs-anime classifier on %s (cached in %s)", root, path)
-    clf = train_domain_classifier(
-        split[CONTENT_DOMAIN][0],
-        split[STYLE_DOMAIN][0],
-        split[CONTENT_DOMAIN][1],
-        split[STYLE_DOMAIN][1],
-        image_size=image_size,
-        device=device,
-        seed=seed,
-        heldout_source=source,
-    )
-    _write_classifier(path, clf, key_text)
-    return clf
-
-
-def _write_classifier(path: Path, clf: DomainClassifier, key_text: str) -> None:
-    payload = {
-        "format": CLASSIFIER_FORMAT,
-        "version": CLASSIFIER_VERSION,
-        "key": key_text,
-        "image_size": clf.image_size,
-        "heldout_accuracy": clf.heldout_accuracy,
-        "n_train": list(clf.n_train),
-        "n_heldout": list(clf.n_heldout),
-        "heldout_source": clf.heldout_source,
-        "state_dict": {k: v.detach().cpu() for k, v in clf.net.state_dict().items()},
-    }
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(payload, tmp)
-        os.replace(tmp, path)  # never a half-written cache file
-    except OSError as e:  # a read-only cache costs a retrain next time, nothing else
-        log.warning("Could not cache the domain classifier in %s: %s", path, e)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _read_classifier(path: Path, key_text: str, device: torch.device) -> DomainClassifier:
-    obj = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(obj, dict) or obj.get("format") != CLASSIFIER_FORMAT:
-        raise ValueError("not a domain-classifier cache file")
-    if obj.get("version") != CLASSIFIER_VERSION or obj.get("key") != key_text:
-        raise ValueError("written for other data, limits or version")
-    net = _DomainNet()
-    net.load_state_dict(obj["state_dict"])
-    return DomainClassifier(
-        net.to(device).eval(),
-        int(obj["image_size"]),
-        float(obj["heldout_accuracy"]),
-        tuple(obj["n_train"]),
-        tuple(obj["n_heldout"]),
-        str(obj["heldout_source"]),
-        device,
-    )
 
 
 # --- weights for FID / KID / LPIPS --------------------------------------------------------------
@@ -500,17 +140,13 @@ def _download(url: str, dest: Path, sha256_prefix: str | None) -> None:
 def find_weights(spec: WeightFile, weights_dir: str | Path | None = None) -> Path:
     """The file for `spec`: `weights_dir/<name>`, else the torch hub cache, else a download
     into that cache (unless offline). Raises WeightsUnavailable with the reason."""
-    looked = []
-    if weights_dir is not None:
-        candidate = Path(weights_dir).expanduser() / spec.name
+    candidates = [Path(weights_dir).expanduser() / spec.name] if weights_dir is not None else []
+    cached = hub_cache_dir() / spec.name
+    candidates.append(cached)
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
-        looked.append(str(candidate))
-    cached = hub_cache_dir() / spec.name
-    if cached.is_file():
-        return cached
-    looked.append(str(cached))
-    where = " or ".join(looked)
+    where = " or ".join(map(str, candidates))
     if offline():
         raise WeightsUnavailable(
             f"{spec.name} ({spec.library}) is not in {where}, and nothing is downloaded offline "
@@ -612,9 +248,9 @@ def load_metric_nets(
 ) -> MetricNets:
     """Inception (FID, KID) and LPIPS, each independently: one missing never stops the other."""
     nets = MetricNets()
-    for key, spec, loader in (
-        ("inception", INCEPTION, load_inception),
-        ("lpips", ALEXNET, load_lpips),
+    for key, spec, loader, metrics in (
+        ("inception", INCEPTION, load_inception, ("fid", "kid")),
+        ("lpips", ALEXNET, load_lpips, ("lpips",)),
     ):
         try:
             if key == "inception":
@@ -623,8 +259,7 @@ def load_metric_nets(
             setattr(nets, key, loader(path, device))
             nets.files[spec.name] = str(path)
         except WeightsUnavailable as e:
-            for metric in ("fid", "kid") if key == "inception" else ("lpips",):
-                nets.unavailable[metric] = str(e)
+            nets.unavailable.update(dict.fromkeys(metrics, str(e)))
     missing = [m for m in ("fid", "lpips") if m in nets.unavailable]
     if missing:
         nets.unavailable["art_fid"] = f"needs fid and lpips ({' and '.join(missing)} not available)"
@@ -632,18 +267,15 @@ def load_metric_nets(
 
 
 # --- the metrics of one image set ---------------------------------------------------------------
-def luminance(pixels: torch.Tensor) -> torch.Tensor:
-    """Rec. 601 luma (B, 1, H, W) of [0, 1] RGB pixels."""
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=pixels.dtype).view(1, 3, 1, 1)
-    return (pixels * w).sum(dim=1, keepdim=True)
-
-
 def structure_score(photos: torch.Tensor, images: torch.Tensor) -> float:
     """Mean SSIM of luminance between photos and images ([0, 1] pixels, same size): 1.0 when
     the layout (edges, shading) is the photo's, whatever the colours."""
     from torchmetrics.functional.image import structural_similarity_index_measure as ssim
 
-    return float(ssim(luminance(images.float()), luminance(photos.float()), data_range=1.0))
+    def luma(x: torch.Tensor) -> torch.Tensor:
+        return rgb_to_gray(x.float())[:, :1]
+
+    return float(ssim(luma(images), luma(photos), data_range=1.0))
 
 
 class _Features(nn.Module):
@@ -724,7 +356,63 @@ def lpips_score(
     return total / len(photos)
 
 
-# --- the evaluation ----------------------------------------------------------------------------
+class _Scorer:
+    """Every metric of one image set against the same photos and anime images; the
+    networks are loaded once, and what cannot be had is recorded in `unavailable`."""
+
+    def __init__(
+        self,
+        photos: torch.Tensor,
+        anime: torch.Tensor,
+        root: Path,
+        device: torch.device,
+        weights_dir: str | Path | None,
+        classifier_limit: int | None,
+        cache_dir: str | Path | None,
+    ):
+        self.photos, self.anime = photos, anime
+        self.unavailable: dict[str, str] = {}
+        self.clf: DomainClassifier | None = None
+        try:
+            self.clf = get_domain_classifier(
+                root, train_limit=classifier_limit, cache_dir=cache_dir, device=device
+            )
+        except (OSError, ValueError, RuntimeError) as e:
+            self.unavailable["domain_score"] = f"the photo-vs-anime classifier failed: {e}"
+        self.nets = load_metric_nets(weights_dir, device)
+        self.unavailable.update(self.nets.unavailable)
+        if self.nets.inception is not None and len(anime) < 2:
+            self.nets.inception = None
+            why = f"needs at least 2 pairs, the split gave {len(anime)}"
+            self.unavailable.update(fid=why, kid=why, art_fid=why)
+        self.anime_features = (
+            inception_features(self.nets.inception, anime) if self.nets.inception else None
+        )
+        for metric, why in self.unavailable.items():
+            log.debug("%s not available: %s", metric, why)  # reported in the result
+
+    def classifier_info(self) -> dict[str, Any]:
+        return {"summary": self.clf.summary(), **self.clf.info()} if self.clf else {}
+
+    def score(self, images: torch.Tensor, features: torch.Tensor | None = None) -> dict[str, Any]:
+        """The metrics of `images` ([0, 1] pixels, paired with the photos); `features`: their
+        Inception features if already computed."""
+        row: dict[str, Any] = {
+            "domain_score": float(self.clf.prob_pixels(images).mean()) if self.clf else None,
+            "structure": structure_score(self.photos, images),
+        }
+        if self.nets.inception is not None:
+            if features is None:
+                features = inception_features(self.nets.inception, images)
+            row["fid"], row["kid"] = fid_kid(self.anime_features, features)
+        if self.nets.lpips is not None:
+            row["lpips"] = lpips_score(self.nets.lpips, self.photos, images)
+        if row.get("fid") is not None and row.get("lpips") is not None:
+            row["art_fid"] = (1 + row["lpips"]) * (1 + row["fid"])
+        return row
+
+
+# --- what to score, and on which pairs ---------------------------------------------------------
 @dataclass
 class Source:
     """One checkpoint to score: its run's name and folder, file, epoch (from the name)."""
@@ -733,83 +421,6 @@ class Source:
     path: Path
     epoch: int | None = None
     run_dir: Path | None = None
-
-
-@dataclass
-class EvaluationResult:
-    """The table (one row per baseline and checkpoint) and everything needed to read it."""
-
-    table: list[dict[str, Any]]
-    unavailable: dict[str, str]
-    problems: list[str]
-    classifier: dict[str, Any]
-    data_root: Path
-    split: str
-    pairs: int
-    metric_size: int
-    label: str
-    notes: list[str] = field(default_factory=list)
-    files: dict[str, Path] = field(default_factory=dict)
-    # the first pairs, normalised at metric_size: what went in, and each checkpoint's outputs
-    sample_content: torch.Tensor | None = None
-    sample_style: torch.Tensor | None = None
-    samples: dict[str, torch.Tensor] = field(default_factory=dict)
-
-    def display_rows(self) -> list[dict[str, Any]]:
-        """Rows for a text table: missing metrics as "n/a" (not available) or "" (no model)."""
-        rows = []
-        for r in self.table:
-            row = dict(r)
-            for m in METRICS:
-                if row.get(m) is None:
-                    row[m] = NA if m in self.unavailable else ""
-            row["epoch"] = "" if row.get("epoch") is None else row["epoch"]
-            rows.append(row)
-        return rows
-
-    def text(self, floatfmt: str = ".4g") -> str:
-        """The table, then the classifier's accuracy, what was not available and why."""
-        columns = [*ID_COLUMNS, *METRICS]
-        lines = [
-            f"{self.pairs} pairs of '{self.split}' in {self.data_root} ({self.label}); metrics "
-            f"at {self.metric_size} px",
-            format_table(self.display_rows(), columns, floatfmt=floatfmt),
-        ]
-        if self.classifier.get("summary"):
-            lines.append(f"domain_score: {self.classifier['summary']}")
-        by_reason: dict[str, list[str]] = {}
-        for metric, why in self.unavailable.items():
-            by_reason.setdefault(why, []).append(metric)
-        lines += [f"{', '.join(ms)}: not available: {why}" for why, ms in by_reason.items()]
-        lines += [f"problem: {p}" for p in self.problems]
-        lines += [f"note: {note.splitlines()[0]}" for note in self.notes]
-        return "\n".join(lines)
-
-    def figure(self) -> Figure:
-        return plot_metrics(self.table, self.unavailable, self.classifier, self.label)
-
-    def rows_of(self, run: str | Path) -> list[dict[str, Any]]:
-        """The checkpoint rows of one run, by its name in the table or its folder (e.g. for
-        `plots.plot_val_losses`)."""
-        folder = str(Path(run).expanduser().resolve()) if isinstance(run, Path) else None
-        return [
-            r
-            for r in self.table
-            if r["checkpoint"] != "baseline" and (r["run"] == run or r.get("run_dir") == folder)
-        ]
-
-    def pairs_figure(self, title: str = "") -> Figure:
-        """The first pairs (content, style), then one column per checkpoint scored."""
-        if self.sample_content is None or self.sample_style is None:
-            raise ValueError("no sample pairs kept (keep_samples=0)")
-        columns = list(self.samples.items())
-        label = f"{self.split} pairs by checkpoint | {self.label}"
-        return plot_checkpoint_grid(
-            self.sample_content,
-            self.sample_style,
-            columns,
-            f"{title} | {label}" if title else label,
-        )
 
 
 def _unique_names(dirs: Sequence[Path]) -> list[str]:
@@ -846,12 +457,9 @@ def collect_sources(
             problems.append(f"{path}: checkpoint file not found")
             continue
         m = re.match(r"^epoch_(\d+)\.pt$", path.name)
-        if path.parent.name == "checkpoints":
-            sources.append(
-                Source(path.parent.parent.name, path, m and int(m.group(1)), path.parent.parent)
-            )
-        else:
-            sources.append(Source(path.stem, path, m and int(m.group(1)), None))
+        run_dir = path.parent.parent if path.parent.name == "checkpoints" else None
+        run = run_dir.name if run_dir is not None else path.stem
+        sources.append(Source(run, path, m and int(m.group(1)), run_dir))
     return sources, problems
 
 
@@ -903,6 +511,29 @@ class _Images:
         return self._by_size[size]
 
 
+def _load_pairs(root: Path, split: str, limit: int | None) -> tuple[_Images, _Images, list[str]]:
+    """The first `limit` usable photos and anime faces of the split (as many of each), and
+    the loader's report of the junk it skipped."""
+    found, notes = [], []
+    for domain in (CONTENT_DOMAIN, STYLE_DOMAIN):
+        folder = domain_folder(root, domain, split)
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"No '{split}' split at {folder}: pick another --split (val, test) or data root."
+            )
+        good, skipped = scan_folder(folder, limit)
+        if skipped:
+            notes.append(format_skip_report(skipped, folder, max_items=5))
+        found.append(good)
+    n = min(len(found[0]), len(found[1]))
+    return _Images(found[0][:n]), _Images(found[1][:n]), notes
+
+
+# --- the evaluation ----------------------------------------------------------------------------
+def _baseline(name: str) -> dict[str, Any]:
+    return dict(run=name, checkpoint="baseline", epoch=None, preset="", path=None, run_dir=None)
+
+
 @torch.no_grad()
 def _stylise(
     source: Source,
@@ -920,7 +551,7 @@ def _stylise(
     c_all = normalize(photos.at(cfg.image_size))
     s_all = normalize(anime.at(cfg.image_size))
     with_losses = model.vgg_loss_net is not None  # a slim export has none: no losses
-    outs, sums, n = [], torch.zeros(3, dtype=torch.float64), 0
+    outs, sums = [], torch.zeros(3, dtype=torch.float64)
     for start in range(0, len(c_all), batch_size):
         c = c_all[start : start + batch_size].to(device)
         s = s_all[start : start + batch_size].to(device)
@@ -929,9 +560,8 @@ def _stylise(
             c_loss, s_loss = model.calculate_loss(g, c, s)
             total = cfg.lambda_content * c_loss + cfg.lambda_style * s_loss
             sums += torch.tensor([c_loss.item(), s_loss.item(), total.item()]) * len(c)
-        n += len(c)
         outs.append(square_resize(to_pixels(g.float()).clamp(0, 1), metric_size).cpu())
-    losses = dict(zip(LOSSES, (sums / n).tolist() if with_losses else [None] * 3, strict=True))
+    losses = (sums / len(c_all)).tolist() if with_losses else [None] * 3
     row = {
         "run": source.run,
         "checkpoint": source.path.name,
@@ -939,8 +569,51 @@ def _stylise(
         "preset": cfg.preset,
         "path": str(source.path),
         "run_dir": str(source.run_dir.resolve()) if source.run_dir is not None else None,
+        **dict(zip(LOSSES, losses, strict=True)),
     }
-    return torch.cat(outs), {**row, **losses}
+    return torch.cat(outs), row
+
+
+def _column_label(row: dict[str, Any]) -> str:
+    """ "run · epoch N" (or the file name for checkpoints without an epoch)."""
+    if row.get("epoch") is not None:
+        return f"{row['run']} · epoch {row['epoch']}"
+    return f"{row['run']} · {row['checkpoint']}"
+
+
+def _score_all(
+    sources: Sequence[Source],
+    scorer: _Scorer,
+    pairs: tuple[_Images, _Images],
+    metric_size: int,
+    device: torch.device,
+    batch_size: int,
+    keep_samples: int,
+    problems: list[str],
+) -> tuple[list[dict[str, Any]], dict[str, torch.Tensor]]:
+    """The table (the two baselines, then one row per checkpoint, every metric present) and
+    the first `keep_samples` outputs of each checkpoint; a checkpoint that fails is added to
+    `problems` and the rest are still scored."""
+    table = [
+        {**_baseline("photo"), **scorer.score(scorer.photos)},
+        {**_baseline("anime"), **scorer.score(scorer.anime, scorer.anime_features)},
+    ]
+    samples = {}
+    for source in tqdm(sources, desc="checkpoints", unit="ckpt", disable=len(sources) < 3):
+        try:
+            images, row = _stylise(source, *pairs, metric_size, device, batch_size)
+        except (CheckpointError, OSError, ValueError, RuntimeError) as e:
+            msg = str(e) if str(source.path) in str(e) else f"{source.path}: {e}"
+            problems.append(msg)
+            log.info("skipped: %s", msg)
+            continue
+        table.append({**row, **scorer.score(images)})
+        if keep_samples:
+            samples[_column_label(row)] = normalize(images[:keep_samples])
+    for row in table:
+        for m in METRICS:
+            row.setdefault(m, None)
+    return table, samples
 
 
 def evaluate_runs(
@@ -986,25 +659,9 @@ def evaluate_runs(
         classifier_limit,
         cache_dir,
     )
-    table = [
-        {**_baseline("photo"), **scorer.score(scorer.photos)},
-        {**_baseline("anime"), **scorer.score(scorer.anime, scorer.anime_features)},
-    ]
-    samples = {}
-    for source in tqdm(sources, desc="checkpoints", unit="ckpt", disable=len(sources) < 3):
-        try:
-            images, row = _stylise(source, photos, anime, metric_size, device, batch_size)
-        except (CheckpointError, OSError, ValueError, RuntimeError) as e:
-            msg = str(e) if str(source.path) in str(e) else f"{source.path}: {e}"
-            problems.append(msg)
-            log.info("skipped: %s", msg)
-            continue
-        table.append({**row, **scorer.score(images)})
-        if keep_samples:
-            samples[_column_label(row)] = normalize(images[:keep_samples])
-    for row in table:
-        for m in METRICS:
-            row.setdefault(m, None)
+    table, samples = _score_all(
+        sources, scorer, (photos, anime), metric_size, device, batch_size, keep_samples, problems
+    )
     result = EvaluationResult(
         table=table,
         unavailable=scorer.unavailable,
@@ -1025,107 +682,6 @@ def evaluate_runs(
     return result
 
 
-def _load_pairs(root: Path, split: str, limit: int | None) -> tuple[_Images, _Images, list[str]]:
-    """The first `limit` usable photos and anime faces of the split (as many of each), and
-    the loader's report of the junk it skipped."""
-    found, notes = [], []
-    for domain in (CONTENT_DOMAIN, STYLE_DOMAIN):
-        folder = domain_folder(root, domain, split)
-        if not folder.is_dir():
-            raise FileNotFoundError(
-                f"No '{split}' split at {folder}: pick another --split (val, test) or data root."
-            )
-        good, skipped = scan_folder(folder, limit)
-        if skipped:
-            notes.append(format_skip_report(skipped, folder, max_items=5))
-        found.append(good)
-    n = min(len(found[0]), len(found[1]))
-    return _Images(found[0][:n]), _Images(found[1][:n]), notes
-
-
-class _Scorer:
-    """Every metric of one image set against the same photos and anime images; the
-    networks are loaded once, and what cannot be had is recorded in `unavailable`."""
-
-    def __init__(
-        self,
-        photos: torch.Tensor,
-        anime: torch.Tensor,
-        root: Path,
-        device: torch.device,
-        weights_dir: str | Path | None,
-        classifier_limit: int | None,
-        cache_dir: str | Path | None,
-    ):
-        self.photos, self.anime = photos, anime
-        self.unavailable: dict[str, str] = {}
-        self.clf: DomainClassifier | None = None
-        try:
-            self.clf = get_domain_classifier(
-                root, train_limit=classifier_limit, cache_dir=cache_dir, device=device
-            )
-        except (OSError, ValueError, RuntimeError) as e:
-            self.unavailable["domain_score"] = f"the photo-vs-anime classifier failed: {e}"
-        self.nets = load_metric_nets(weights_dir, device)
-        self.unavailable.update(self.nets.unavailable)
-        if self.nets.inception is not None and len(anime) < 2:
-            self.nets.inception = None
-            why = f"needs at least 2 pairs, the split gave {len(anime)}"
-            self.unavailable.update(fid=why, kid=why, art_fid=why)
-        self.anime_features = (
-            inception_features(self.nets.inception, anime) if self.nets.inception else None
-        )
-        for metric, why in self.unavailable.items():
-            log.debug("%s not available: %s", metric, why)  # reported in the result
-
-    def classifier_info(self) -> dict[str, Any]:
-        if self.clf is None:
-            return {}
-        return {
-            "summary": self.clf.summary(),
-            "heldout_accuracy": self.clf.heldout_accuracy,
-            "heldout_source": self.clf.heldout_source,
-            "n_train": list(self.clf.n_train),
-            "n_heldout": list(self.clf.n_heldout),
-            "image_size": self.clf.image_size,
-        }
-
-    def score(self, images: torch.Tensor, features: torch.Tensor | None = None) -> dict[str, Any]:
-        """The metrics of `images` ([0, 1] pixels, paired with the photos); `features`: their
-        Inception features if already computed."""
-        row: dict[str, Any] = {
-            "domain_score": float(self.clf.prob_pixels(images).mean()) if self.clf else None,
-            "structure": structure_score(self.photos, images),
-        }
-        if self.nets.inception is not None:
-            if features is None:
-                features = inception_features(self.nets.inception, images)
-            row["fid"], row["kid"] = fid_kid(self.anime_features, features)
-        if self.nets.lpips is not None:
-            row["lpips"] = lpips_score(self.nets.lpips, self.photos, images)
-        if row.get("fid") is not None and row.get("lpips") is not None:
-            row["art_fid"] = (1 + row["lpips"]) * (1 + row["fid"])
-        return row
-
-
-def _baseline(name: str) -> dict[str, Any]:
-    return {
-        "run": name,
-        "checkpoint": "baseline",
-        "epoch": None,
-        "preset": "",
-        "path": None,
-        "run_dir": None,
-    }
-
-
-def _column_label(row: dict[str, Any]) -> str:
-    """ "run · epoch N" (or the file name for checkpoints without an epoch)."""
-    if row.get("epoch") is not None:
-        return f"{row['run']} · epoch {row['epoch']}"
-    return f"{row['run']} · {row['checkpoint']}"
-
-
 def _default_out(sources: Sequence[Source], runs: Sequence[str | Path]) -> Path:
     """`<first run>/evaluation`; for checkpoint files alone, their run folder's or ./evaluation."""
     if runs:
@@ -1136,10 +692,78 @@ def _default_out(sources: Sequence[Source], runs: Sequence[str | Path]) -> Path:
     return Path("evaluation")
 
 
-def _csv_cell(value: Any, metric: str, unavailable: dict[str, str]) -> Any:
-    if value is None:
-        return NA if metric in unavailable else ""
-    return f"{value:.6g}" if isinstance(value, float) else value
+# --- the result --------------------------------------------------------------------------------
+def _spelled_out(row: dict[str, Any], unavailable: dict[str, str]) -> dict[str, Any]:
+    """The row's COLUMNS, a missing value as "n/a" (the metric could not run, the reason is in
+    `unavailable`) or "" (it does not apply: a baseline has no epoch and no VGG losses)."""
+    return {c: (NA if c in unavailable else "") if row.get(c) is None else row[c] for c in COLUMNS}
+
+
+@dataclass
+class EvaluationResult:
+    """The table (one row per baseline and checkpoint) and everything needed to read it."""
+
+    table: list[dict[str, Any]]
+    unavailable: dict[str, str]
+    problems: list[str]
+    classifier: dict[str, Any]
+    data_root: Path
+    split: str
+    pairs: int
+    metric_size: int
+    label: str
+    notes: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+    # the first pairs, normalised at metric_size: what went in, and each checkpoint's outputs
+    sample_content: torch.Tensor | None = None
+    sample_style: torch.Tensor | None = None
+    samples: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def display_rows(self) -> list[dict[str, Any]]:
+        """Rows for a text table: missing metrics as "n/a" (not available) or "" (no model)."""
+        return [_spelled_out(r, self.unavailable) for r in self.table]
+
+    def text(self, floatfmt: str = ".4g") -> str:
+        """The table, then the classifier's accuracy, what was not available and why."""
+        lines = [
+            f"{self.pairs} pairs of '{self.split}' in {self.data_root} ({self.label}); metrics "
+            f"at {self.metric_size} px",
+            format_table(self.display_rows(), COLUMNS, floatfmt=floatfmt),
+        ]
+        if self.classifier.get("summary"):
+            lines.append(f"domain_score: {self.classifier['summary']}")
+        by_reason: dict[str, list[str]] = {}
+        for metric, why in self.unavailable.items():
+            by_reason.setdefault(why, []).append(metric)
+        lines += [f"{', '.join(ms)}: not available: {why}" for why, ms in by_reason.items()]
+        lines += [f"problem: {p}" for p in self.problems]
+        lines += [f"note: {note.splitlines()[0]}" for note in self.notes]
+        return "\n".join(lines)
+
+    def figure(self) -> Figure:
+        return plot_metrics(self.table, self.unavailable, self.classifier, self.label)
+
+    def rows_of(self, run: str | Path) -> list[dict[str, Any]]:
+        """The checkpoint rows of one run, by its name in the table or its folder (e.g. for
+        `plots.plot_val_losses`)."""
+        folder = str(Path(run).expanduser().resolve()) if isinstance(run, Path) else None
+        return [
+            r
+            for r in self.table
+            if r["checkpoint"] != "baseline" and (r["run"] == run or r.get("run_dir") == folder)
+        ]
+
+    def pairs_figure(self, title: str = "") -> Figure:
+        """The first pairs (content, style), then one column per checkpoint scored."""
+        if self.sample_content is None or self.sample_style is None:
+            raise ValueError("no sample pairs kept (keep_samples=0)")
+        label = f"{self.split} pairs by checkpoint | {self.label}"
+        return plot_checkpoint_grid(
+            self.sample_content,
+            self.sample_style,
+            list(self.samples.items()),
+            f"{title} | {label}" if title else label,
+        )
 
 
 def write_outputs(
@@ -1149,7 +773,6 @@ def write_outputs(
     applicable), metrics.json (rows + reasons, classifier, data, problems) and metrics.png."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    columns = [*ID_COLUMNS, *METRICS]
     files = {
         "csv": out / "metrics.csv",
         "json": out / "metrics.json",
@@ -1157,16 +780,16 @@ def write_outputs(
     }
     with open(files["csv"], "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(columns)
-        for row in result.table:
-            writer.writerow([_csv_cell(row.get(c), c, result.unavailable) for c in columns])
+        writer.writerow(COLUMNS)
+        for row in result.display_rows():
+            writer.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row.values()])
     meta = {
         "data_root": str(result.data_root),
         "synthetic": is_synthetic(result.data_root),
         "split": result.split,
         "pairs": result.pairs,
         "metric_size": result.metric_size,
-        "columns": columns,
+        "columns": list(COLUMNS),
         "higher_is_better": HIGHER_IS_BETTER,
         "rows": result.table,
         "unavailable": result.unavailable,
@@ -1184,6 +807,37 @@ def write_outputs(
 _BASELINE_STYLE = {"photo": ("tab:gray", "--"), "anime": ("black", "--")}
 
 
+def _plot_metric(
+    ax: Any, table: Sequence[dict[str, Any]], metric: str, classifier: dict[str, Any] | None
+) -> None:
+    """One panel: a line per run over epochs, a dotted line per checkpoint without an epoch,
+    a dashed line per baseline."""
+    arrow = "higher is better" if HIGHER_IS_BETTER.get(metric) else "lower is better"
+    title = f"{metric} ({arrow})"
+    if metric == "domain_score" and classifier and "heldout_accuracy" in classifier:
+        title += f"\nclassifier held-out accuracy {classifier['heldout_accuracy']:.2f}"
+    ax.set_title(title, fontsize=9)
+    runs = dict.fromkeys(r["run"] for r in table if r["checkpoint"] != "baseline")
+    for k, run in enumerate(runs):
+        colour = f"C{k % 10}"
+        mine = [r for r in table if r["run"] == run and r.get(metric) is not None]
+        pts = sorted((r["epoch"], r[metric]) for r in mine if r["epoch"] is not None)
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker="o", ms=4, color=colour, label=run)
+        for r in mine:
+            if r["epoch"] is None:
+                ax.axhline(r[metric], color=colour, ls=":", label=f"{run} ({r['checkpoint']})")
+    for r in table:
+        if r["checkpoint"] == "baseline" and r.get(metric) is not None:
+            colour, ls = _BASELINE_STYLE.get(r["run"], ("gray", "--"))
+            ax.axhline(r[metric], color=colour, ls=ls, lw=1, label=r["run"])
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+
+
 def plot_metrics(
     table: Sequence[dict[str, Any]],
     unavailable: dict[str, str] | None = None,
@@ -1197,34 +851,11 @@ def plot_metrics(
     unavailable = unavailable or {}
     shown = [m for m in metrics if m not in unavailable]
     cols = min(3, max(1, len(shown)))
-    rows_n = max(1, -(-len(shown) // cols))
-    fig = Figure(layout="constrained", figsize=(4.4 * cols, 3.1 * rows_n + 0.6))
-    axes = list(fig.subplots(rows_n, cols, squeeze=False).flat)
-    runs = list(dict.fromkeys(r["run"] for r in table if r["checkpoint"] != "baseline"))
+    rows = max(1, -(-len(shown) // cols))
+    fig = Figure(layout="constrained", figsize=(4.4 * cols, 3.1 * rows + 0.6))
+    axes = list(fig.subplots(rows, cols, squeeze=False).flat)
     for ax, metric in zip(axes, shown, strict=False):
-        arrow = "higher is better" if HIGHER_IS_BETTER.get(metric) else "lower is better"
-        title = f"{metric} ({arrow})"
-        if metric == "domain_score" and classifier and "heldout_accuracy" in classifier:
-            title += f"\nclassifier held-out accuracy {classifier['heldout_accuracy']:.2f}"
-        ax.set_title(title, fontsize=9)
-        for k, run in enumerate(runs):
-            colour = f"C{k % 10}"
-            mine = [r for r in table if r["run"] == run and r.get(metric) is not None]
-            pts = sorted((r["epoch"], r[metric]) for r in mine if r["epoch"] is not None)
-            if pts:
-                ax.plot(*zip(*pts, strict=True), marker="o", ms=4, color=colour, label=run)
-            for r in mine:
-                if r["epoch"] is None:
-                    ax.axhline(r[metric], color=colour, ls=":", label=f"{run} ({r['checkpoint']})")
-        for r in table:
-            if r["checkpoint"] == "baseline" and r.get(metric) is not None:
-                colour, ls = _BASELINE_STYLE.get(r["run"], ("gray", "--"))
-                ax.axhline(r[metric], color=colour, ls=ls, lw=1, label=r["run"])
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7)
+        _plot_metric(ax, table, metric, classifier)
     for ax in axes[len(shown) :]:
         ax.set_axis_off()
     title = f"metrics by checkpoint | {label}" if label else "metrics by checkpoint"
@@ -1236,7 +867,7 @@ def plot_metrics(
 
 
 # --- CLI -----------------------------------------------------------------------------------------
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m vitst_utils.evaluate",
         description=__doc__,
@@ -1259,18 +890,24 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default=None, help="cuda if available, else cpu")
     p.add_argument("--weights-dir", help="folder with the FID/KID/LPIPS weight files (README)")
     p.add_argument("--max-checkpoints", type=int, help="per run, spread evenly (default all)")
-    args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return p
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    """Usage errors as ValueError (the CLI prints them and exits 2)."""
     if not args.run and not args.checkpoint:
-        print("error: give --run RUN_DIR ... and/or --checkpoint FILE ...", file=sys.stderr)
-        return 2
+        raise ValueError("give --run RUN_DIR ... and/or --checkpoint FILE ...")
     if args.limit < 1 or (args.max_checkpoints is not None and args.max_checkpoints < 1):
-        print("error: --limit and --max-checkpoints must be >= 1", file=sys.stderr)
-        return 2
+        raise ValueError("--limit and --max-checkpoints must be >= 1")
     if args.weights_dir and not Path(args.weights_dir).is_dir():
-        print(f"error: --weights-dir {args.weights_dir}: no such folder", file=sys.stderr)
-        return 2
+        raise ValueError(f"--weights-dir {args.weights_dir}: no such folder")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        _check_args(args)
         result = evaluate_runs(
             args.run,
             args.checkpoint,

@@ -38,6 +38,7 @@ from .inference import (
     UsageError,
     load_for_inference,
     load_prototype,
+    target_from_prototype,
     transfer,
 )
 from .model import ViTStyleTransfer
@@ -90,9 +91,10 @@ class PhotoToAnime(nn.Module):
         super().__init__()
         self.model = model
         self.alpha = float(alpha)
+        target = target_from_prototype(prototype)
         # not "mean"/"std": the exporter can give those names to intermediate values too
-        self.register_buffer("style_mean", prototype["mean"].float().reshape(1, -1, 1, 1).clone())
-        self.register_buffer("style_std", prototype["std"].float().reshape(1, -1, 1, 1).clone())
+        self.register_buffer("style_mean", target.mean.clone())
+        self.register_buffer("style_std", target.std.clone())
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
         out = transfer(self.model, normalize(photo), self.style_mean, self.style_std, self.alpha)

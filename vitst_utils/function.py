@@ -121,3 +121,59 @@ def edge_smooth(pixels: torch.Tensor, kernel: int = 5, sigma: float = 1.1) -> to
     w = _gaussian_kernel(kernel, sigma, pixels.device, pixels.dtype)
     blurred = F.conv2d(F.pad(pixels, (pad,) * 4, mode="reflect"), w, groups=3)
     return torch.where(edge_mask(pixels), blurred, pixels)
+
+
+# --- colour preservation ----------------------------------------------------------------------
+# Full-range BT.601 YCbCr (JPEG's); pixels in [0, 1], Cb and Cr centred on 0.
+_YCBCR = (
+    (0.299, 0.587, 0.114),
+    (-0.168736, -0.331264, 0.5),
+    (0.5, -0.418688, -0.081312),
+)
+
+
+def rgb_to_ycbcr(pixels: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB pixels in [0, 1] -> Y in [0, 1], Cb and Cr in [-0.5, 0.5]."""
+    m = torch.tensor(_YCBCR, device=pixels.device).to(pixels.dtype)
+    return torch.einsum("ij,bjhw->bihw", m, pixels)
+
+
+def ycbcr_to_rgb(ycbcr: torch.Tensor) -> torch.Tensor:
+    """Undo `rgb_to_ycbcr`."""
+    m = torch.linalg.inv(torch.tensor(_YCBCR, device=ycbcr.device)).to(ycbcr.dtype)
+    return torch.einsum("ij,bjhw->bihw", m, ycbcr)
+
+
+def luminance_transfer(output: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
+    """Keep the photo's colours: Y (brightness) from the output, Cb/Cr (chroma) from the photo
+    (Gatys et al. 2016, "Preserving color in neural artistic style transfer": luminance-only
+    transfer). Both are (B, 3, H, W) pixels in [0, 1]; the result is clamped to [0, 1]."""
+    y = rgb_to_ycbcr(output)[:, :1]
+    chroma = rgb_to_ycbcr(photo)[:, 1:]
+    return ycbcr_to_rgb(torch.cat([y, chroma], 1)).clamp(0, 1)
+
+
+def _whiten(image: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """(standardised pixels (3, N), mean, std, their covariance) of a (3, H, W) image, fp64."""
+    f = image.reshape(3, -1).double()
+    mean, std = f.mean(-1, keepdim=True), f.std(-1, keepdim=True).clamp_min(1e-6)
+    norm = (f - mean) / std
+    eye = torch.eye(3, dtype=torch.float64, device=f.device)
+    return norm, mean, std, norm @ norm.T / norm.shape[1] + 1e-5 * eye
+
+
+def _mat_sqrt(m: torch.Tensor) -> torch.Tensor:
+    u, d, v = torch.linalg.svd(m)
+    return u @ torch.diag(d.sqrt()) @ v
+
+
+def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """`source` pixels (3, H, W) with the colour mean and covariance of `target` (3, H', W'):
+    pytorch-AdaIN's `function.coral` (CORAL, Sun et al. 2016), which its `test.py` applies to
+    the style image before stylising when `--preserve_color` is given. One change: the
+    covariances are averaged over pixels (theirs are sums plus the identity, which leaves the
+    result off by the ratio of the pixel counts when the two images differ in size)."""
+    s_norm, _, _, s_cov = _whiten(source)
+    _, t_mean, t_std, t_cov = _whiten(target)
+    moved = _mat_sqrt(t_cov) @ torch.linalg.inv(_mat_sqrt(s_cov)) @ s_norm
+    return (moved * t_std + t_mean).reshape(source.shape).to(source.dtype)

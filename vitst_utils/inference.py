@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
@@ -54,10 +54,13 @@ from .checkpoint import (
 from .config import TrainConfig
 from .data import ImageSkipped, build_transform, load_image, scan_folder, to_pil
 from .env import find_previous_runs, kaggle_input_dir, on_kaggle
+from .face import Detector, FaceDetectorUnavailable, crop_face, face_detector
 from .function import (
     adain_from_stats,
     adaptive_instance_normalization,
     calc_mean_std,
+    coral,
+    luminance_transfer,
     normalize,
     to_pixels,
 )
@@ -66,7 +69,7 @@ from .model import ViTStyleTransfer
 log = logging.getLogger(__name__)
 
 Size = int | str | None  # short side in pixels, "original", or None (the training size)
-Box = tuple[int, int, int, int]  # x, y, width, height
+T = TypeVar("T")
 
 
 class UsageError(ValueError):
@@ -78,6 +81,17 @@ def image_tensor(path: str | Path | Image.Image, image_size: int) -> torch.Tenso
     S, centre crop). Style images are always read this way, as training saw them."""
     image = path if isinstance(path, Image.Image) else load_image(path)
     return build_transform(image_size, train=False)(image).unsqueeze(0)
+
+
+def _images(paths: Iterable[str | Path | Image.Image], image_size: int) -> torch.Tensor:
+    return torch.cat([image_tensor(p, image_size) for p in paths])
+
+
+def _chunks(items: Sequence[T], size: int, desc: str) -> Iterator[Sequence[T]]:
+    """`items` in slices of `size`, with a progress bar from three slices up."""
+    starts = range(0, len(items), size)
+    for start in tqdm(starts, desc=desc, unit="batch", disable=len(starts) < 3):
+        yield items[start : start + size]
 
 
 def _device(model: torch.nn.Module) -> torch.device:
@@ -134,19 +148,20 @@ def evaluate(
 # --- whole frame, any size --------------------------------------------------------------------
 def parse_size(text: str | int | None) -> Size:
     """`--size`: a short side in pixels, "original", or None (the checkpoint's training size)."""
-    if text is None or isinstance(text, int):
-        if isinstance(text, int) and text < 1:
+    if text is None:
+        return None
+    if isinstance(text, str):
+        if text.lower() == "original":
+            return "original"
+        try:
+            text = int(text)
+        except ValueError:
             raise UsageError(
-                f"--size must be a positive number of pixels or 'original', got {text}"
-            )
-        return text
-    if str(text).lower() == "original":
-        return "original"
-    try:
-        n = int(text)
-    except ValueError:
-        raise UsageError(f"--size takes a number of pixels or 'original', got {text!r}") from None
-    return parse_size(n)
+                f"--size takes a number of pixels or 'original', got {text!r}"
+            ) from None
+    if text < 1:
+        raise UsageError(f"--size must be a positive number of pixels or 'original', got {text}")
+    return text
 
 
 def output_size(width: int, height: int, size: Size) -> tuple[int, int]:
@@ -198,66 +213,10 @@ def transfer(
     the photo's own features, 1 is plain AdaIN. Returns normalised (B, 3, H, W)."""
     h, w = photos.shape[-2:]
     feat = model.encode(pad_to_multiple(photos, model.patch_size)).float()
-    if alpha == 0:
-        target = feat
-    else:
-        target = adain_from_stats(feat, mean.to(feat), std.to(feat))
-        if alpha != 1:
-            target = alpha * target + (1 - alpha) * feat
+    target = adain_from_stats(feat, mean.to(feat), std.to(feat)) if alpha else feat
+    if 0 < alpha < 1:
+        target = alpha * target + (1 - alpha) * feat
     return model.decode(target)[..., :h, :w]
-
-
-# --- colour -------------------------------------------------------------------------------------
-# Full-range BT.601 YCbCr (JPEG's); pixels in [0, 1], Cb and Cr centred on 0.
-_YCBCR = torch.tensor(
-    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]]
-)
-
-
-def rgb_to_ycbcr(pixels: torch.Tensor) -> torch.Tensor:
-    """(B, 3, H, W) RGB pixels in [0, 1] -> Y in [0, 1], Cb and Cr in [-0.5, 0.5]."""
-    return torch.einsum("ij,bjhw->bihw", _YCBCR.to(pixels), pixels)
-
-
-def ycbcr_to_rgb(ycbcr: torch.Tensor) -> torch.Tensor:
-    return torch.einsum("ij,bjhw->bihw", torch.linalg.inv(_YCBCR).to(ycbcr), ycbcr)
-
-
-def luminance_transfer(output: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
-    """Keep the photo's colours: Y (brightness) from the output, Cb/Cr (chroma) from the photo
-    (Gatys et al. 2016, "Preserving color in neural artistic style transfer": luminance-only
-    transfer). Both are (B, 3, H, W) pixels in [0, 1]; the result is clamped to [0, 1]."""
-    y = rgb_to_ycbcr(output)[:, :1]
-    chroma = rgb_to_ycbcr(photo)[:, 1:]
-    return ycbcr_to_rgb(torch.cat([y, chroma], 1)).clamp(0, 1)
-
-
-def _mat_sqrt(m: torch.Tensor) -> torch.Tensor:
-    u, d, v = torch.linalg.svd(m)
-    return u @ torch.diag(d.sqrt()) @ v
-
-
-def coral(source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """`source` pixels (3, H, W) with the colour mean and covariance of `target` (3, H', W'):
-    pytorch-AdaIN's `function.coral` (CORAL, Sun et al. 2016), which its `test.py` applies to
-    the style image before stylising when `--preserve_color` is given. One change: the
-    covariances are averaged over pixels (theirs are sums plus the identity, which leaves the
-    result off by the ratio of the pixel counts when the two images differ in size)."""
-
-    def whitened(x: torch.Tensor):
-        f = x.reshape(3, -1).double()
-        mean, std = f.mean(-1, keepdim=True), f.std(-1, keepdim=True).clamp_min(1e-6)
-        norm = (f - mean) / std
-        cov = norm @ norm.T / norm.shape[1] + 1e-5 * torch.eye(3, dtype=torch.float64)
-        return norm, mean, std, cov
-
-    s_norm, _, _, s_cov = whitened(source)
-    _, t_mean, t_std, t_cov = whitened(target)
-    moved = _mat_sqrt(t_cov) @ torch.linalg.inv(_mat_sqrt(s_cov)) @ s_norm
-    return (moved * t_std + t_mean).reshape(source.shape).to(source.dtype)
-
-
-COLOR_METHODS = ("auto", "luminance", "coral")
 
 
 # --- style targets: images, blends, prototypes -------------------------------------------------
@@ -272,10 +231,6 @@ class StyleTarget:
     name: str
     images: torch.Tensor | None = None
     weights: torch.Tensor | None = None
-
-    @property
-    def channels(self) -> int:
-        return self.mean.numel()
 
 
 def style_weights(weights: Sequence[float] | None, n: int) -> torch.Tensor:
@@ -326,7 +281,7 @@ def style_target(
     if not styles:
         raise UsageError("style_target() needs at least one style image")
     w = style_weights(weights, len(styles))
-    images = torch.cat([image_tensor(s, model.cfg.image_size) for s in styles])
+    images = _images(styles, model.cfg.image_size)
     mean, std = _blend(*feature_stats(model, images), w)
     if name is None:
         name = "+".join(Path(s).stem if not isinstance(s, Image.Image) else "style" for s in styles)
@@ -355,15 +310,6 @@ def encoder_signature(model: ViTStyleTransfer) -> dict[str, Any]:
     }
 
 
-def _style_batches(
-    paths: Sequence[Path], image_size: int, batch_size: int, device: torch.device, desc: str
-) -> Iterator[torch.Tensor]:
-    starts = range(0, len(paths), batch_size)
-    for start in tqdm(starts, desc=desc, unit="batch", disable=len(starts) < 3):
-        chunk = paths[start : start + batch_size]
-        yield torch.cat([image_tensor(p, image_size) for p in chunk]).to(device)
-
-
 def build_prototype(
     model: ViTStyleTransfer,
     styles: str | Path | Sequence[str | Path],
@@ -371,15 +317,16 @@ def build_prototype(
     limit: int | None = None,
 ) -> dict[str, Any]:
     """The anime domain's prototype: the per-channel mean and std of `model.encode(style)`
-    averaged over the style images in `styles` (files and/or folders; at most `limit`), with
-    what it was built from and for. Unreadable files are skipped and listed in `skipped`."""
+    averaged over the style images in `styles` (files and/or folders; at most `limit`), as
+    training computes it (`model.style_prototype`), with what it was built from and for.
+    Unreadable files are skipped and listed in `skipped`."""
     paths, skipped = gather_images(styles)
     if limit is not None:
         paths = paths[:limit]
     if not paths:
         raise UsageError(f"no usable style image in {styles} to build a prototype from")
-    dev = _device(model)
-    batches = _style_batches(paths, model.cfg.image_size, batch_size, dev, "prototype")
+    dev, size = _device(model), model.cfg.image_size
+    batches = (_images(chunk, size).to(dev) for chunk in _chunks(paths, batch_size, "prototype"))
     with _autocast(dev):
         stats = model.style_prototype(batches)
     sources = [styles] if isinstance(styles, (str, Path)) else list(styles)
@@ -472,90 +419,8 @@ NO_PROTOTYPE_FIX = (
 )
 
 
-# --- face crop ----------------------------------------------------------------------------------
-FACE_CASCADE = "haarcascade_frontalface_default.xml"
-FACE_SCALE = 1.9  # crop side / face box side
-FACE_LIFT = 0.15  # crop centre above the box centre, in box heights
-Detector = Callable[[np.ndarray], Sequence[Box]]
-
-
-class FaceDetectorUnavailable(RuntimeError):
-    """OpenCV or its bundled Haar cascade is missing."""
-
-
-def face_detector() -> Detector:
-    """OpenCV's bundled frontal-face Haar cascade (opencv-python(-headless) 4.x ships the XML
-    files in `cv2.data.haarcascades`; 5.0 does not): gray uint8 (H, W) -> face boxes."""
-    fix = "pip install 'opencv-python-headless>=4.8,<5'"
-    try:
-        import cv2
-    except ImportError as e:
-        raise FaceDetectorUnavailable(f"--face-crop needs OpenCV: {fix}") from e
-    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-    path = Path(folder or "") / FACE_CASCADE
-    if not folder or not path.is_file():
-        raise FaceDetectorUnavailable(
-            f"--face-crop needs OpenCV's bundled {FACE_CASCADE}, which OpenCV "
-            f"{cv2.__version__} does not ship (5.0 dropped cv2.data): {fix}"
-        )
-    cascade = cv2.CascadeClassifier(str(path))
-    if cascade.empty():
-        raise FaceDetectorUnavailable(f"OpenCV could not read {path}: {fix}")
-
-    def detect(gray: np.ndarray) -> Sequence[Box]:
-        side = max(24, min(gray.shape) // 20)
-        found = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(side,) * 2)
-        return [tuple(int(v) for v in box) for box in found]
-
-    return detect
-
-
-def find_face(image: Image.Image, detector: Detector | None = None) -> Box | None:
-    """The largest face in `image` as (x, y, w, h), or None. Detection runs on a copy scaled
-    to at most 1024 px a side (faster on big photos); the box is scaled back."""
-    detector = detector or face_detector()
-    scale = min(1.0, 1024 / max(image.size))
-    small = (
-        image
-        if scale == 1.0
-        else image.resize(
-            (max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-            Image.BILINEAR,
-        )
-    )
-    boxes = detector(np.asarray(small.convert("L")))
-    if len(boxes) == 0:
-        return None
-    x, y, w, h = max(boxes, key=lambda b: b[2] * b[3])
-    return tuple(round(v / scale) for v in (x, y, w, h))
-
-
-def face_crop_box(face: Box, image_size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The crop (left, top, right, bottom) around a face box, framed like the training
-    portraits: CelebA's aligned 178 x 218 images, centre-cropped square by the transform, show
-    the face box at about half the side, a little below the centre. So: a square of side
-    FACE_SCALE x the box, centred FACE_LIFT box heights above the box centre, moved inside
-    the image (and shrunk to the image's short side if it is larger)."""
-    x, y, w, h = face
-    width, height = image_size
-    side = min(round(FACE_SCALE * max(w, h)), width, height)
-    cx, cy = x + w / 2, y + h / 2 - FACE_LIFT * h
-    left = int(min(max(round(cx - side / 2), 0), width - side))
-    top = int(min(max(round(cy - side / 2), 0), height - side))
-    return left, top, left + side, top + side
-
-
-def crop_face(
-    image: Image.Image, detector: Detector | None = None
-) -> tuple[Image.Image, Box | None]:
-    """(the face crop, the face box), or (the image unchanged, None) when no face is found."""
-    face = find_face(image, detector)
-    if face is None:
-        return image, None
-    return image.crop(face_crop_box(face, image.size)), face
-
-
 # --- stylising photos ---------------------------------------------------------------------------
+COLOR_METHODS = ("auto", "luminance", "coral")
 LARGE_INPUT = 16  # pixels / training-size pixels beyond which a warning says it will be slow
 
 
@@ -660,11 +525,52 @@ class StylizeReport:
 
 
 def _safe_name(out_dir: Path, stem: str, taken: set[Path]) -> Path:
+    """`out_dir/stem.png`, or `stem_2.png`, `stem_3.png` ... when that path is `taken`."""
     path, k = out_dir / f"{stem}.png", 2
     while path.resolve() in taken:
         path, k = out_dir / f"{stem}_{k}.png", k + 1
     taken.add(path.resolve())
     return path
+
+
+Indexed = tuple[int, torch.Tensor]  # (position in the input, normalised (1, 3, h, w) photo)
+
+
+def _read_photos(
+    photos: Sequence[Path],
+    size: Size,
+    detector: Detector | None,
+    report: StylizeReport,
+    progress: bool,
+) -> Iterator[Indexed]:
+    """The readable photos as tensors (face-cropped when there is a `detector`); unreadable
+    files and faceless photos go to `report`."""
+    bar = tqdm(photos, desc="stylising", unit="photo", disable=not progress or len(photos) < 2)
+    for i, path in enumerate(bar):
+        try:
+            image = load_image(path)
+        except (ImageSkipped, OSError) as e:
+            report.skipped.append((path, getattr(e, "reason", str(e))))
+            continue
+        if detector is not None:
+            image, face = crop_face(image, detector)
+            if face is None:
+                report.no_face.append(path)
+        yield i, photo_tensor(image, size)
+
+
+def _same_size_batches(photos: Iterable[Indexed], batch_size: int) -> Iterator[list[Indexed]]:
+    """Batches of photos of one size: a size's batch goes as soon as it is full, and every
+    waiting batch once 2 x batch_size photos wait in all (memory stays bounded)."""
+    pending: dict[tuple[int, ...], list[Indexed]] = {}
+    for i, x in photos:
+        key = tuple(x.shape[-2:])
+        pending.setdefault(key, []).append((i, x))
+        if len(pending[key]) >= batch_size:
+            yield pending.pop(key)
+        elif sum(map(len, pending.values())) >= 2 * batch_size:
+            yield from (pending.pop(k) for k in list(pending))
+    yield from (pending.pop(k) for k in list(pending))
 
 
 def stylize_files(
@@ -691,45 +597,20 @@ def stylize_files(
     resolve_color_method(preserve_color, target)  # bad options fail before any work
     if face_crop and detector is None:
         detector = face_detector()
-    size = model.cfg.image_size if size is None else size
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     photos = [Path(p) for p in photos]
     taken = {Path(p).resolve() for p in [*photos, *protect]}
     report = StylizeReport()
+    size = model.cfg.image_size if size is None else size
+    read = _read_photos(photos, size, detector if face_crop else None, report, progress)
     done: dict[int, Path] = {}
-    pending: dict[tuple[int, int], list[tuple[int, torch.Tensor]]] = {}
-
-    def flush(key: tuple[int, int]) -> None:
-        group = pending.pop(key)
+    for group in _same_size_batches(read, batch_size):
         batch = torch.cat([x for _, x in group])
         result = stylize_batch(model, batch, target, alpha, preserve_color)
         for (i, _), image in zip(group, result, strict=True):
-            path = _safe_name(out, f"{photos[i].stem}_x_{target.name}", taken)
-            to_pil(image).save(path)
-            done[i] = path
-
-    bar = tqdm(photos, desc="stylising", unit="photo", disable=not progress or len(photos) < 2)
-    for i, path in enumerate(bar):
-        try:
-            image = load_image(path)
-        except (ImageSkipped, OSError) as e:
-            report.skipped.append((path, getattr(e, "reason", str(e))))
-            continue
-        if face_crop:
-            image, face = crop_face(image, detector)
-            if face is None:
-                report.no_face.append(path)
-        x = photo_tensor(image, size)
-        key = tuple(x.shape[-2:])
-        pending.setdefault(key, []).append((i, x))
-        if len(pending[key]) >= batch_size:
-            flush(key)
-        elif sum(len(g) for g in pending.values()) >= 2 * batch_size:
-            for k in list(pending):
-                flush(k)
-    for k in list(pending):
-        flush(k)
+            done[i] = _safe_name(out, f"{photos[i].stem}_x_{target.name}", taken)
+            to_pil(image).save(done[i])
     report.outputs = [(photos[i], done[i]) for i in sorted(done)]
     return report
 
@@ -874,24 +755,17 @@ def stylize_pairs(
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    cs, ss, gs, written = [], [], [], []
-    starts = range(0, len(pairs), batch_size)
-    for start in tqdm(starts, desc="stylising", unit="batch", disable=len(starts) < 4):
-        chunk = pairs[start : start + batch_size]
-        c = torch.cat([image_tensor(p, size) for p, _ in chunk])
-        s = torch.cat([image_tensor(p, size) for _, p in chunk])
+    cs, ss, gs, written, taken = [], [], [], [], set()
+    for chunk in _chunks(pairs, batch_size, "stylising"):
+        c, s = _images([p for p, _ in chunk], size), _images([p for _, p in chunk], size)
         g = stylize(model, c, s)
         cs.append(c)
         ss.append(s)
         gs.append(g)
         if out is not None:
             for (cp, sp), image in zip(chunk, g, strict=True):
-                stem, k = f"{cp.stem}_x_{sp.stem}", 2
-                path = out / f"{stem}.png"
-                while path in written:
-                    path, k = out / f"{stem}_{k}.png", k + 1
-                to_pil(image).save(path)
-                written.append(path)
+                written.append(_safe_name(out, f"{cp.stem}_x_{sp.stem}", taken))
+                to_pil(image).save(written[-1])
     return StylizedPairs(torch.cat(cs), torch.cat(ss), torch.cat(gs), written)
 
 
@@ -1100,14 +974,43 @@ def _check_usage(args: argparse.Namespace) -> None:
             "--preserve-color coral needs --style images; with a prototype use "
             "--preserve-color luminance"
         )
-    for p in [*(args.style or []), *([args.prototype] if args.prototype else [])]:
+    for p in _style_inputs(args):
         if not Path(p).exists():
             raise FileNotFoundError(f"{p} does not exist (check the path)")
+
+
+def _style_inputs(args: argparse.Namespace) -> list[str]:
+    """The --style and --prototype paths given."""
+    return [*(args.style or []), *([args.prototype] if args.prototype else [])]
 
 
 def _report(lines: Iterable[str]) -> None:
     for line in lines:
         print(line, file=sys.stderr)
+
+
+def _cli_target(
+    args: argparse.Namespace, model: ViTStyleTransfer, own: dict[str, Any] | None
+) -> StyleTarget:
+    """The style the CLI stylises towards: the --style images (averaged into a prototype file
+    first with --save-prototype), else --prototype, else the checkpoint's own prototype."""
+    if args.style:
+        styles, skipped = gather_images(args.style)
+        _report(f"skipped style {p}: {reason}" for p, reason in skipped)
+        if not styles:
+            raise FileNotFoundError(f"no usable style image in {' '.join(args.style)}")
+        if not args.save_prototype:
+            return style_target(model, styles, args.style_weights)
+        proto = build_prototype(model, styles)
+        saved = save_prototype(proto, args.save_prototype)
+        print(f"{saved}: the prototype of {proto['count']} style images")
+        return target_from_prototype(proto, Path(args.save_prototype).stem)
+    if args.prototype:
+        proto = load_prototype(args.prototype, model)
+        return target_from_prototype(proto, Path(args.prototype).stem)
+    if own is not None:
+        return target_from_prototype(own, "anime")
+    raise UsageError(f"{args.checkpoint} holds no style prototype: {NO_PROTOTYPE_FIX}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1116,38 +1019,19 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
     try:
         _check_usage(args)
-        contents, skipped = gather_images(args.content) if args.content else ([], [])
+        contents, skipped = gather_images(args.content)
         if args.content and not contents:
             raise FileNotFoundError(f"no usable photo in {' '.join(args.content)}")
         detector = face_detector() if args.face_crop else None
-        model, cfg, own = load_for_inference(args.checkpoint, args.device)
-        if args.style:
-            styles, style_skipped = gather_images(args.style)
-            _report(f"skipped style {p}: {reason}" for p, reason in style_skipped)
-            if not styles:
-                raise FileNotFoundError(f"no usable style image in {' '.join(args.style)}")
-        if args.save_prototype:
-            proto = build_prototype(model, styles)
-            saved = save_prototype(proto, args.save_prototype)
-            print(f"{saved}: the prototype of {proto['count']} style images")
-            if not contents:
-                return 0
-            target = target_from_prototype(proto, Path(args.save_prototype).stem)
-        elif args.style:
-            target = style_target(model, styles, args.style_weights)
-        elif args.prototype:
-            proto = load_prototype(args.prototype, model)
-            target = target_from_prototype(proto, Path(args.prototype).stem)
-        elif own is not None:
-            target = target_from_prototype(own, "anime")
-        else:
-            raise UsageError(f"{args.checkpoint} holds no style prototype: {NO_PROTOTYPE_FIX}")
+        model, _, own = load_for_inference(args.checkpoint, args.device)
+        target = _cli_target(args, model, own)
+        if not contents:  # --save-prototype alone
+            return 0
         resolve_color_method(args.preserve_color, target)
     except (OSError, ValueError, CheckpointError, FaceDetectorUnavailable) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     _report(f"skipped {p}: {reason}" for p, reason in skipped)
-    protect = [args.checkpoint, *(args.style or []), *([args.prototype] if args.prototype else [])]
     report = stylize_files(
         model,
         contents,
@@ -1159,7 +1043,7 @@ def main(argv: list[str] | None = None) -> int:
         face_crop=args.face_crop,
         batch_size=args.batch_size,
         detector=detector,
-        protect=protect,
+        protect=[args.checkpoint, *_style_inputs(args)],
     )
     _report(f"skipped {p}: {reason}" for p, reason in report.skipped)
     _report(f"no face found in {p}: stylised the whole photo" for p in report.no_face)

@@ -41,6 +41,7 @@ from .data import (
     first_images,
     format_skip_report,
     gpu_augment,
+    read_exclude_file,
     resolve_data_root,
 )
 from .env import default_run_dir, describe_hardware, gpu_count, resolve_strategy
@@ -225,10 +226,16 @@ class _Ctx:
     strategy: str
     amp: bool
     t_start: float = field(default_factory=lambda: time.monotonic())
+    bad_steps: int = 0  # consecutive non-finite steps, carried across epochs
 
     @property
     def main(self) -> bool:
         return self.rank == 0
+
+    @property
+    def budget_s(self) -> float:
+        minutes = self.cfg.time_budget_minutes
+        return minutes * 60 if minutes else math.inf
 
 
 def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
@@ -301,13 +308,11 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
     trainer = _build(ctx, steps_per_epoch, state, start_epoch)
     n_val = min(cfg.num_samples, len(data["content_val"]), len(data["style_val"]))
     val = (first_images(data["content_val"], n_val), first_images(data["style_val"], n_val))
-    budget_s = cfg.time_budget_minutes * 60 if cfg.time_budget_minutes else math.inf
     saved_epoch, stopped, epoch = start_epoch, "completed", start_epoch
-    bad = [0]  # consecutive non-finite steps, carried across epochs
 
     for epoch in range(start_epoch + 1, cfg.epochs + 1):
         t0 = time.monotonic()
-        row = _train_epoch(ctx, trainer, data, epoch, budget_s, bad)
+        row = _train_epoch(ctx, trainer, data, epoch)
         if row is None:  # out of time: the partial epoch does not count, resume redoes it
             epoch -= 1
             stopped = "time_budget"
@@ -320,7 +325,7 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
         if epoch % cfg.save_every == 0 or epoch == cfg.epochs:
             _save(ctx, trainer, epoch, history, data)
             saved_epoch = epoch
-        if epoch < cfg.epochs and _elapsed(ctx) + seconds > budget_s:
+        if epoch < cfg.epochs and _elapsed(ctx) + seconds > ctx.budget_s:
             stopped = "time_budget"
             break
 
@@ -400,12 +405,13 @@ def _datasets(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
             if ds.skipped:
                 log.warning(format_skip_report(ds.skipped, ds.folder))
         if cfg.exclude_file:
-            n_out = sum(len(ds.excluded) for ds in data.values())
             log.info(
-                "exclude_file %s (sha256 %s): left out %d files",
+                "exclude_file %s (sha256 %s): left out %d files (of %d listed; the others lie "
+                "in other splits or past the image limits)",
                 cfg.exclude_file,
                 cfg.exclude_sha256,
-                n_out,
+                sum(len(ds.excluded) for ds in data.values()),
+                len(read_exclude_file(cfg.exclude_file)),
             )
     if cfg.batch_size % ctx.world:
         raise ValueError(
@@ -480,9 +486,7 @@ def _to_device(ctx: _Ctx, batch: torch.Tensor) -> torch.Tensor:
     return batch
 
 
-def _train_epoch(
-    ctx: _Ctx, trainer: Trainer, data: dict, epoch: int, budget_s: float, bad: list[int]
-) -> dict[str, Any] | None:
+def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[str, Any] | None:
     """One epoch of steps; the history row of mean losses, or None when out of time."""
     cfg = ctx.cfg
     trainer.net.train()
@@ -507,21 +511,21 @@ def _train_epoch(
             _to_device(ctx, content),
             _to_device(ctx, style),
             adversarial,
-            stop=_elapsed(ctx) > budget_s,
+            stop=_elapsed(ctx) > ctx.budget_s,
         )
         if out.skipped:
             skipped += 1
-            bad[0] += 1
-            if bad[0] >= cfg.max_nonfinite_steps:
+            ctx.bad_steps += 1
+            if ctx.bad_steps >= cfg.max_nonfinite_steps:
                 good_ckpts = ckpt_io.list_checkpoints(ctx.run_dir)
                 raise NonFiniteLossError(
-                    f"{bad[0]} consecutive non-finite losses (epoch {epoch}, step {step}); "
+                    f"{ctx.bad_steps} consecutive non-finite losses (epoch {epoch}, step {step}); "
                     "training stopped. Last good checkpoint: "
                     f"{good_ckpts[-1][1] if good_ckpts else 'none yet'} (resume with --resume). "
                     "Try a lower lr, --set amp=false, or check the data."
                 )
         else:
-            bad[0] = 0
+            ctx.bad_steps = 0
             good += 1
             for k, v in out.losses.items():
                 sums[k] = sums.get(k, 0) + v
