@@ -39,9 +39,7 @@ def adaptive_instance_normalization(content: torch.Tensor, style: torch.Tensor) 
             f"content {tuple(content.shape)} and style {tuple(style.shape)} "
             "must agree on batch and channels"
         )
-    c_mean, c_std = calc_mean_std(content)
-    s_mean, s_std = calc_mean_std(style)
-    return (content - c_mean) / c_std * s_std + s_mean
+    return adain_from_stats(content, *calc_mean_std(style))
 
 
 def gram_matrix(feat: torch.Tensor) -> torch.Tensor:
@@ -84,11 +82,14 @@ def rgb_to_yuv(pixels: torch.Tensor) -> torch.Tensor:
             [0.299, 0.587, 0.114],
             [-0.14714119, -0.28886916, 0.43601035],
             [0.61497538, -0.51496512, -0.10001026],
-        ],
-        dtype=pixels.dtype,
-        device=pixels.device,
+        ]
     )
-    return torch.einsum("ij,bjhw->bihw", m, pixels)
+    return _mix(m, pixels)
+
+
+def _mix(matrix: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """A 3 x 3 colour matrix applied to every pixel of a (B, 3, H, W) batch."""
+    return torch.einsum("ij,bjhw->bihw", matrix.to(x.device, x.dtype), x)
 
 
 def _gaussian_kernel(size: int, sigma: float, device, dtype) -> torch.Tensor:
@@ -134,14 +135,12 @@ _YCBCR = (
 
 def rgb_to_ycbcr(pixels: torch.Tensor) -> torch.Tensor:
     """(B, 3, H, W) RGB pixels in [0, 1] -> Y in [0, 1], Cb and Cr in [-0.5, 0.5]."""
-    m = torch.tensor(_YCBCR, device=pixels.device).to(pixels.dtype)
-    return torch.einsum("ij,bjhw->bihw", m, pixels)
+    return _mix(torch.tensor(_YCBCR), pixels)
 
 
 def ycbcr_to_rgb(ycbcr: torch.Tensor) -> torch.Tensor:
     """Undo `rgb_to_ycbcr`."""
-    m = torch.linalg.inv(torch.tensor(_YCBCR, device=ycbcr.device)).to(ycbcr.dtype)
-    return torch.einsum("ij,bjhw->bihw", m, ycbcr)
+    return _mix(torch.linalg.inv(torch.tensor(_YCBCR)), ycbcr)
 
 
 def luminance_transfer(output: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:

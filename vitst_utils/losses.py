@@ -163,8 +163,8 @@ def perceptual_losses(
             t_feats = [[f[:n] for f in feats[: k + 1]]]
             rest = [f if i > k else f[n:] for i, f in enumerate(feats)]
             t_feats += _split(rest, len(targets) - 1)
-        else:  # the seed: content only up to the content layer
-            t_feats = [vgg_features(vgg, content, layers[: cfg.content_layer + 1])]
+        else:  # the seed's way: content only as deep as its terms need
+            t_feats = [vgg_features(vgg, content, layers if id_feats else layers[: k + 1])]
             t_feats += [vgg_features(vgg, x, layers) for x in targets[1:]]
     if cfg.batched_passes:
         o_feats = _split(vgg_features(vgg, torch.cat(outputs), layers), len(outputs))
@@ -182,9 +182,6 @@ def perceptual_losses(
     if identity is not None:
         out["identity_pixel"] = identity_pixel_loss(identity, (content, style))
     if id_feats:
-        if not cfg.batched_passes:  # the identity terms compare against all layers
-            with torch.no_grad():
-                t_feats[0] = vgg_features(vgg, content, layers)
         out["identity_feature"] = identity_feature_loss(o_feats[1:], t_feats[:2])
     if cfg.lambda_tv > 0:
         out["tv"] = tv_loss(generated)

@@ -550,10 +550,9 @@ def _epoch_row(
     vec = torch.cat([vec, torch.tensor([float(good)], device=ctx.device)])
     if ctx.world > 1:
         dist.all_reduce(vec)
-    vec = vec / ctx.world
-    n = vec[-1].item() or math.nan
+    *means, n = (vec / ctx.world).tolist()
     row: dict[str, Any] = {"epoch": epoch}
-    row.update({_column(k): vec[i].item() / n for i, k in enumerate(names)})
+    row.update({_column(k): m / (n or math.nan) for k, m in zip(names, means, strict=True)})
     row["lr"] = trainer.opt_g.param_groups[0]["lr"]
     row["skipped_steps"] = skipped
     return row
