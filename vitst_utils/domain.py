@@ -2,10 +2,13 @@
 and `dataquality`'s other_domain check.
 
 A small CNN trained here, once per data root, on `<root>/CelebA/train` (photos) vs
-`<root>/AnimeFace/train` (anime faces), plus a third class "neither" made from them (noise and
-periodic patterns: what an untrained decoder paints). It is a classifier two-sample test, never
-the training discriminator, and reports its balanced accuracy on held-out images. The trained
-net is cached on disk (`default_cache_dir()`), read back with weights_only=True.
+`<root>/AnimeFace/train` (anime faces), plus two classes made from them: "neither" (noise and
+periodic patterns: what an untrained decoder paints) and "smooth" (Gaussian-blurred, resampled
+or edge-smoothed anime faces: anime colours without drawn lines, what an under-trained decoder
+paints; smooth is not drawn). It is a classifier two-sample test, never the training
+discriminator, and reports its balanced accuracy on held-out images and the P(anime) it gives
+blurred held-out anime. The trained net is cached on disk (`default_cache_dir()`), read back
+with weights_only=True.
 """
 
 from __future__ import annotations
@@ -31,19 +34,20 @@ from tqdm.auto import tqdm
 from .checkpoint import save_atomic
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN
 from .data import DOMAINS, domain_folder, load_image, scan_folder
-from .function import to_pixels
+from .function import edge_smooth, gaussian_blur, to_pixels
 
 log = logging.getLogger(__name__)
 
-CLASSIFIER_VERSION = 2  # 2: a third class, "neither" (artefacts)
+CLASSIFIER_VERSION = 3  # 2: a class "neither" (artefacts); 3: a class "smooth" (blurred anime)
+BLUR_CHECK_SIGMA = 1.5  # px at the classifier's size: the held-out blurred-anime check
 CLASSIFIER_FORMAT = "vitst-domain-classifier"
-CLASSES = ("photo", "anime", "neither")
+CLASSES = ("photo", "anime", "neither", "smooth")
 CACHE_ENV = "VITST_CACHE_DIR"
 
 
 class _DomainNet(nn.Sequential):
     """Four stride-2 3x3 convs (BatchNorm, ReLU), one more conv, global average pooling and
-    three logits (photo, anime, neither): about 100k parameters, blind to image size."""
+    four logits (`CLASSES`): about 100k parameters, blind to image size."""
 
     def __init__(self, width: int = 16):
         layers: list[nn.Module] = []
@@ -82,6 +86,7 @@ class DomainClassifier:
     n_heldout: tuple[int, int]
     heldout_source: str
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    heldout_blurred_anime: float = float("nan")  # mean P(anime) of blurred held-out anime
 
     @torch.no_grad()
     def prob_pixels(self, pixels: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
@@ -103,6 +108,7 @@ class DomainClassifier:
         return {
             "heldout_accuracy": self.heldout_accuracy,
             "heldout_source": self.heldout_source,
+            "heldout_blurred_anime": self.heldout_blurred_anime,
             "n_train": list(self.n_train),
             "n_heldout": list(self.n_heldout),
             "image_size": self.image_size,
@@ -112,7 +118,9 @@ class DomainClassifier:
         return (
             f"photo-vs-anime classifier ({self.image_size} px, trained on {self.n_train[0]} "
             f"photos + {self.n_train[1]} anime): held-out balanced accuracy "
-            f"{self.heldout_accuracy:.3f} on {sum(self.n_heldout)} images ({self.heldout_source})"
+            f"{self.heldout_accuracy:.3f} on {sum(self.n_heldout)} images ({self.heldout_source}); "
+            f"blurred held-out anime (sigma {BLUR_CHECK_SIGMA:g} px) score "
+            f"{self.heldout_blurred_anime:.2f}"
         )
 
 
@@ -165,6 +173,27 @@ def _augment(batch: torch.Tensor, size: int, gen: torch.Generator) -> torch.Tens
     return out
 
 
+def _smoothed(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """Drawn images made smooth (float pixels, B x 3 x S x S): a Gaussian blur (sigma 0.8-2.5
+    px), a down-and-up resample (x2-x4, bilinear) or AnimeGANv2's edge smoothing, each a third
+    of the time. Labelled "smooth", they teach the classifier that smooth is not drawn (the
+    demo's blurred outputs passed as anime before)."""
+    out = torch.empty_like(x)
+    size = x.shape[-1]
+    for i in range(len(x)):
+        kind, u = int(torch.randint(3, (1,), generator=gen)), float(torch.rand(1, generator=gen))
+        xi = x[i : i + 1]
+        if kind == 0:
+            out[i] = gaussian_blur(xi, 0.8 + 1.7 * u)[0]
+        elif kind == 1:
+            small = max(8, round(size / (2 + 2 * u)))
+            down = F.interpolate(xi, size=small, mode="bilinear", antialias=True)
+            out[i] = F.interpolate(down, size=size, mode="bilinear", align_corners=False)[0]
+        else:
+            out[i] = gaussian_blur(edge_smooth(xi), 0.6)[0]
+    return out
+
+
 def _artefacts(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Images that are neither photo nor anime, made from real ones (float pixels, B x 3 x S x
     S): pixel noise, and 2-4 px periodic checkerboards and stripes over the image (what an
@@ -174,7 +203,7 @@ def _artefacts(batch: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     out = batch.clone()
     yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
     for i in range(b):
-        if float(torch.rand(1, generator=gen)) < 0.5:  # noise around the image's colours
+        if float(torch.rand(1, generator=gen)) < 1 / 3:  # noise around the image's colours
             out[i] = (batch[i] + torch.randn(batch[i].shape, generator=gen) * 0.35).clamp(0, 1)
             continue
         period = int(torch.randint(2, 5, (1,), generator=gen))
@@ -196,17 +225,18 @@ def _fit(
     gen: torch.Generator,
     batch_size: int,
 ) -> nn.Module:
-    """A fresh `_DomainNet` trained for about 20 epochs on balanced batches: augmented photos,
-    augmented anime faces and artefacts made from both (uint8 images in, eval-mode net out)."""
+    """A fresh `_DomainNet` trained for about 25 epochs on balanced batches: augmented photos,
+    augmented anime faces, "neither" (artefacts made from both) and "smooth" anime (uint8
+    images in, eval-mode net out)."""
     n = len(x_photo) + len(x_anime)
     half = max(1, min(batch_size // 2, len(x_photo), len(x_anime)))
-    steps = min(1500, max(60, math.ceil(20 * n / (2 * half))))
+    steps = min(1500, max(120, math.ceil(25 * n / (2 * half))))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = _DomainNet().to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    target = torch.arange(3).repeat_interleave(half).to(device)  # photo, anime, neither
+    target = torch.arange(len(CLASSES)).repeat_interleave(half).to(device)
     net.train()
     for _ in tqdm(
         range(steps), desc="domain classifier", unit="step", disable=n < 400, leave=False
@@ -214,7 +244,8 @@ def _fit(
         ip = torch.randint(len(x_photo), (half,), generator=gen)
         ia = torch.randint(len(x_anime), (half,), generator=gen)
         xp, xa = _augment(x_photo[ip], image_size, gen), _augment(x_anime[ia], image_size, gen)
-        x = torch.cat([xp, xa, _artefacts(torch.cat([xp[: half // 2], xa[half // 2 :]]), gen)])
+        neither = _artefacts(torch.cat([xp[: half // 2], xa[half // 2 :]]), gen)
+        x = torch.cat([xp, xa, neither, _smoothed(xa, gen)])
         loss = F.cross_entropy(net(x.to(device) * 2 - 1), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -258,9 +289,12 @@ def train_domain_classifier(
         device,
     )
     p_photo = clf.prob_pixels(_load_many(heldout_photos, side, None, "held-out photos") / 255.0)
-    p_anime = clf.prob_pixels(_load_many(heldout_anime, side, None, "held-out anime") / 255.0)
+    anime_pixels = _load_many(heldout_anime, side, None, "held-out anime") / 255.0
+    p_anime = clf.prob_pixels(anime_pixels)
     acc_photo, acc_anime = (p_photo < 0.5).float().mean(), (p_anime >= 0.5).float().mean()
     clf.heldout_accuracy = (float(acc_photo) + float(acc_anime)) / 2
+    blurred = gaussian_blur(square_resize(anime_pixels, image_size), BLUR_CHECK_SIGMA)
+    clf.heldout_blurred_anime = float(clf.prob_pixels(blurred).mean())
     return clf
 
 
@@ -411,4 +445,5 @@ def _read_classifier(path: Path, key_text: str, device: torch.device) -> DomainC
         tuple(obj["n_heldout"]),
         str(obj["heldout_source"]),
         device,
+        float(obj["heldout_blurred_anime"]),
     )

@@ -1,23 +1,30 @@
 """Score checkpoints and runs side by side: "looks like anime" and "still this person".
 
     python -m vitst_utils.evaluate --run runs/seed runs/anime [--checkpoint FILE ...]
-        [--data-root DIR] [--split val|test] [--limit N] [--out DIR] [--device D]
-        [--weights-dir DIR] [--max-checkpoints N]
+        [--images DIR ...] [--data-root DIR] [--split val|test] [--limit N] [--out DIR]
+        [--device D] [--weights-dir DIR] [--max-checkpoints N] [--metric-size N]
 
 Every checkpoint (of each run, or given as a file, seed state dicts included) stylises the same
-pairs (content[i] with style[i], the first N usable images of the split). Two baseline rows
-need no model: `photo` (the content images as they are) and `anime` (the split's style images).
+pairs (content[i] with style[i], the first N usable images of the split); `--images DIR` scores
+a folder of pictures another tool (or vitst) already made from those photos, named
+`<photo stem>*.png` or paired by sorted order. Two baseline rows need no model: `photo` (the
+content images as they are) and `anime` (the split's style images, an unrelated pairing).
 Writes `<out>/metrics.csv`, `metrics.json` and `metrics.png` (default `<first run>/evaluation`).
 
-Metrics that need no downloaded weights always run:
-- domain_score: mean P(anime) from a small photo-vs-anime classifier trained here on the train
-  splits (a classifier two-sample test, never the training discriminator); its held-out
-  accuracy is reported beside it.
-- structure: SSIM of luminance between photo and output (1.0 = the photo's layout kept).
+Metrics that need no downloaded weights always run (`metrics.py`):
+- domain_score: mean P(anime) from a small photo / anime / neither / smooth classifier trained on
+  the train splits (a classifier two-sample test, never the training discriminator); blurred
+  anime is "smooth"; its held-out accuracy is reported beside it.
+- crispness: 1 - the blur measure of Crete-Roffet et al. 2007 (higher = crisper lines).
+- structure: local correlation of blurred luminance, photo vs output (1 = layout kept, 0 =
+  flat or unrelated).
+- identity_top1: share of outputs whose own photo is the most similar of all the photos, in
+  orientation histograms of luminance edges (chance: 1 / pairs).
 - content_loss, style_loss, total_loss: the checkpoint's own VGG losses (as training).
-Metrics that need pretrained weights (torch-fidelity's Inception, torchvision's AlexNet): fid,
-kid (outputs vs the split's anime images), lpips (photo vs output) and art_fid = (1 + lpips) x
-(1 + fid). Their weights come from --weights-dir, the torch hub cache, or a download, never a
+Metrics that need pretrained weights (torch-fidelity's Inception, torchvision's AlexNet,
+OpenCV's SFace face recogniser): fid, kid (outputs vs the split's anime images), lpips (photo
+vs output), art_fid = (1 + lpips) x (1 + fid) and identity_cos (SFace cosine, photo vs
+output). Their weights come from --weights-dir, the torch hub cache, or a download, never a
 download when HF_HUB_OFFLINE or VITST_OFFLINE is set; without them they are "not available".
 """
 
@@ -40,7 +47,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from matplotlib.ticker import MaxNLocator
 from torch import nn
 from tqdm.auto import tqdm
@@ -48,6 +57,8 @@ from tqdm.auto import tqdm
 from .checkpoint import CheckpointError, list_checkpoints, load_checkpoint, model_from_checkpoint
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN, TrainConfig, get_preset
 from .data import (
+    IMAGE_EXTENSIONS,
+    ImageSkipped,
     build_transform,
     domain_folder,
     find_data_root,
@@ -58,8 +69,9 @@ from .data import (
 )
 from .domain import DomainClassifier, get_domain_classifier, square_resize
 from .explore import data_label, format_table
-from .function import normalize, rgb_to_gray, to_pixels
+from .function import normalize, to_pixels
 from .inference import select_checkpoints
+from .metrics import crispness, identity_top1, structure_score
 from .plots import Figure, plot_checkpoint_grid
 from .sample_data import is_synthetic
 from .weights import offline
@@ -70,7 +82,10 @@ DEFAULT_LIMIT = 200  # pairs per evaluation: enough to rank runs, fast on one GP
 ID_COLUMNS = ("run", "checkpoint", "epoch", "preset")
 HIGHER_IS_BETTER = {
     "domain_score": True,  # looks like anime
+    "crispness": True,  # drawn, not blurred (compare with the anime baseline)
     "structure": True,  # keeps the photo's layout (the photo itself scores 1)
+    "identity_top1": True,  # its own photo is the nearest (chance: 1 / pairs)
+    "identity_cos": True,  # the same person to a face recogniser (the photo itself: 1)
     "fid": False,
     "kid": False,
     "lpips": False,  # perceptual distance to the photo: lower keeps the person
@@ -107,6 +122,12 @@ ALEXNET = WeightFile(
     "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
     "torchvision's AlexNet, the LPIPS backbone",
     sha256_prefix="7be5be79",
+)
+SFACE = WeightFile(
+    "face_recognition_sface_2021dec.onnx",
+    "https://github.com/opencv/opencv_zoo/raw/main/models/face_recognition_sface/"
+    "face_recognition_sface_2021dec.onnx",
+    "OpenCV's SFace face recogniser (opencv_zoo) for identity_cos",
 )
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -233,12 +254,45 @@ def load_lpips(path: Path, device: str | torch.device = "cpu") -> nn.Module:
     return net.to(device).eval()
 
 
+class FaceRecognizer:
+    """OpenCV's SFace (`cv2.FaceRecognizerSF`, OpenCV >= 4.5.4): a 128-d embedding of a
+    112 x 112 face crop. The portraits here are framed like CelebA's aligned crops (face.py),
+    so the central face square is taken without a detector; face recognisers are weaker on
+    drawn faces, so read identity_cos between runs, not as an absolute."""
+
+    def __init__(self, path: Path):
+        import cv2
+
+        try:
+            self.net = cv2.FaceRecognizerSF.create(str(path), "")
+        except cv2.error as e:
+            msg = f"{path} is not an SFace ONNX model OpenCV can read: {e}"
+            raise WeightsUnavailable(msg) from e
+        self.cosine = cv2.FaceRecognizerSF_FR_COSINE
+
+    def embed(self, pixels: torch.Tensor) -> list:
+        """One embedding per [0, 1] pixel image (B, 3, H, W): its central face square."""
+        h, w = pixels.shape[-2:]
+        side = round(0.6 * min(h, w))
+        top, left = min(h - side, round(0.55 * h - side / 2)), (w - side) // 2
+        crop = pixels[..., top : top + side, left : left + side].float()
+        crop = F.interpolate(crop, size=(112, 112), mode="bilinear", antialias=True)
+        bgr = (crop.flip(1).clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
+        return [self.net.feature(np.ascontiguousarray(im.numpy())) for im in bgr]
+
+    def similarity(self, photos: torch.Tensor, images: torch.Tensor) -> float:
+        """Mean SFace cosine similarity of each photo with its image."""
+        pairs = zip(self.embed(photos), self.embed(images), strict=True)
+        return float(np.mean([self.net.match(a, b, self.cosine) for a, b in pairs]))
+
+
 @dataclass
 class MetricNets:
     """The networks of the weighted metrics that could be had, and why the others could not."""
 
     inception: nn.Module | None = None
     lpips: nn.Module | None = None
+    face: FaceRecognizer | None = None
     unavailable: dict[str, str] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
 
@@ -246,11 +300,13 @@ class MetricNets:
 def load_metric_nets(
     weights_dir: str | Path | None = None, device: str | torch.device = "cpu"
 ) -> MetricNets:
-    """Inception (FID, KID) and LPIPS, each independently: one missing never stops the other."""
+    """Inception (FID, KID), LPIPS and SFace (identity_cos), each independently: one missing
+    never stops the others."""
     nets = MetricNets()
     for key, spec, loader, metrics in (
         ("inception", INCEPTION, load_inception, ("fid", "kid")),
         ("lpips", ALEXNET, load_lpips, ("lpips",)),
+        ("face", SFACE, lambda path, _: FaceRecognizer(path), ("identity_cos",)),
     ):
         try:
             if key == "inception":
@@ -267,17 +323,6 @@ def load_metric_nets(
 
 
 # --- the metrics of one image set ---------------------------------------------------------------
-def structure_score(photos: torch.Tensor, images: torch.Tensor) -> float:
-    """Mean SSIM of luminance between photos and images ([0, 1] pixels, same size): 1.0 when
-    the layout (edges, shading) is the photo's, whatever the colours."""
-    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
-
-    def luma(x: torch.Tensor) -> torch.Tensor:
-        return rgb_to_gray(x.float())[:, :1]
-
-    return float(ssim(luma(images), luma(photos), data_range=1.0))
-
-
 class _Features(nn.Module):
     """Feeds precomputed Inception features to torchmetrics' KID (one Inception pass per image
     serves FID and KID, and the anime features serve every checkpoint)."""
@@ -394,19 +439,30 @@ class _Scorer:
     def classifier_info(self) -> dict[str, Any]:
         return {"summary": self.clf.summary(), **self.clf.info()} if self.clf else {}
 
-    def score(self, images: torch.Tensor, features: torch.Tensor | None = None) -> dict[str, Any]:
-        """The metrics of `images` ([0, 1] pixels, paired with the photos); `features`: their
-        Inception features if already computed."""
+    def score(
+        self,
+        images: torch.Tensor,
+        features: torch.Tensor | None = None,
+        index: Sequence[int] | None = None,
+    ) -> dict[str, Any]:
+        """The metrics of `images` ([0, 1] pixels, paired with the photos, or with the photos
+        at `index` when only some have an image); `features`: their Inception features if
+        already computed."""
+        photos = self.photos if index is None else self.photos[list(index)]
         row: dict[str, Any] = {
             "domain_score": float(self.clf.prob_pixels(images).mean()) if self.clf else None,
-            "structure": structure_score(self.photos, images),
+            "crispness": crispness(images),
+            "structure": structure_score(photos, images),
+            "identity_top1": identity_top1(photos, images),
         }
+        if self.nets.face is not None:
+            row["identity_cos"] = self.nets.face.similarity(photos, images)
         if self.nets.inception is not None:
             if features is None:
                 features = inception_features(self.nets.inception, images)
             row["fid"], row["kid"] = fid_kid(self.anime_features, features)
         if self.nets.lpips is not None:
-            row["lpips"] = lpips_score(self.nets.lpips, self.photos, images)
+            row["lpips"] = lpips_score(self.nets.lpips, photos, images)
         if row.get("fid") is not None and row.get("lpips") is not None:
             row["art_fid"] = (1 + row["lpips"]) * (1 + row["fid"])
         return row
@@ -500,6 +556,7 @@ class _Images:
     """The pairs' images, decoded once, as [0, 1] pixel batches at any size asked for."""
 
     def __init__(self, paths: Sequence[Path]):
+        self.paths = list(paths)
         self.images = [load_image(p) for p in paths]
         self._by_size: dict[int, torch.Tensor] = {}
 
@@ -527,6 +584,87 @@ def _load_pairs(root: Path, split: str, limit: int | None) -> tuple[_Images, _Im
         found.append(good)
     n = min(len(found[0]), len(found[1]))
     return _Images(found[0][:n]), _Images(found[1][:n]), notes
+
+
+# --- folders of pictures made elsewhere ---------------------------------------------------------
+def _named_after(file: Path, photo: Path) -> bool:
+    """`<photo stem>.png` or `<photo stem><not a letter or digit>....png`."""
+    rest = file.stem[len(photo.stem) :] if file.stem.startswith(photo.stem) else None
+    return rest is not None and (rest == "" or not rest[0].isalnum())
+
+
+def pair_image_folder(
+    folder: str | Path, photos: Sequence[Path]
+) -> tuple[list[tuple[int, Path]], list[str]]:
+    """(photo index, picture) pairs of a folder of stylised pictures, and the problems found:
+    pictures named after their photo (`<photo stem>*`, the shortest name when several), else,
+    when no name matches at all, paired by sorted order. Photos without a picture are named."""
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        return [], [f"{folder}: image folder not found"]
+    files = sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
+    if not files:
+        return [], [f"{folder}: no image files"]
+    named = {
+        i: min(hits, key=lambda f: (len(f.name), f.name))
+        for i, photo in enumerate(photos)
+        if (hits := [f for f in files if _named_after(f, photo)])
+    }
+    if named:
+        missing = [photos[i].name for i in range(len(photos)) if i not in named]
+        problems = [f"{folder}: no picture named after {m}" for m in missing[:10]]
+        if len(missing) > 10:
+            problems.append(f"{folder}: ... and {len(missing) - 10} more photos without one")
+        return sorted(named.items()), problems
+    n = min(len(files), len(photos))
+    problems = []
+    if len(files) != len(photos):
+        problems.append(
+            f"{folder}: no file is named after a photo, and {len(files)} files for "
+            f"{len(photos)} photos: paired the first {n} by sorted order"
+        )
+    return list(enumerate(files[:n])), problems
+
+
+def _read_folder_images(
+    pairs: Sequence[tuple[int, Path]], size: int, problems: list[str]
+) -> tuple[list[int], torch.Tensor | None]:
+    """The readable pictures of `pairs` as [0, 1] pixels at `size` (short side, centre crop,
+    as the photos) and their photo indices; unreadable files go to `problems`."""
+    tf = build_transform(size, train=False)
+    index, images = [], []
+    for i, path in pairs:
+        try:
+            images.append(to_pixels(tf(load_image(path))).clamp(0, 1))
+            index.append(i)
+        except (ImageSkipped, OSError) as e:
+            problems.append(f"{path}: unreadable ({getattr(e, 'reason', e)}), not scored")
+    return index, torch.stack(images) if images else None
+
+
+def _score_folders(
+    folders: Sequence[str | Path],
+    photos: _Images,
+    scorer: _Scorer,
+    metric_size: int,
+    problems: list[str],
+) -> list[dict[str, Any]]:
+    """One row per folder of already-stylised pictures (see `pair_image_folder`)."""
+    dirs = [Path(f).expanduser() for f in folders]
+    rows = []
+    for folder, name in zip(dirs, _unique_names(dirs), strict=True):
+        pairs, found = pair_image_folder(folder, photos.paths)
+        problems += found
+        index, images = _read_folder_images(pairs, metric_size, problems)
+        if images is None:
+            continue
+        row = {**_baseline(name), "checkpoint": "images", "path": str(folder)}
+        rows.append({**row, **scorer.score(images, index=index), "pairs": len(index)})
+    return rows
 
 
 # --- the evaluation ----------------------------------------------------------------------------
@@ -610,9 +748,6 @@ def _score_all(
         table.append({**row, **scorer.score(images)})
         if keep_samples:
             samples[_column_label(row)] = normalize(images[:keep_samples])
-    for row in table:
-        for m in METRICS:
-            row.setdefault(m, None)
     return table, samples
 
 
@@ -620,6 +755,7 @@ def evaluate_runs(
     runs: Sequence[str | Path] = (),
     checkpoints: Sequence[str | Path] = (),
     *,
+    images: Sequence[str | Path] = (),
     data_root: str | Path | None = None,
     split: str = "val",
     limit: int | None = DEFAULT_LIMIT,
@@ -633,14 +769,16 @@ def evaluate_runs(
     cache_dir: str | Path | None = None,
     keep_samples: int = 4,
 ) -> EvaluationResult:
-    """Score every checkpoint of `runs` (and the `checkpoints` files) on the same pairs of
-    `split`, beside the `photo` and `anime` baselines; write metrics.csv/.json/.png to `out`
-    (default `<first run>/evaluation`).
+    """Score every checkpoint of `runs` (and the `checkpoints` files), and each folder of
+    already-stylised pictures in `images` (`pair_image_folder`), on the same pairs of `split`,
+    beside the `photo` and `anime` baselines; write metrics.csv/.json/.png to `out` (default
+    `<first run>/evaluation`).
 
     Outputs are compared at `metric_size` (default: the smallest image size among the
-    checkpoints; larger outputs are downscaled, antialiased). A checkpoint that fails is a
-    `problem` and the rest are still scored; a metric that cannot run is `unavailable`.
-    Raises FileNotFoundError when there are no pairs (no data root, missing split)."""
+    checkpoints, else 224; others are resized, antialiased, and centre-cropped). A checkpoint
+    or picture that fails is a `problem` and the rest are still scored; a metric that cannot
+    run is `unavailable`. Raises FileNotFoundError when there are no pairs (no data root,
+    missing split)."""
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1 or None (all pairs), got {limit}")
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -662,6 +800,10 @@ def evaluate_runs(
     table, samples = _score_all(
         sources, scorer, (photos, anime), metric_size, device, batch_size, keep_samples, problems
     )
+    table += _score_folders(images, photos, scorer, metric_size, problems)
+    for row in table:
+        for m in METRICS:
+            row.setdefault(m, None)
     result = EvaluationResult(
         table=table,
         unavailable=scorer.unavailable,
@@ -732,6 +874,10 @@ class EvaluationResult:
         ]
         if self.classifier.get("summary"):
             lines.append(f"domain_score: {self.classifier['summary']}")
+        lines.append(
+            f"identity_top1: chance level 1/{self.pairs} = {1 / max(1, self.pairs):.3g} "
+            "(rows scored on fewer pairs: 1/their pairs)"
+        )
         by_reason: dict[str, list[str]] = {}
         for metric, why in self.unavailable.items():
             by_reason.setdefault(why, []).append(metric)
@@ -881,6 +1027,15 @@ def _parser() -> argparse.ArgumentParser:
         action="extend",
         help="checkpoint files (vitst checkpoints or seed state dicts)",
     )
+    p.add_argument(
+        "--images",
+        nargs="+",
+        default=[],
+        action="extend",
+        metavar="DIR",
+        help="folders of pictures already stylised from the split's photos (by vitst or another "
+        "tool), named <photo stem>*.png or paired by sorted order",
+    )
     p.add_argument("--data-root", help="the AvatarAnime folder (default: the first run's)")
     p.add_argument("--split", default="val", help="val (default), test, or train")
     p.add_argument(
@@ -890,13 +1045,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cuda if available, else cpu")
     p.add_argument("--weights-dir", help="folder with the FID/KID/LPIPS weight files (README)")
     p.add_argument("--max-checkpoints", type=int, help="per run, spread evenly (default all)")
+    p.add_argument(
+        "--metric-size",
+        type=int,
+        help="side at which all metrics compare (default: the checkpoints' smallest, else 224)",
+    )
     return p
 
 
 def _check_args(args: argparse.Namespace) -> None:
     """Usage errors as ValueError (the CLI prints them and exits 2)."""
-    if not args.run and not args.checkpoint:
-        raise ValueError("give --run RUN_DIR ... and/or --checkpoint FILE ...")
+    if not args.run and not args.checkpoint and not args.images:
+        raise ValueError("give --run RUN_DIR ..., --checkpoint FILE ... and/or --images DIR ...")
+    if args.metric_size is not None and args.metric_size < 16:
+        raise ValueError("--metric-size must be >= 16 pixels")
     if args.limit < 1 or (args.max_checkpoints is not None and args.max_checkpoints < 1):
         raise ValueError("--limit and --max-checkpoints must be >= 1")
     if args.weights_dir and not Path(args.weights_dir).is_dir():
@@ -911,6 +1073,7 @@ def main(argv: list[str] | None = None) -> int:
         result = evaluate_runs(
             args.run,
             args.checkpoint,
+            images=args.images,
             data_root=args.data_root,
             split=args.split,
             limit=args.limit,
@@ -918,6 +1081,7 @@ def main(argv: list[str] | None = None) -> int:
             device=args.device,
             weights_dir=args.weights_dir,
             max_checkpoints=args.max_checkpoints,
+            metric_size=args.metric_size,
         )
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
@@ -928,7 +1092,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in result.files.values():
         print(f"wrote {path}")
     if len(result.table) == 2:
-        print("error: no checkpoint could be scored (see the problems above)", file=sys.stderr)
+        print("error: nothing could be scored (see the problems above)", file=sys.stderr)
     return 1 if result.problems else 0
 
 

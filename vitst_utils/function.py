@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -97,6 +99,21 @@ def _gaussian_kernel(size: int, sigma: float, device, dtype) -> torch.Tensor:
     g = torch.exp(-(x**2) / (2 * sigma**2))
     g = g / g.sum()
     return (g[:, None] * g[None, :]).expand(3, 1, size, size)
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """A separable Gaussian blur of (B, C, H, W) images (any C), reflection-padded, kernel
+    2 * ceil(3 sigma) + 1 wide (clamped to the image); sigma <= 0 returns `x`."""
+    if sigma <= 0:
+        return x
+    radius = min(int(math.ceil(3 * sigma)), x.shape[-1] - 1, x.shape[-2] - 1)
+    t = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    g = (g / g.sum()).view(1, 1, 1, -1).expand(x.shape[1], 1, 1, -1)
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), g, groups=x.shape[1])
+    return F.conv2d(
+        F.pad(x, (0, 0, radius, radius), mode="reflect"), g.transpose(-1, -2), groups=x.shape[1]
+    )
 
 
 def edge_mask(pixels: torch.Tensor, threshold: float = 100.0, dilate: int = 5) -> torch.Tensor:

@@ -2,16 +2,22 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. `add_messy_files` writes every
-kind of junk a real image folder holds, for tests of the loader.
+so the whole pipeline runs in seconds without the real data. Two families: `builtin` (drawn
+here; the demo trains on it and recipes are tuned on it) and `heldout` (`heldout_faces`: drawn
+another way, for reporting only). `add_messy_files` writes every kind of junk a real image
+folder holds, for tests of the loader.
+
+    python -m vitst_utils.sample_data --out data/heldout --family heldout
 """
 
 from __future__ import annotations
 
+import argparse
 import colorsys
 import io
 import json
 import shutil
+import sys
 import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from . import heldout_faces
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN
 
 DOMAINS = (CONTENT_DOMAIN, STYLE_DOMAIN)
@@ -140,10 +147,20 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 
 
 # --- the dataset -------------------------------------------------------------------------------
-def _params_line(counts: Mapping[str, int], size: int, seed: int) -> str:
-    return "params: " + json.dumps(
-        {"counts": dict(counts), "size": size, "seed": seed}, sort_keys=True
-    )
+Drawer = Callable[[np.random.Generator, int], Image.Image]
+
+# family -> (photo drawer, anime drawer): `builtin` is tuned on, `heldout` only reported on
+FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
+    "builtin": (draw_photo_face, draw_anime_face),
+    "heldout": (heldout_faces.draw_photo_face, heldout_faces.draw_anime_face),
+}
+
+
+def _params_line(counts: Mapping[str, int], size: int, seed: int, family: str) -> str:
+    params = {"counts": dict(counts), "size": size, "seed": seed}
+    if family != "builtin":  # the built-in family keeps its old marker line
+        params["family"] = family
+    return "params: " + json.dumps(params, sort_keys=True)
 
 
 def _counts_on_disk(root: Path) -> dict[tuple[str, str], int]:
@@ -162,18 +179,22 @@ def make_sample_dataset(
     counts: Mapping[str, int] | None = None,
     size: int = 96,
     seed: int = 0,
+    family: str = "builtin",
 ) -> Path:
     """Write a small synthetic AvatarAnime-layout dataset under `root` and return `root`.
 
-    `counts` is images per split and domain (default train 8, val 4, test 4). Deterministic for
-    a seed; a second call with the same arguments returns at once without rewriting anything.
+    `counts` is images per split and domain (default train 8, val 4, test 4); `family` one of
+    `FAMILIES`. Deterministic for a seed; a second call with the same arguments returns at once
+    without rewriting anything.
     """
     root = Path(root)
     counts = dict(DEFAULT_COUNTS if counts is None else counts)
     if any(int(n) < 0 for n in counts.values()) or size < 16:
         raise ValueError(f"counts must be >= 0 and size >= 16, got counts={counts}, size={size}")
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}: use {' or '.join(FAMILIES)}")
     marker = root / SYNTHETIC_MARKER
-    params = _params_line(counts, size, seed)
+    params = _params_line(counts, size, seed, family)
     expected = {(domain, split): int(n) for domain in DOMAINS for split, n in counts.items()}
     if marker.is_file():
         if params in marker.read_text().splitlines() and _counts_on_disk(root) == expected:
@@ -188,9 +209,10 @@ def make_sample_dataset(
     root.mkdir(parents=True, exist_ok=True)
     marker.write_text(_MARKER_TEXT + "params: incomplete (being written)\n")
 
-    kinds: list[tuple[str, Callable[..., Image.Image], str, dict]] = [
-        (CONTENT_DOMAIN, draw_photo_face, ".jpg", {"quality": 90}),
-        (STYLE_DOMAIN, draw_anime_face, ".png", {}),
+    draw_photo, draw_anime = FAMILIES[family]
+    kinds: list[tuple[str, Drawer, str, dict]] = [
+        (CONTENT_DOMAIN, draw_photo, ".jpg", {"quality": 90 if family == "builtin" else 80}),
+        (STYLE_DOMAIN, draw_anime, ".png", {}),
     ]
     for d_index, (domain, draw, ext, save_kwargs) in enumerate(kinds):
         for split, n in counts.items():
@@ -285,3 +307,31 @@ def add_messy_files(folder: str | Path) -> dict[str, str]:
         append_images=[face.transpose(Image.Transpose.FLIP_LEFT_RIGHT)],
     )
     return out
+
+
+# --- CLI ---------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m vitst_utils.sample_data",
+        description="Write a synthetic AvatarAnime-layout dataset (marked SYNTHETIC).",
+    )
+    p.add_argument("--out", required=True, type=Path, help="the dataset root to write")
+    p.add_argument("--family", default="builtin", choices=sorted(FAMILIES))
+    p.add_argument("--train", type=int, default=64, help="images per domain (default 64)")
+    p.add_argument("--val", type=int, default=16)
+    p.add_argument("--test", type=int, default=16)
+    p.add_argument("--size", type=int, default=96, help="short side in px (default 96)")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    counts = {"train": args.train, "val": args.val, "test": args.test}
+    try:
+        root = make_sample_dataset(args.out, counts, args.size, args.seed, args.family)
+    except (ValueError, FileExistsError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"{root}: synthetic '{args.family}' family, {counts} images per domain")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
