@@ -49,7 +49,7 @@ from vitst_utils.env import (
 )
 from vitst_utils.evaluate import evaluate_runs
 from vitst_utils.explore import data_label
-from vitst_utils.plots import plot_history
+from vitst_utils.plots import plot_balance, plot_history
 from vitst_utils.train import train
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
@@ -104,6 +104,17 @@ LABEL = data_label(resolve_data_root(cfg, RUN_DIR)[0])  # says so when the data 
 plot_history(result.history, title=f"{cfg.run_name}: mean training losses per epoch | {LABEL}")
 
 # %% [markdown]
+# ## 4b. Loss balance
+#
+# How hard each term pulls the generator: its share of the gradient at the decoder's last layer
+# (measured every `balance_every` steps), and the adversary's weight, which `adv_adaptive`
+# sets so that it pulls as hard as all the reconstruction terms together (VQGAN's rule). One
+# band filling the panel means one term drowns the others; `train.log` has the first step's.
+
+# %%
+plot_balance(result.history, title=f"{cfg.run_name}: loss balance per epoch | {LABEL}")
+
+# %% [markdown]
 # ## 5. Samples: content | style | generated
 #
 # The same validation pairs after every epoch (the first, the middle and the last epoch here).
@@ -130,8 +141,9 @@ print(f"history: {RUN_DIR / 'history.csv'}\nlog:     {RUN_DIR / 'train.log'}")
 # ## 7. Scores of the last checkpoint
 #
 # `vitst_utils.evaluate` on the newest checkpoint, beside the `photo` and `anime` baselines:
-# `domain_score` (does it look like anime?), `structure` and `lpips` (is it still this person?),
-# FID/KID against the anime images (README: what each metric means). `04_checkpoint_comparison`
+# `domain_score` (does it look like anime?) and `crispness` (drawn lines, not blur),
+# `structure`, `identity_top1` and `lpips` (is it still this person?), FID/KID against the anime
+# images (README: what each metric means). `04_checkpoint_comparison`
 # scores every checkpoint and compares runs.
 
 # %%

@@ -18,10 +18,11 @@
 #
 # How the model changes over training, and how runs compare: the same validation pairs through
 # every saved checkpoint side by side, and numbers next to the pictures: **domain_score** (does
-# it look like anime?), **structure** and **lpips** (is it still this person?), **fid** / **kid**
-# / **art_fid** (how close the outputs are to the anime images as a set), and the training's
-# own VGG losses. Two baseline rows need no model: `photo` (the photos as they are) and `anime`
-# (the anime images). The work is done by `vitst_utils.evaluate` (also a command line:
+# it look like anime?), **crispness** (drawn lines, not blur), **structure**, **identity_top1**
+# and **lpips** (is it still this person?), **fid** / **kid** / **art_fid** (how close the
+# outputs are to the anime images as a set), and the training's own VGG losses. Two baseline
+# rows need no model: `photo` (the photos as they are) and `anime` (the anime images). The work
+# is done by `vitst_utils.evaluate` (also a command line:
 # `python -m vitst_utils.evaluate --run runs/seed runs/anime`); what the metrics mean is in the
 # README.
 #
@@ -42,6 +43,7 @@
 # %%
 import logging
 import os
+from pathlib import Path
 
 import torch
 from IPython.display import display
@@ -51,7 +53,7 @@ from vitst_utils.data import resolve_data_root
 from vitst_utils.env import default_run_dir, describe_hardware
 from vitst_utils.evaluate import evaluate_runs
 from vitst_utils.inference import ensure_checkpoints
-from vitst_utils.plots import plot_history, plot_val_losses, save_figure
+from vitst_utils.plots import plot_balance, plot_history, plot_val_losses, save_figure
 from vitst_utils.train import read_history_csv
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
@@ -140,8 +142,8 @@ print(result.text())
 # ## 6. Metric curves
 #
 # One panel per metric: a line per run across epochs, the `photo` and `anime` baselines dashed.
-# A good anime model moves `domain_score` towards the anime line while `structure` stays well
-# above it.
+# A good anime model moves `domain_score` and `crispness` towards the anime line while
+# `structure` and `identity_top1` stay well above it (the anime row is an unrelated pairing).
 
 # %%
 display(result.figure())
@@ -149,14 +151,20 @@ display(result.figure())
 # %% [markdown]
 # ## 7. Training loss curves
 #
-# Mean losses over each epoch's training steps, from the run's `history.csv`.
+# Mean losses over each epoch's training steps, from each run's `history.csv`, and the loss
+# balance: each term's share of the generator's gradient (one band filling the panel means
+# one term drowns the others) and the adversary's adaptive weight.
 
 # %%
-history = read_history_csv(run.run_dir / "history.csv")  # [] when there is none
-if history:
-    display(plot_history(history, title=f"{cfg.run_name}: mean training losses per epoch"))
-else:
-    print(f"No history.csv in {run.run_dir}: the run folder holds checkpoints only.")
+for run_dir in RUNS:
+    history = read_history_csv(Path(run_dir) / "history.csv")  # [] when there is none
+    if not history:
+        print(f"No history.csv in {run_dir}: the run folder holds checkpoints only.")
+        continue
+    display(plot_history(history, title=f"{Path(run_dir).name}: mean training losses"))
+    if any(k.endswith("_share") for k in history[-1]):
+        display(plot_balance(history, title=f"{Path(run_dir).name}: loss balance"))
+history = read_history_csv(run.run_dir / "history.csv")
 
 # %% [markdown]
 # ## 8. Validation losses per checkpoint

@@ -25,7 +25,9 @@ RECIPE = dict(
     lambda_identity_feature=1.0,
     lambda_tv=1.0,
     lambda_color=1.0,
+    lambda_luma=1.0,
     lambda_adv=1.0,
+    d_blur_weight=1.0,
     d_channels=8,
     lr_schedule="cosine",
     warmup_steps=2,
@@ -209,3 +211,104 @@ def test_recipe_run_warms_up_then_resumes_exactly(recipe_cfg, tmp_path, monkeypa
         assert a[key]["last_epoch"] == b[key]["last_epoch"] == 3 * 2
     assert a["optimizer_d"]["state"] and "prototype" in a
     assert a["prototype"]["mean"].shape == a["prototype"]["std"].shape
+
+
+# --- balance: adaptive adversarial weight, gradient shares, scale-free terms ----------------------
+def test_adaptive_weight_is_vqgans_gradient_ratio():
+    w = torch.randn(4, 3, requires_grad=True)
+    x = torch.randn(5, 3)
+    rec = (x @ w.T).square().mean()
+    adv = 0.01 * (x @ w.T).sum()
+    g_rec = torch.autograd.grad(rec, w, retain_graph=True)[0]
+    g_adv = torch.autograd.grad(adv, w, retain_graph=True)[0]
+    expected = g_rec.norm() / (g_adv.norm() + 1e-4)  # taming-transformers, by hand
+    lam = L.adaptive_weight(rec, adv, w)
+    assert not lam.requires_grad and lam.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert L.adaptive_weight(rec, adv, w, max_weight=0.5).item() == 0.5  # clamped
+    # scale-free: the reconstruction 10x larger gives a 10x larger weight
+    assert L.adaptive_weight(10 * rec, adv, w).item() == pytest.approx(10 * lam.item(), rel=1e-4)
+
+
+def test_balance_shares_are_gradient_norms_summing_to_one():
+    w = torch.randn(3, requires_grad=True)
+    terms = {
+        "a": 3 * w.sum(),
+        "b": (w * torch.tensor([0.0, 4.0, 0.0])).sum(),
+        "c": w.detach().sum(),
+    }
+    norms = L.grad_norms(terms, w)
+    assert norms == pytest.approx({"a": 3 * 3**0.5, "b": 4.0, "c": 0.0})
+    shares = L.shares(norms)
+    assert sum(shares.values()) == pytest.approx(1.0) and shares["c"] == 0
+    assert shares["a"] / shares["b"] == pytest.approx(3 * 3**0.5 / 4)
+    assert L.shares({"a": 0.0}) == {"a": 0.0}
+
+
+def test_trainer_reports_balance_on_its_schedule_and_adapts_the_adversary(recipe_cfg):
+    cfg = recipe_cfg.replace(adv_adaptive=True, balance_every=4)
+    t = _trainer(cfg)
+    content, style = _batch(cfg)
+    measured = []
+    for _ in range(9):
+        out = t.step(content, style)
+        measured.append(out.balance is not None)
+        assert out.adv_weight is not None and out.adv_weight > 0
+        if out.balance is not None:
+            assert set(out.balance) == set(out.losses) - {"total", "d_loss"}
+            assert sum(out.balance.values()) == pytest.approx(1.0)
+    assert measured == [True, True, True, False, True, False, False, False, True]
+    plain = _trainer(recipe_cfg).step(content, style)
+    assert plain.adv_weight == recipe_cfg.lambda_adv  # not adaptive: the configured weight
+
+
+def test_style_norm_makes_style_terms_scale_free():
+    g = [torch.randn(2, 8, 6, 6), torch.randn(2, 16, 3, 3)]
+    s = [torch.randn(2, 8, 6, 6) + 1, torch.randn(2, 16, 3, 3) * 2]
+    for kind in ("mean_std", "gram"):
+        plain = L.style_loss(g, s, kind)
+        scaled = L.style_loss([10 * x for x in g], [10 * x for x in s], kind)
+        assert scaled.item() > 50 * plain.item()  # the raw term grows with the features
+        normed = L.style_loss(g, s, kind, norm=True)
+        normed_scaled = L.style_loss([10 * x for x in g], [10 * x for x in s], kind, norm=True)
+        assert normed_scaled.item() == pytest.approx(normed.item(), rel=1e-4)
+    a, b = torch.randn(2, 8, 6, 6), torch.randn(2, 8, 6, 6)
+    assert L.gram_gray_loss(7 * a, 7 * b, norm=True).item() == pytest.approx(
+        L.gram_gray_loss(a, b, norm=True).item(), rel=1e-4
+    )
+
+
+def test_luma_loss_keeps_layout_and_ignores_thin_lines():
+    photo = torch.zeros(1, 3, 64, 64)
+    photo[..., 16:48, 16:48] = 0.8  # a bright square
+    lined = photo.clone()
+    lined[..., 16, 16:48] = 0.0  # a one-pixel dark outline
+    moved = photo.roll(12, dims=-1)
+    loss = [L.luma_loss(normalize(x), normalize(photo), 2.0).item() for x in (photo, lined, moved)]
+    assert loss[0] == 0 and loss[1] < 0.1 * loss[2]
+
+
+def test_blurred_anime_is_a_negative_for_the_discriminator(recipe_cfg, monkeypatch):
+    seen = {}
+
+    def capture(kind, real, negatives):
+        seen["negatives"] = negatives
+        return real[0].sum() * 0
+
+    monkeypatch.setattr(L, "discriminator_loss", capture)
+    style = normalize(torch.rand(2, 3, 64, 64))
+    t = _trainer(recipe_cfg)
+    t._discriminator_loss(style, style)
+    weights = [w for _, w in seen["negatives"]]
+    assert weights == [1.7, 1.0, 1.0, 1.7]  # generated, edge-smoothed, blurred, grayscale
+
+
+def test_history_has_the_balance_columns_and_the_log_its_first_line(recipe_cfg, tmp_path):
+    cfg = recipe_cfg.replace(epochs=2, adv_adaptive=True, balance_every=1, save_every=2)
+    result = T.train(cfg, tmp_path / "run")
+    for row in result.history:
+        shares = {k: v for k, v in row.items() if k.endswith("_share")}
+        assert {k.removesuffix("_share") for k in shares} >= {"content", "style", "luma", "adv"}
+        assert sum(shares.values()) == pytest.approx(1.0, abs=1e-4)
+        assert row["adv_weight"] > 0
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "loss balance (epoch 1, step 1; share of the generator's gradient):" in log

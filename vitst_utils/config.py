@@ -68,6 +68,7 @@ class TrainConfig:
     content_criterion: str = "mse"  # mse | l1
     content_norm: bool = False  # compare mean-variance-normalised features (StyTr2)
     style_loss: str = "mean_std"  # mean_std | gram
+    style_norm: bool = False  # style terms relative to the style's own magnitude (scale-free)
     lambda_content: float = 3.0
     lambda_style: float = 1.0
     lambda_gram_gray: float = 0.0  # AnimeGANv2: L1 of Gram matrices vs the *grayscale* anime
@@ -75,10 +76,15 @@ class TrainConfig:
     lambda_identity_pixel: float = 0.0  # StyTr2: decode(AdaIN(c, c)) = c, decode(s, s) = s
     lambda_identity_feature: float = 0.0  # ... the same in VGG features (all vgg_layers)
     lambda_tv: float = 0.0  # total variation of the output
+    tv_kind: str = "l2"  # l2 (AnimeGANv2: squared differences, blurs lines) | l1 (keeps edges)
     lambda_color: float = 0.0  # AnimeGANv2: YUV colour of the output vs the photo
+    lambda_luma: float = 0.0  # L1 of blurred luminance, output vs photo: layout, not lines
+    luma_blur: float = 0.03  # that blur's sigma, as a fraction of image_size
 
     # --- adversary (lambda_adv > 0 adds a PatchGAN discriminator on the anime domain) ------
     lambda_adv: float = 0.0
+    adv_adaptive: bool = False  # VQGAN's adaptive weight: lambda_adv x |grad rec| / |grad adv|
+    adv_weight_max: float = 1e4  # the adaptive weight's clamp (VQGAN: 1e4)
     gan_loss: str = "lsgan"  # lsgan | hinge
     adv_start_epoch: int = 1  # epochs before this train reconstruction only (AnimeGAN init)
     d_channels: int = 64  # AnimeGANv2 D: ch 64, n_dis 3, spectral norm, LayerNorm
@@ -90,6 +96,7 @@ class TrainConfig:
     d_fake_weight: float = 1.7
     d_gray_weight: float = 1.7  # grayscale anime as negatives: its colours are part of the style
     d_smooth_weight: float = 1.0  # edge-smoothed anime as negatives (CartoonGAN, AnimeGANv2)
+    d_blur_weight: float = 0.0  # Gaussian-blurred anime as negatives: smooth is not drawn
 
     # --- optimisation -----------------------------------------------------------------------
     lr: float = 1e-4
@@ -110,6 +117,7 @@ class TrainConfig:
     max_nonfinite_steps: int = 10  # consecutive non-finite losses before giving up
     num_samples: int = 4  # pairs in the fixed validation grid drawn after every epoch
     prototype_images: int | None = 1000  # style images behind each checkpoint's prototype
+    balance_every: int = 50  # steps between loss-balance measurements (gradient shares); 0: off
 
     # --- speed (same losses, faster; see benchmark.py) -------------------------------------
     batched_passes: bool = True  # content+style in one encoder pass, VGG targets in one pass
@@ -137,6 +145,10 @@ class TrainConfig:
             (self.output_space in ("normalized", "pixels"), "output_space", "normalized|pixels"),
             (self.style_loss in ("mean_std", "gram"), "style_loss", "mean_std|gram"),
             (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
+            (self.tv_kind in ("l2", "l1"), "tv_kind", "l2|l1"),
+            (0 < self.luma_blur < 0.5, "luma_blur", "a fraction of image_size in (0, 0.5)"),
+            (self.adv_weight_max > 0, "adv_weight_max", "> 0"),
+            (self.balance_every >= 0, "balance_every", ">= 0"),
             (self.gan_loss in ("lsgan", "hinge"), "gan_loss", "lsgan|hinge"),
             (self.lr_schedule in ("constant", "cosine"), "lr_schedule", "constant|cosine"),
             (self.image_size % 16 == 0 and self.image_size >= 16, "image_size", "a multiple of 16"),
@@ -221,6 +233,7 @@ SEED_RECIPE: dict[str, Any] = dict(
     content_criterion="mse",
     content_norm=False,
     style_loss="mean_std",
+    style_norm=False,
     lambda_content=3.0,
     lambda_style=1.0,
     lambda_gram_gray=0.0,
@@ -228,7 +241,10 @@ SEED_RECIPE: dict[str, Any] = dict(
     lambda_identity_feature=0.0,
     lambda_tv=0.0,
     lambda_color=0.0,
+    lambda_luma=0.0,
     lambda_adv=0.0,
+    adv_adaptive=False,
+    d_blur_weight=0.0,
     betas=(0.9, 0.999),
 )
 

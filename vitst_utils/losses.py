@@ -14,6 +14,7 @@ from torch import nn
 from .config import TrainConfig
 from .function import (
     calc_mean_std,
+    gaussian_blur,
     gram_matrix,
     mean_variance_norm,
     normalize,
@@ -31,6 +32,7 @@ TERMS = {
     "identity_feature": "lambda_identity_feature",
     "tv": "lambda_tv",
     "color": "lambda_color",
+    "luma": "lambda_luma",
     "adv": "lambda_adv",
 }
 
@@ -71,39 +73,70 @@ def content_loss(
     return F.l1_loss(gen, target) if criterion == "l1" else F.mse_loss(gen, target)
 
 
+def _relative(loss: torch.Tensor, target: torch.Tensor, norm: bool, p: int = 2) -> torch.Tensor:
+    """`loss` divided by the target's mean |x|^p when `norm`: the same term whatever the scale
+    of the features (a random or a pretrained VGG19, 64 or 224 px)."""
+    if not norm:
+        return loss
+    return loss / (target.detach().abs().pow(p).mean() + 1e-8)
+
+
 def style_loss(
-    gen_feats: list[torch.Tensor], style_feats: list[torch.Tensor], kind: str = "mean_std"
+    gen_feats: list[torch.Tensor],
+    style_feats: list[torch.Tensor],
+    kind: str = "mean_std",
+    norm: bool = False,
 ) -> torch.Tensor:
-    """Sum over layers of the MSE between channel statistics (mean/std, or Gram matrices)."""
+    """Sum over layers of the MSE between channel statistics (mean/std, or Gram matrices);
+    with `norm`, each layer's error relative to the style's own statistics (scale-free)."""
     total = gen_feats[0].new_zeros(())
     for g, s in zip(gen_feats, style_feats, strict=True):
         if kind == "mean_std":
             g_mean, g_std = calc_mean_std(g)
             s_mean, s_std = calc_mean_std(s)
-            total = total + F.mse_loss(g_mean, s_mean) + F.mse_loss(g_std, s_std)
+            total = total + _relative(
+                F.mse_loss(g_mean, s_mean) + F.mse_loss(g_std, s_std),
+                torch.cat([s_mean, s_std]),
+                norm,
+            )
         elif kind == "gram":
-            total = total + F.mse_loss(gram_matrix(g), gram_matrix(s))
+            s_gram = gram_matrix(s)
+            total = total + _relative(F.mse_loss(gram_matrix(g), s_gram), s_gram, norm)
         else:
             raise ValueError(f"unknown style loss {kind!r}: use mean_std or gram")
     return total
 
 
-def gram_gray_loss(gen: torch.Tensor, gray_style: torch.Tensor) -> torch.Tensor:
+def gram_gray_loss(gen: torch.Tensor, gray_style: torch.Tensor, norm: bool = False) -> torch.Tensor:
     """AnimeGANv2's style loss (`tools/ops.py`, style_loss/gram): L1 between the Gram matrices
     of the output and of the *grayscale* anime image. Grayscale, so it asks for the anime set's
     texture and lines, not its colours. Normalised by H x W only: AnimeGANv2 also divides by
     C, but its caffe-style VGG inputs (0-255) give features about 58x larger than torchvision's
-    normalised ones, so neither its normalisation nor its weights carry over."""
-    return F.l1_loss(gram_matrix(gen), gram_matrix(gray_style))
+    normalised ones, so neither its normalisation nor its weights carry over; with `norm` the
+    error is relative to the style Gram's mean magnitude instead (scale-free)."""
+    target = gram_matrix(gray_style)
+    return _relative(F.l1_loss(gram_matrix(gen), target), target, norm, p=1)
 
 
-def tv_loss(image: torch.Tensor) -> torch.Tensor:
-    """AnimeGANv2's total variation (`total_variation_loss`): mean squared neighbour
-    differences / 2, on pixels; flattens noise into the flat fills of drawn images."""
+def tv_loss(image: torch.Tensor, kind: str = "l2") -> torch.Tensor:
+    """Total variation on pixels: AnimeGANv2's (`total_variation_loss`, "l2": mean squared
+    neighbour differences / 2), which flattens noise but also softens every line, or the
+    anisotropic L1 form (Rudin-Osher-Fatemi, "l1"), which flattens fills and keeps edges."""
     x = to_pixels(image)
     dh = x[..., 1:, :] - x[..., :-1, :]
     dw = x[..., :, 1:] - x[..., :, :-1]
+    if kind == "l1":
+        return (dh.abs().mean() + dw.abs().mean()) / 2
     return (dh.square().mean() + dw.square().mean()) / 2
+
+
+def luma_loss(generated: torch.Tensor, photo: torch.Tensor, sigma: float) -> torch.Tensor:
+    """L1 between the blurred luminance (Gaussian, `sigma` px) of output and photo: the photo's
+    layout and shading in pixels, blind to colour and to the thin lines a drawing adds. Needs
+    no loss network, so its scale is the same with random or pretrained weights."""
+    g = gaussian_blur(rgb_to_gray(to_pixels(generated))[:, :1], sigma)
+    p = gaussian_blur(rgb_to_gray(to_pixels(photo))[:, :1], sigma)
+    return F.l1_loss(g, p)
 
 
 def color_loss(generated: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
@@ -175,18 +208,22 @@ def perceptual_losses(
         "content": content_loss(
             gen_feats[k], t_feats[0][k], cfg.content_criterion, cfg.content_norm
         ),
-        "style": style_loss(gen_feats, t_feats[1], cfg.style_loss),
+        "style": style_loss(gen_feats, t_feats[1], cfg.style_loss, cfg.style_norm),
     }
     if want_gray:
-        out["gram_gray"] = gram_gray_loss(gen_feats[cfg.gram_layer], t_feats[2][cfg.gram_layer])
+        out["gram_gray"] = gram_gray_loss(
+            gen_feats[cfg.gram_layer], t_feats[2][cfg.gram_layer], cfg.style_norm
+        )
     if identity is not None:
         out["identity_pixel"] = identity_pixel_loss(identity, (content, style))
     if id_feats:
         out["identity_feature"] = identity_feature_loss(o_feats[1:], t_feats[:2])
     if cfg.lambda_tv > 0:
-        out["tv"] = tv_loss(generated)
+        out["tv"] = tv_loss(generated, cfg.tv_kind)
     if cfg.lambda_color > 0:
         out["color"] = color_loss(generated, content)
+    if cfg.lambda_luma > 0:
+        out["luma"] = luma_loss(generated, content, cfg.luma_blur * cfg.image_size)
     return out
 
 
@@ -218,3 +255,38 @@ def discriminator_loss(
         return loss + sum(w * F.relu(1 + n.float()).mean() for n, w in negatives)
     loss = weight * (logits - 1).square().mean()
     return loss + sum(w * n.float().square().mean() for n, w in negatives)
+
+
+# --- balance: each term's pull on the generator -----------------------------------------------
+def grad_norms(
+    weighted: dict[str, torch.Tensor], param: torch.Tensor, retain_graph: bool = True
+) -> dict[str, float]:
+    """The L2 norm of each (weighted) loss term's gradient with respect to `param` (the
+    decoder's last layer): how hard each term pulls the output. Graph kept for the backward."""
+    out = {}
+    for name, loss in weighted.items():
+        if not loss.requires_grad:
+            out[name] = 0.0
+            continue
+        (g,) = torch.autograd.grad(loss, param, retain_graph=retain_graph, allow_unused=True)
+        out[name] = 0.0 if g is None else float(g.float().norm())
+    return out
+
+
+def shares(norms: dict[str, float]) -> dict[str, float]:
+    """Each term's share of the summed gradient norms (sums to 1; all 0 when nothing pulls)."""
+    total = sum(norms.values())
+    return {k: (v / total if total > 0 else 0.0) for k, v in norms.items()}
+
+
+def adaptive_weight(
+    rec: torch.Tensor, adv: torch.Tensor, param: torch.Tensor, max_weight: float = 1e4
+) -> torch.Tensor:
+    """VQGAN's adaptive adversarial weight (Esser et al. 2021, taming-transformers
+    `calculate_adaptive_weight`): |grad rec| / (|grad adv| + 1e-4) at the decoder's last layer,
+    clamped to [0, max_weight], detached. The adversary then pulls as hard as the
+    reconstruction terms whatever their scale (random or pretrained VGG19, 64 or 224 px)."""
+    (g_rec,) = torch.autograd.grad(rec, param, retain_graph=True)
+    (g_adv,) = torch.autograd.grad(adv, param, retain_graph=True)
+    weight = g_rec.float().norm() / (g_adv.float().norm() + 1e-4)
+    return weight.clamp(0.0, max_weight).detach()

@@ -108,6 +108,12 @@ class ViTStyleTransfer(nn.Module):
     def patch_size(self) -> int:
         return self.vit_encoder.patch_embed.patch_size[0]
 
+    @property
+    def last_layer(self) -> torch.Tensor:
+        """The weight of the decoder's last convolution (before Tanh): where the loss balance
+        and the adaptive adversarial weight compare gradients (VQGAN's `last_layer`)."""
+        return self.decoder[-2].weight
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H/p, W/p) features: the patch tokens after the final norm (the seed), or the
         normed outputs of the `vit_layers` blocks stacked on channels. H, W: multiples of p."""

@@ -78,6 +78,37 @@ def plot_history(rows: Sequence[dict[str, float]], title: str = "") -> Figure:
     return fig
 
 
+def plot_balance(rows: Sequence[dict[str, float]], title: str = "") -> Figure:
+    """The loss balance per epoch, from history rows with `<term>_share` columns: each term's
+    share of the generator's gradient at the decoder's last layer, stacked to 1 (one term
+    drowning the others shows as one band filling the panel); beside it the adversarial
+    term's (adaptive) weight, when the run has one."""
+    terms = [k for k in dict.fromkeys(k for r in rows for k in r) if k.endswith("_share")]
+    if not terms:
+        raise ValueError("no <term>_share columns in these rows: the run measured no balance")
+    adv = [r.get("adv_weight", float("nan")) for r in rows]
+    with_adv = any(np.isfinite(adv))
+    fig = Figure(layout="constrained", figsize=(11 if with_adv else 7, 3.6))
+    axes = fig.subplots(1, 2 if with_adv else 1, squeeze=False)[0]
+    epochs = [r["epoch"] for r in rows]
+    shares = np.nan_to_num(np.array([[r.get(k, 0.0) for r in rows] for k in terms]))
+    axes[0].stackplot(epochs, shares, labels=[k.removesuffix("_share") for k in terms])
+    axes[0].set_ylim(0, 1)
+    axes[0].set_title("share of the generator's gradient (decoder's last layer)", fontsize=9)
+    axes[0].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    if with_adv:
+        axes[1].plot(epochs, adv, marker="o", ms=3)
+        axes[1].set_yscale("log")
+        axes[1].set_title("adversarial weight (adaptive: |grad rec| / |grad adv|)", fontsize=9)
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
 def image_grid(
     images: Sequence, titles: Sequence[str] | None = None, cols: int = 6, title: str = ""
 ) -> Figure:

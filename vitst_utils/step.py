@@ -22,7 +22,7 @@ from torch import nn
 
 from . import losses
 from .config import TrainConfig
-from .function import edge_smooth, normalize, rgb_to_gray, to_pixels
+from .function import edge_smooth, gaussian_blur, normalize, rgb_to_gray, to_pixels
 from .model import ViTStyleTransfer, build_discriminator
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,16 @@ class WarmupCosine:
 @dataclass
 class StepResult:
     """What one step did: unweighted loss terms plus `total` and (adversarial) `d_loss`,
-    detached; `skipped` when a loss was not finite on some rank; `stop` when some rank asked."""
+    detached; `skipped` when a loss was not finite on some rank; `stop` when some rank asked;
+    `balance`: each weighted term's share of the generator's gradient at the decoder's last
+    layer, on the steps where it is measured (`balance_every`), else None; `adv_weight`: the
+    adversarial term's effective weight (adaptive or `lambda_adv`), None without one."""
 
     losses: dict[str, torch.Tensor]
     skipped: bool
     stop: bool
+    balance: dict[str, float] | None = None
+    adv_weight: float | None = None
 
 
 @dataclass
@@ -136,7 +141,12 @@ class Trainer:
                 terms["adv"] = losses.generator_adv_loss(cfg.gan_loss, d_for_g(generated))
                 self.disc.requires_grad_(True)
                 d_loss = self._discriminator_loss(style, generated.detach())
-        total = sum(getattr(cfg, losses.TERMS[k]) * v for k, v in terms.items())
+        weights = {k: getattr(cfg, losses.TERMS[k]) for k in terms}
+        if adversarial and cfg.adv_adaptive:
+            weights["adv"] = cfg.lambda_adv * self._adaptive_weight(terms, weights)
+        weighted = {k: weights[k] * v for k, v in terms.items()}
+        total = sum(weighted.values())
+        balance = self._balance(weighted) if self._balance_due() else None
         check = [total.detach()] + ([d_loss.detach()] if adversarial else [])
         flags = torch.stack(
             [
@@ -161,17 +171,57 @@ class Trainer:
         result["total"] = total.detach().float()
         if adversarial:
             result["d_loss"] = d_loss.detach().float()
-        return StepResult(result, skipped, bool(flags[1] > 0))
+        adv_weight = float(weights["adv"]) if adversarial else None
+        return StepResult(result, skipped, bool(flags[1] > 0), balance, adv_weight)
+
+    # --- balance ----------------------------------------------------------------------------
+    def _balance_due(self) -> bool:
+        """The first 3 steps of a run, then every `balance_every` steps."""
+        every, step = self.cfg.balance_every, self.sched_g.last_epoch
+        return every > 0 and (step < 3 or step % every == 0)
+
+    def _balance(self, weighted: dict[str, torch.Tensor]) -> dict[str, float]:
+        """Each weighted term's share of the gradient norm at the decoder's last layer, the
+        same on every rank (averaged over ranks); the shares sum to 1."""
+        norms = losses.grad_norms(
+            {k: self.scaler.scale(v) for k, v in weighted.items()}, self.model.last_layer
+        )
+        shares = losses.shares(norms)
+        if dist.is_available() and dist.is_initialized():
+            vec = torch.tensor(list(shares.values()), device=self.device)
+            dist.all_reduce(vec)
+            shares = dict(zip(shares, (vec / dist.get_world_size()).tolist(), strict=True))
+        return shares
+
+    def _adaptive_weight(
+        self, terms: dict[str, torch.Tensor], weights: dict[str, float]
+    ) -> torch.Tensor:
+        """VQGAN's adaptive weight of the adversarial term (`losses.adaptive_weight`), on the
+        scaled losses (the ratio does not change; fp16 gradients do not underflow), averaged
+        over ranks so all of them take the same step; 1.0 where a gradient is not finite."""
+        rec = sum(weights[k] * v for k, v in terms.items() if k != "adv")
+        scale = self.scaler.scale
+        lam = losses.adaptive_weight(
+            scale(rec), scale(terms["adv"]), self.model.last_layer, self.cfg.adv_weight_max
+        )
+        if dist.is_available() and dist.is_initialized():
+            dist.all_reduce(lam)
+            lam = lam / dist.get_world_size()
+        return torch.where(torch.isfinite(lam), lam, torch.ones_like(lam))
 
     def _discriminator_loss(self, style: torch.Tensor, generated: torch.Tensor) -> torch.Tensor:
-        """Real anime against the generated images, the edge-smoothed anime and (weight > 0)
-        the grayscale anime, in one batched forward (D has no batch statistics)."""
+        """Real anime against the generated images, and (weight > 0) the edge-smoothed, the
+        blurred and the grayscale anime, in one batched forward (D has no batch statistics)."""
         cfg = self.cfg
         with torch.no_grad():
             pixels = to_pixels(style).clamp(0, 1)
             negatives = [(generated, cfg.d_fake_weight)]
             if cfg.d_smooth_weight > 0:
                 negatives.append((normalize(edge_smooth(pixels)), cfg.d_smooth_weight))
+            if cfg.d_blur_weight > 0:  # sigma 0.5-2 px at 64 px (scaled), spread over steps
+                u = (self.sched_g.last_epoch * 0.6180339887) % 1.0  # golden-ratio sequence
+                sigma = (0.5 + 1.5 * u) * cfg.image_size / 64
+                negatives.append((normalize(gaussian_blur(pixels, sigma)), cfg.d_blur_weight))
             if cfg.d_gray_weight > 0:
                 negatives.append((normalize(rgb_to_gray(pixels)), cfg.d_gray_weight))
         logits = self.disc_net(torch.cat([style] + [x for x, _ in negatives])).chunk(

@@ -227,6 +227,7 @@ class _Ctx:
     amp: bool
     t_start: float = field(default_factory=lambda: time.monotonic())
     bad_steps: int = 0  # consecutive non-finite steps, carried across epochs
+    balance_logged: bool = False  # the run's first loss-balance line was written
 
     @property
     def main(self) -> bool:
@@ -505,6 +506,7 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
         dynamic_ncols=True,
     )
     sums: dict[str, torch.Tensor] = {}
+    balance = _Balance()
     good = skipped = 0
     for step, (content, style) in enumerate(bar, 1):
         out = trainer.step(
@@ -529,13 +531,47 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
             good += 1
             for k, v in out.losses.items():
                 sums[k] = sums.get(k, 0) + v
+            balance.add(out)
+            if ctx.main and out.balance and not ctx.balance_logged:
+                ctx.balance_logged = True
+                log.info("%s", format_balance(out.balance, f"epoch {epoch}, step {step}"))
             if ctx.main and (step % 5 == 0 or step == n_steps):
                 bar.set_postfix({k: f"{v.item():.3f}" for k, v in out.losses.items()})
         if out.stop:
             bar.close()
             return None
     bar.close()
-    return _epoch_row(ctx, trainer, epoch, sums, good, skipped)
+    return {**_epoch_row(ctx, trainer, epoch, sums, good, skipped), **balance.columns()}
+
+
+class _Balance:
+    """An epoch's mean loss-balance shares (`<term>_share`) and adaptive adversarial weight
+    (`adv_weight`) over the good steps that measured them (already the same on every rank)."""
+
+    def __init__(self) -> None:
+        self.shares: dict[str, float] = {}
+        self.n_shares = 0
+        self.adv: list[float] = []
+
+    def add(self, out: Any) -> None:
+        if out.balance:
+            for k, v in out.balance.items():
+                self.shares[k] = self.shares.get(k, 0.0) + v
+            self.n_shares += 1
+        if out.adv_weight is not None:
+            self.adv.append(out.adv_weight)
+
+    def columns(self) -> dict[str, float]:
+        cols = {f"{k}_share": v / self.n_shares for k, v in self.shares.items()}
+        if self.adv:
+            cols["adv_weight"] = sum(self.adv) / len(self.adv)
+        return cols
+
+
+def format_balance(shares: dict[str, float], when: str) -> str:
+    """One log line: each term's share of the generator's gradient (decoder's last layer)."""
+    parts = " | ".join(f"{k} {v:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1]))
+    return f"loss balance ({when}; share of the generator's gradient): {parts}"
 
 
 def _epoch_row(
