@@ -2,7 +2,8 @@
 
 Each term has its weight in `TrainConfig` (`lambda_*`, 0 = off) and its source in a docstring.
 Every image given here is ImageNet-normalised (the space `model(...)` returns); terms defined
-on pixels convert with `function.to_pixels`.
+on pixels convert with `function.to_pixels`. Every loss runs in fp32 with autocast off
+(`function.in_fp32`), so fp16 AMP speeds up the networks but never sums squares in fp16.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from .config import TrainConfig
 from .function import (
     calc_mean_std,
     gram_matrix,
+    in_fp32,
     mean_variance_norm,
     normalize,
     rgb_to_gray,
@@ -61,6 +63,7 @@ def vgg_features(
     return feats
 
 
+@in_fp32
 def content_loss(
     gen: torch.Tensor, target: torch.Tensor, criterion: str = "mse", norm: bool = False
 ) -> torch.Tensor:
@@ -71,6 +74,7 @@ def content_loss(
     return F.l1_loss(gen, target) if criterion == "l1" else F.mse_loss(gen, target)
 
 
+@in_fp32
 def style_loss(
     gen_feats: list[torch.Tensor], style_feats: list[torch.Tensor], kind: str = "mean_std"
 ) -> torch.Tensor:
@@ -88,6 +92,7 @@ def style_loss(
     return total
 
 
+@in_fp32
 def gram_gray_loss(gen: torch.Tensor, gray_style: torch.Tensor) -> torch.Tensor:
     """AnimeGANv2's style loss (`tools/ops.py`, style_loss/gram): L1 between the Gram matrices
     of the output and of the *grayscale* anime image. Grayscale, so it asks for the anime set's
@@ -97,6 +102,7 @@ def gram_gray_loss(gen: torch.Tensor, gray_style: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(gram_matrix(gen), gram_matrix(gray_style))
 
 
+@in_fp32
 def tv_loss(image: torch.Tensor) -> torch.Tensor:
     """AnimeGANv2's total variation (`total_variation_loss`): mean squared neighbour
     differences / 2, on pixels; flattens noise into the flat fills of drawn images."""
@@ -106,6 +112,7 @@ def tv_loss(image: torch.Tensor) -> torch.Tensor:
     return (dh.square().mean() + dw.square().mean()) / 2
 
 
+@in_fp32
 def color_loss(generated: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     """AnimeGANv2's colour loss (`color_loss`): YUV of output vs photo, L1 on Y and Huber on
     U and V (tf.losses.huber_loss, delta 1), so the photo's colours survive the stylisation."""
@@ -113,6 +120,7 @@ def color_loss(generated: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(g[:, 0], p[:, 0]) + F.huber_loss(g[:, 1:], p[:, 1:], delta=1.0) * 2
 
 
+@in_fp32
 def identity_pixel_loss(
     id_images: tuple[torch.Tensor, torch.Tensor], inputs: tuple[torch.Tensor, torch.Tensor]
 ) -> torch.Tensor:
@@ -123,6 +131,7 @@ def identity_pixel_loss(
     )
 
 
+@in_fp32
 def identity_feature_loss(
     id_feats: list[list[torch.Tensor]], input_feats: list[list[torch.Tensor]]
 ) -> torch.Tensor:
@@ -197,24 +206,25 @@ def _split(feats: list[torch.Tensor], n: int) -> list[list[torch.Tensor]]:
 
 
 # --- the adversarial pair ----------------------------------------------------------------------
+@in_fp32
 def generator_adv_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
     """The generator's side (AnimeGANv2 `generator_loss`): LSGAN (D(fake) - 1)^2, or hinge
-    -D(fake)."""
-    fake_logits = fake_logits.float()
+    -D(fake). The logits arrive in fp32 (`in_fp32`), whatever precision D ran in."""
     if kind == "hinge":
         return -fake_logits.mean()
     return (fake_logits - 1).square().mean()
 
 
+@in_fp32
 def discriminator_loss(
     kind: str, real: tuple[torch.Tensor, float], negatives: list[tuple[torch.Tensor, float]]
 ) -> torch.Tensor:
     """The discriminator's side (AnimeGANv2 `discriminator_loss`): weighted real anime logits
     -> 1 and each weighted negative (generated, edge-smoothed anime, grayscale anime) -> 0 for
-    LSGAN; hinge with margins 1 otherwise."""
-    logits, weight = real[0].float(), real[1]
+    LSGAN; hinge with margins 1 otherwise. Logits and losses in fp32 (`in_fp32`)."""
+    logits, weight = real
     if kind == "hinge":
         loss = weight * F.relu(1 - logits).mean()
-        return loss + sum(w * F.relu(1 + n.float()).mean() for n, w in negatives)
+        return loss + sum(w * F.relu(1 + n).mean() for n, w in negatives)
     loss = weight * (logits - 1).square().mean()
-    return loss + sum(w * n.float().square().mean() for n, w in negatives)
+    return loss + sum(w * n.square().mean() for n, w in negatives)

@@ -264,7 +264,7 @@ def build_trainer(
         opt_d,
         sched_g,
         sched_d,
-        torch.amp.GradScaler("cuda", enabled=amp),
+        torch.amp.GradScaler(device.type, enabled=amp),
         device,
         amp,
     )
