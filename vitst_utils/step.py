@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
-from . import losses
+from . import distributed, losses
 from .config import TrainConfig
 from .function import edge_smooth, normalize, rgb_to_gray, to_pixels
 from .model import ViTStyleTransfer, build_discriminator
@@ -144,8 +143,7 @@ class Trainer:
                 torch.tensor(float(stop), device=total.device),
             ]
         )
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        flags = distributed.any_rank(flags)  # one all_reduce(MAX): every rank decides alike
         skipped = bool(flags[0] > 0)
         if not skipped:
             self.opt_g.zero_grad(set_to_none=True)
