@@ -47,7 +47,7 @@ def test_invalid_values_are_named(bad, match):
 
 
 def test_unknown_preset_and_field():
-    with pytest.raises(ValueError, match="Available: seed, anime, demo, smoke"):
+    with pytest.raises(ValueError, match="Available: seed, anime, demo, smoke, rehearsal"):
         get_preset("nope")
     with pytest.raises(ValueError, match="Unknown recipe 'x'. Available: seed, anime"):
         get_preset("demo", recipe="x")
@@ -103,3 +103,35 @@ def test_recipes_swap_at_the_same_scale():
     )
     assert get_preset("smoke", recipe="anime").run_name == "smoke-anime"
     assert get_preset("demo", recipe="anime") == demo
+
+
+def test_rehearsal_is_the_anime_run_in_miniature():
+    """The same model, weights and recipe as `anime` (only the scale differs), the adversary
+    in its second and last epoch, both GPUs expected, a time budget of its own."""
+    anime, rehearsal = get_preset("anime"), get_preset("rehearsal")
+    assert rehearsal.model_signature() == anime.model_signature() and rehearsal.pretrained
+    assert rehearsal.run_name == "rehearsal" and rehearsal.recipe == "anime"
+    assert (rehearsal.epochs, rehearsal.adv_start_epoch, rehearsal.save_every) == (2, 2, 1)
+    assert rehearsal.train_limit <= 1000 and rehearsal.batch_size == anime.batch_size
+    assert rehearsal.expected_gpus == anime.expected_gpus == 2 and rehearsal.amp
+    assert 0 < rehearsal.time_budget_minutes <= 15
+    differs = {k for k, v in rehearsal.to_dict().items() if anime.to_dict()[k] != v}
+    assert differs == {
+        "preset",
+        "train_limit",
+        "val_limit",
+        "epochs",
+        "adv_start_epoch",
+        "warmup_steps",
+        "prototype_images",
+        "time_budget_minutes",
+    }
+
+
+def test_session_fields_validate_and_round_trip():
+    c = get_preset("smoke", deadline=1.8e9, ddp_timeout_minutes=45, expected_gpus=2)
+    assert TrainConfig.from_json(c.to_json()) == c
+    assert get_preset("smoke").ddp_timeout_minutes == 30 and get_preset("smoke").deadline is None
+    for bad in ({"ddp_timeout_minutes": 0}, {"expected_gpus": -1}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            get_preset("smoke", **bad)

@@ -13,7 +13,9 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import jupytext
 import nbformat
@@ -57,10 +59,14 @@ import runpy
 import sys
 
 if __name__ == "__main__":
+    import os
+
     runpy.run_path(sys.argv[1], run_name="__main__")
-    first = sys.modules["vitst_utils"]
+    first, start = sys.modules["vitst_utils"], os.environ["VITST_SESSION_START"]
     runpy.run_path(sys.argv[1], run_name="__main__")  # the cell run again in the same kernel
     print(f"fresh module on re-run: {sys.modules['vitst_utils'] is not first}")
+    print(f"session start {start} kept: {os.environ['VITST_SESSION_START'] == start}")
+    print(f"settings {os.environ['VITST_REHEARSAL']}|{os.environ['VITST_RESUME_FROM']}|")
     ctx = multiprocessing.get_context("spawn")
     worker = ctx.Process(target=runpy.run_module, args=("vitst_utils.config",))
     worker.start()
@@ -246,10 +252,14 @@ def test_bundle_cell_unpacks_replaces_and_guards(built, tmp_path):
         cmd = [sys.executable, str(runner), str(cell)]
         return subprocess.run(cmd, cwd=work, env=_clean_env(), capture_output=True, text=True)
 
+    before = time.time()
     first = run()
     assert first.returncode == 0, first.stderr
     assert f"imported from {work / 'vitst_utils' / '__init__.py'}" in first.stdout
     assert "fresh module on re-run: True" in first.stdout
+    start = float(re.search(r"session start (\S+) kept: True", first.stdout).group(1))
+    assert before <= start <= time.time()  # recorded first, kept when the cell runs again
+    assert "settings 0||" in first.stdout  # a default build: no rehearsal, nothing to resume
     assert "spawned worker exit code 0" in first.stdout  # DDP workers import it too
     assert {p.name: p.read_bytes() for p in (work / "vitst_utils").glob("*.py")} == (
         K.embedded_files(built)
@@ -315,7 +325,7 @@ def test_cli_builds_and_prints_the_next_steps(standin, tmp_path):
     out = tmp_path / "push"
     done = _cli("build", "--user", "alice", "--out", str(out), "--notebook", str(standin))
     assert done.returncode == 0, done.stderr
-    assert f"kaggle kernels push -p {out}\n" in done.stdout
+    assert f"kaggle kernels push -p {out} --accelerator NvidiaTeslaT4\n" in done.stdout
     assert "kaggle kernels status alice/vitst-training" in done.stdout
     assert "kaggle kernels output alice/vitst-training -p out/" in done.stdout
     assert K.embedded_files(out / "vitst-training.ipynb") == _repo_package()
@@ -324,21 +334,75 @@ def test_cli_builds_and_prints_the_next_steps(standin, tmp_path):
     assert bad.returncode == 2 and "error: --user" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_resume_from_and_rehearsal_builds(standin, tmp_path):
+    resume = K.build_push_folder(
+        "alice", tmp_path / "resume", notebook=standin, resume_from="alice/vitst-training"
+    )
+    meta = json.loads((resume.parent / "kernel-metadata.json").read_text())
+    assert meta["kernel_sources"] == ["alice/vitst-training"]  # its own output, or another's
+    assert meta["id"] == "alice/vitst-training" and meta["machine_shape"] == "NvidiaTeslaT4"
+    nb = nbformat.read(resume, as_version=4)
+    settings = {"VITST_REHEARSAL": "0", "VITST_RESUME_FROM": "alice/vitst-training"}
+    assert nb.metadata.vitst.settings == settings and repr(settings) in nb.cells[1].source
+    assert "stops before training if nothing" in nb.cells[0].source
+
+    rehearsal = K.build_push_folder(
+        "alice", tmp_path / "rehearsal", notebook=standin, rehearsal=True
+    )
+    meta = json.loads((rehearsal.parent / "kernel-metadata.json").read_text())
+    assert meta["id"] == "alice/vitst-rehearsal" and meta["kernel_sources"] == []
+    nb = nbformat.read(rehearsal, as_version=4)
+    assert (
+        nb.metadata.vitst.settings["VITST_REHEARSAL"] == "1" and "Rehearsal" in nb.cells[0].source
+    )
+    for bad in (
+        "vitst-training",
+        "alice/",
+        "alice/Vitst Training",
+        "a/b/c",
+        "KAGGLE_USERNAME/x-y-z",
+    ):
+        with pytest.raises(K.KaggleBuildError, match="USER/SLUG|placeholder"):
+            K.build_push_folder("alice", tmp_path / "bad", notebook=standin, resume_from=bad)
+
+
+def test_python_floor_and_the_kaggle_cli_pin_agree():
+    """Every kaggle CLI that sends machine_shape (>= 1.8.4) needs Python >= 3.11: below that
+    floor requirements.txt must not ask for it, or `pip install -r requirements.txt` fails."""
+    floor = re.search(r'requires-python = ">=(\d+)\.(\d+)"', (REPO / "pyproject.toml").read_text())
+    line = re.search(r"^kaggle==.*$", (REPO / "requirements.txt").read_text(), re.M).group(0)
+    pin = tuple(int(x) for x in re.match(r"kaggle==([\d.]+)", line).group(1).split(".")[:3])
+    assert pin >= K.MIN_KAGGLE_CLI
+    if tuple(map(int, floor.groups())) < (3, 11):
+        assert line.endswith('; python_version >= "3.11"'), line
+
+
+def test_an_old_kaggle_cli_fails_the_build_early(standin, tmp_path, monkeypatch, capsys):
+    with pytest.raises(
+        K.KaggleBuildError, match=r"1\.7\.4\.5 is older than 1\.8\.4.*machine_shape"
+    ):
+        K.check_kaggle_cli("1.7.4.5")
+    assert K.check_kaggle_cli("1.8.4") is None and K.check_kaggle_cli("2.2.5") is None
+    assert "kaggle>=1.8.4" in K.check_kaggle_cli(None) and "3.11" in K.check_kaggle_cli(None)
+    monkeypatch.setattr(K, "kaggle_cli_version", lambda: "1.7.4.5")
+    out = tmp_path / "push"
+    code = K.main(["build", "--user", "alice", "--out", str(out), "--notebook", str(standin)])
+    assert code == 2 and not out.exists()
+    assert capsys.readouterr().err.startswith("error: the installed kaggle CLI 1.7.4.5")
+
+
 # --- end to end --------------------------------------------------------------------------------
-@pytest.mark.skipif(not TRAINING.is_file(), reason=f"{TRAINING} not written yet")
-def test_built_notebook_runs_alone_in_a_simulated_kaggle(tmp_path):
-    """The pushed file is all Kaggle gets: copied alone into an empty folder, with the repo off
-    the path, it trains the smoke preset and writes checkpoints and pictures to the working dir."""
-    from nbclient import NotebookClient
-
-    from vitst_utils.sample_data import make_sample_dataset
-
-    built = K.build_push_folder("alice", tmp_path / "push")  # the default training notebook
+def _simulated_kaggle(tmp_path: Path, built: Path) -> tuple[Path, Path, Path, dict]:
+    """The built notebook alone in an empty session folder, a simulated /kaggle/input (the
+    dataset under the newer datasets/<owner>/<slug> layout) and /kaggle/working, and the
+    environment (smoke preset, the repository not importable)."""
     session = tmp_path / "session"
     session.mkdir()
     notebook = Path(shutil.copy(built, session))
     kaggle = tmp_path / "kaggle"
     dataset = kaggle / "input" / "datasets" / "tuantai229" / "avataranime" / "AvatarAnime"
+    from vitst_utils.sample_data import make_sample_dataset
+
     make_sample_dataset(dataset, size=64)
     (kaggle / "working").mkdir()
     env = _clean_env(
@@ -346,28 +410,78 @@ def test_built_notebook_runs_alone_in_a_simulated_kaggle(tmp_path):
         VITST_KAGGLE_WORKING=str(kaggle / "working"),
         VITST_PRESET="smoke",
     )
+    env.pop("VITST_SESSION_START", None)
     probe = "import importlib.util; print(importlib.util.find_spec('vitst_utils'))"
     found = subprocess.run(
         [sys.executable, "-c", probe], cwd=session, env=env, capture_output=True, text=True
     )
     assert found.stdout.strip() == "None", "the repository must not be importable here"
+    return notebook, kaggle / "working", dataset, env
+
+
+def _execute(notebook: Path, env: dict) -> tuple[Any, str]:
+    """Run every cell as Kaggle would; the notebook and its text outputs (also after an error)."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
 
     nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(
-        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(session)}}
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(notebook.parent)}},
     )
-    client.execute(env=env)
-
+    error = None
+    try:
+        client.execute(env=env)
+    except CellExecutionError as e:
+        error = e
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return error, text
+
+
+@pytest.mark.skipif(not TRAINING.is_file(), reason=f"{TRAINING} not written yet")
+def test_rehearsal_build_runs_alone_in_a_simulated_kaggle(tmp_path):
+    """The pushed file is all Kaggle gets: the rehearsal build (the default notebook with the
+    rehearsal switched on), copied alone into an empty folder with the repo off the path, trains
+    epoch 1 of the smoke preset, resumes for epoch 2, evaluates within the session deadline and
+    prints its verdict; checkpoints and pictures land in the working dir."""
+    built = K.build_push_folder("alice", tmp_path / "push", rehearsal=True)
+    notebook, working, dataset, env = _simulated_kaggle(tmp_path, built)
+    error, text = _execute(notebook, env)
+    assert error is None, f"{error}\n{text[-3000:]}"
+
     imported = re.search(r"vitst_utils imported from (\S+)", text)
     assert imported, text[:2000]
-    assert Path(imported.group(1)).resolve() == (session / "vitst_utils/__init__.py").resolve()
-    assert "preset: smoke" in text
-    working = kaggle / "working"
-    assert list(working.rglob("checkpoints/epoch_*.pt")), f"no checkpoint under {working}"
-    assert list(working.rglob("samples/epoch_*.png")), f"no sample grid under {working}"
+    assert (
+        Path(imported.group(1)).resolve() == (notebook.parent / "vitst_utils/__init__.py").resolve()
+    )
+    assert "preset: smoke" in text and "session deadline" in text and "no GPU: CPU only" in text
+    run = working / "vitst" / "smoke"
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "epoch_001.pt",
+        "epoch_002.pt",
+    ]
+    assert list(run.glob("samples/epoch_*.png")), f"no sample grid under {run}"
+    logged = (run / "train.log").read_text()
+    assert "resumed from" in logged and "torch " in logged and "timm " in logged  # startup block
     # the attached dataset was found by searching /kaggle/input, not replaced by synthetic data
-    logged = (working / "vitst" / "smoke" / "train.log").read_text()
     assert f"data: {dataset} |" in logged and "SYNTHETIC" not in logged
-    assert not (working / "vitst" / "smoke" / "sample_data").exists()
-    assert sorted(p.name for p in session.iterdir()) == [notebook.name, "vitst_utils"]
+    assert not (run / "sample_data").exists()
+    assert "final evaluation: done" in text and (run / "evaluation" / "metrics.csv").is_file()
+    verdict = text[text.index("Rehearsal verdict") :]
+    assert "non-finite steps: 0" in verdict and "full anime epoch: 8 pairs" in verdict
+    assert "VERDICT: ready" in verdict
+    assert sorted(p.name for p in notebook.parent.iterdir()) == [notebook.name, "vitst_utils"]
+
+
+@pytest.mark.skipif(not TRAINING.is_file(), reason=f"{TRAINING} not written yet")
+def test_resume_from_build_refuses_to_start_over_when_nothing_was_attached(tmp_path):
+    """Built with --resume-from, but Kaggle attached nothing (the CLI only warns about a source
+    it refuses): the notebook stops in its configuration cell, having trained nothing."""
+    built = K.build_push_folder("alice", tmp_path / "push", resume_from="alice/vitst-training")
+    notebook, working, _, env = _simulated_kaggle(tmp_path, built)
+    error, text = _execute(notebook, env)
+    assert error is not None and "ResumeError" in str(error)
+    assert "--resume-from alice/vitst-training: nothing to continue from" in str(error)
+    assert not list(working.rglob("*.pt")) and "epochs (" not in text  # nothing trained

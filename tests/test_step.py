@@ -9,8 +9,17 @@ import torch
 import vitst_utils.train as T
 from vitst_utils import checkpoint as C
 from vitst_utils import losses as L
+from vitst_utils.config import get_preset
 from vitst_utils.data import CachedImages, ImageFolderDataset, build_transform, gpu_augment
-from vitst_utils.function import edge_mask, edge_smooth, normalize, to_pixels
+from vitst_utils.function import (
+    adaptive_instance_normalization,
+    calc_mean_std,
+    edge_mask,
+    edge_smooth,
+    gram_matrix,
+    normalize,
+    to_pixels,
+)
 from vitst_utils.model import build_model
 from vitst_utils.sample_data import draw_anime_face
 from vitst_utils.step import WarmupCosine, build_trainer
@@ -312,3 +321,102 @@ def test_history_has_the_balance_columns_and_the_log_its_first_line(recipe_cfg, 
         assert row["adv_weight"] > 0
     log = (tmp_path / "run" / "train.log").read_text()
     assert "loss balance (epoch 1, step 1; share of the generator's gradient):" in log
+
+
+# --- fp16 autocast (CUDA's AMP, reproduced on the CPU) ------------------------------------------
+def test_gram_matrix_survives_fp16_autocast():
+    """Regression: `f @ f.T` under autocast runs in fp16 and overflows once a channel's RMS
+    passes about 9 over 784 positions (relu4_1 at 224 px); pretrained VGG19 gets there."""
+    feat = torch.randn(2, 64, 28, 28) * 30
+    ref = gram_matrix(feat.double()).float()
+    with torch.autocast("cpu", dtype=torch.float16):
+        gram = gram_matrix(feat)
+    assert gram.dtype == torch.float32 and torch.isfinite(gram).all()
+    torch.testing.assert_close(gram, ref, rtol=1e-4, atol=1e-2)
+
+
+def test_statistics_and_pixel_losses_run_in_fp32_under_autocast():
+    """calc_mean_std / AdaIN on fp16 features whose variance passes fp16's 65504, TV and colour
+    on fp16 images: finite, fp32, and what fp32 computes."""
+    g = torch.Generator().manual_seed(0)
+    feat = (torch.randn(2, 8, 16, 16, generator=g) * 300).half()  # variance ~9e4 > 65504
+    style = (torch.randn(2, 8, 16, 16, generator=g) * 3).half()
+    image = torch.randn(2, 3, 32, 32, generator=g).half()
+    photo = torch.randn(2, 3, 32, 32, generator=g).half()
+    ref_mean, ref_std = calc_mean_std(feat.float())
+    ref_adain = adaptive_instance_normalization(feat.float(), style.float())
+    ref_tv, ref_color = L.tv_loss(image.float()), L.color_loss(image.float(), photo.float())
+    with torch.autocast("cpu", dtype=torch.float16):
+        mean, std = calc_mean_std(feat)
+        adain = adaptive_instance_normalization(feat, style)
+        tv, color = L.tv_loss(image), L.color_loss(image, photo)
+    for got, ref in ((mean, ref_mean), (std, ref_std), (adain, ref_adain)):
+        assert got.dtype == torch.float32 and torch.isfinite(got).all()
+        torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-3)
+    for got, ref in ((tv, ref_tv), (color, ref_color)):
+        assert got.dtype == torch.float32
+        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-6)
+
+
+def _loud_vgg(trainer, content, rms=60.0):
+    """Scale the random VGG19's first conv so relu4_1 has pretrained-like magnitudes (RMS >= 30
+    on these images): with zero biases a ReLU net scales with its first layer's weights."""
+    vgg = trainer.model.vgg_loss_net
+    with torch.no_grad():
+        now = L.vgg_features(vgg, content, (20,))[0].square().mean().sqrt()
+        vgg[0].weight.mul_(rms / now)
+        assert L.vgg_features(vgg, content, (20,))[0].square().mean().sqrt() >= 30
+
+
+@pytest.fixture(scope="module")
+def loud_anime():
+    """The demo preset (the anime recipe: every term, the adversary from the first step) at
+    32 px with a loud VGG19, built once: config, generator, discriminator weights, a batch.
+    (32 px and one pair: fp16 convolution backward on a CPU is a slow reference kernel.)"""
+    cfg = get_preset("demo", adv_start_epoch=1, image_size=32)
+    ref = _trainer(cfg)
+    content, style = _batch(cfg, n=1)
+    _loud_vgg(ref, content, rms=100.0)  # relu4_1 has 4 x 4 positions here: 16 x 100^2 > 65504
+    return cfg, ref.model, ref.disc.state_dict(), content, style
+
+
+def test_anime_step_under_fp16_autocast_matches_fp32_and_the_scaler_skips(loud_anime):
+    """The whole anime step under CPU fp16 autocast (CUDA AMP's numerics): every loss finite,
+    fp32, and what fp32 computes. The GradScaler path too: a scale so large that the fp16
+    backward overflows skips both optimizers' steps and halves the scale; a sane one trains."""
+    cfg, model, disc, content, style = loud_anime
+    ref, half = (
+        build_trainer(cfg, copy.deepcopy(model), torch.device("cpu"), amp=amp)
+        for amp in (False, True)
+    )
+    for t in (ref, half):
+        t.disc.load_state_dict(disc)
+    assert half.scaler.is_enabled() and not ref.scaler.is_enabled()
+    half.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**100)
+    before = [p.clone() for p in (*half.model.decoder.parameters(), *half.disc.parameters())]
+    a, b = ref.step(content, style), half.step(content, style)
+    assert not a.skipped and not b.skipped  # finite losses; before the fix gram_gray was inf
+    assert set(a.losses) == set(b.losses) >= {"gram_gray", "style", "adv", "d_loss", "total"}
+    assert a.losses["gram_gray"] > 100  # the features are loud: fp16 overflow was possible
+    for k, v in b.losses.items():
+        assert v.dtype == torch.float32 and torch.isfinite(v), k
+        torch.testing.assert_close(v, a.losses[k], rtol=2e-2, atol=1e-3, msg=k)
+    after = [*half.model.decoder.parameters(), *half.disc.parameters()]
+    assert half.scaler.get_scale() == 2.0**99  # the scaled gradients overflowed: no update
+    assert all(torch.equal(p, q) for p, q in zip(before, after, strict=True))
+    half.scaler.update(2.0**-8)  # loud features, large gradients
+    assert not half.step(content, style).skipped
+    assert half.scaler.get_scale() == 2.0**-8  # no overflow at this scale: both nets stepped
+    assert all(not torch.equal(p, q) for p, q in zip(before, after, strict=True))
+    assert all(torch.isfinite(p).all() for p in after)
+
+
+def test_style_prototype_under_autocast_matches_fp32(loud_anime):
+    model = loud_anime[1].eval()
+    batches = [torch.randn(4, 3, 32, 32) for _ in range(2)]
+    ref = model.style_prototype(iter(batches))
+    with torch.autocast("cpu", dtype=torch.float16):
+        half = model.style_prototype(iter(batches))
+    assert half["count"] == ref["count"] == 8 and half["mean"].dtype == torch.float32
+    for k in ("mean", "std"):
+        torch.testing.assert_close(half[k], ref[k], rtol=2e-2, atol=2e-2, msg=k)

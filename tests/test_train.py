@@ -13,6 +13,8 @@ import torch
 import vitst_utils.losses as L
 import vitst_utils.train as T
 from vitst_utils import checkpoint as C
+from vitst_utils import distributed
+from vitst_utils.config import get_preset
 from vitst_utils.model import ViTStyleTransfer, build_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,7 +49,9 @@ def test_cli_smoke_run_writes_everything(tmp_path):
     assert _epochs_in_history(run) == [1, 2]
     with open(run / "history.csv") as f:
         row = next(csv.DictReader(f))
-    assert set(T.HISTORY_FIELDS) == set(row) and float(row["images_per_s"]) > 0
+    shares = {"content_share", "style_share"}  # the seed's two terms' loss balance
+    assert set(T.HISTORY_FIELDS) | shares == set(row) and float(row["images_per_s"]) > 0
+    assert float(row["content_share"]) + float(row["style_share"]) == pytest.approx(1.0, abs=1e-4)
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     assert [e for e, _ in C.list_checkpoints(run)] == [1, 2]
     ck = C.load_checkpoint(C.checkpoint_path(run, 2))
@@ -167,7 +171,7 @@ def test_ddp_two_cpu_processes_agree(smoke_cfg, tmp_path):
     from ddp_helpers import train_and_dump
 
     os.environ["MASTER_ADDR"] = "127.0.0.1"
-    os.environ["MASTER_PORT"] = str(T._free_port())
+    os.environ["MASTER_PORT"] = str(distributed.free_port())
     cfg = smoke_cfg.replace(epochs=2, strategy="ddp")
     mp.start_processes(
         train_and_dump, args=(2, cfg.to_dict(), str(tmp_path)), nprocs=2, start_method="spawn"
@@ -181,6 +185,82 @@ def test_ddp_two_cpu_processes_agree(smoke_cfg, tmp_path):
     assert all(torch.equal(s0[k], s1[k]) for k in s0)  # ranks identical after the steps
     assert all(torch.equal(s0[k], ck[k]) for k in s0)  # and the checkpoint is the same model
     assert _epochs_in_history(tmp_path) == [1, 2]
+
+
+def test_ddp_anime_ranks_stop_after_the_same_epoch_when_their_clocks_disagree(
+    sample_root, tmp_path
+):
+    """The anime recipe (discriminator included) in 2 gloo processes; rank 1's clock says the
+    time is up after epoch 1, rank 0's does not. Deciding alone, rank 0 would start epoch 2's
+    collectives while rank 1 waits in a barrier: a hang. Agreed, both stop after epoch 1, and
+    rank 0 alone writes the one checkpoint stream."""
+    from ddp_helpers import hang_guard, train_with_rank1_late
+
+    cfg = get_preset(
+        "demo",
+        data_root=str(sample_root),
+        train_limit=8,
+        val_limit=2,
+        num_samples=2,
+        prototype_images=2,
+        epochs=3,
+        adv_start_epoch=1,
+        save_every=2,
+        warmup_steps=1,
+        time_budget_minutes=60,
+        strategy="ddp",
+    )
+    distributed.spawn(
+        train_with_rank1_late, (cfg.to_dict(), str(tmp_path)), 2, poll=hang_guard(240)
+    )
+    assert [(tmp_path / f"rank{r}_epochs.txt").read_text() for r in (0, 1)] == ["1", "1"]
+    result = T.TrainResult.from_run_dir(tmp_path)
+    assert (result.stopped, result.epochs_completed) == ("time_budget", 1)
+    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [1]  # saved when the stop came
+    assert _epochs_in_history(tmp_path) == [1] and result.history[0]["d_loss"] > 0
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch_001.pt"]
+
+
+def test_a_worker_error_ends_every_worker_and_reaches_the_parent_as_itself():
+    """Rank 1 raises while rank 0 waits for it in a barrier: the parent gets rank 1's own
+    ValueError (not torch's ProcessRaisedException holding a traceback) and no process is left."""
+    from ddp_helpers import fail_on_rank1, hang_guard
+
+    message = "rank 1 could not read /data/AnimeFace/train/0042.png"
+    with pytest.raises(ValueError) as caught:
+        distributed.spawn(fail_on_rank1, (message,), 2, poll=hang_guard(120))
+    assert str(caught.value) == message and type(caught.value) is ValueError
+    assert caught.value.worker_rank == 1 and "Traceback" in caught.value.worker_traceback
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_launch_ddp_fetches_weights_first_and_reports_a_config_error_once(
+    smoke_cfg, tmp_path, monkeypatch
+):
+    """A download failure shows in the launching process before any worker starts; an error
+    every worker hits (an indivisible batch) arrives as one plain ValueError."""
+    from vitst_utils.weights import PretrainedWeightsError
+
+    started = []
+    monkeypatch.setattr(distributed, "spawn", lambda *a, **k: started.append(a))
+    with pytest.raises(PretrainedWeightsError, match="offline"):
+        T.launch_ddp(smoke_cfg.replace(pretrained=True), tmp_path / "weights")
+    assert not started
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="batch_size=3 must be divisible by the 2 DDP"):
+        T.launch_ddp(smoke_cfg.replace(batch_size=3), tmp_path / "batch", nprocs=2)
+    logged = (tmp_path / "batch" / "train.log").read_text()
+    assert "failed: ValueError: batch_size=3" in logged and "Traceback" not in logged
+    assert "Traceback" in (tmp_path / "batch" / "worker_errors.log").read_text()
+
+
+def test_step_bar_is_throttled_in_ddp():
+    ctx = T._Ctx(get_preset("smoke"), Path("."), 0, 2, torch.device("cpu"), "ddp", False)
+    assert ctx.bar_options["mininterval"] >= 30 and not ctx.bar_options["disable"]
+    ctx.rank = 1
+    assert ctx.bar_options["disable"]
+    single = T._Ctx(get_preset("smoke"), Path("."), 0, 1, torch.device("cpu"), "single", False)
+    assert "mininterval" not in single.bar_options
 
 
 def test_kill_9_then_resume_reaches_the_planned_epochs(tmp_path, sample_root):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -11,8 +14,54 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
+# --- fp32 islands under fp16 autocast ---------------------------------------------------------
+# Under torch.autocast(dtype=float16) a matmul runs in fp16 even on fp32 inputs, and a variance
+# of fp16 features overflows past 65504: sums of squares over a feature map get there easily
+# (pretrained VGG19 at relu4_1). Statistics and losses therefore run with autocast off, in fp32.
+def fp32_region(x: torch.Tensor) -> torch.autocast:
+    """A context in which autocast is off on `x`'s device (work there runs in its dtype)."""
+    return torch.autocast(x.device.type, enabled=False)
+
+
+def _to_float(obj: Any) -> Any:
+    if isinstance(obj, torch.Tensor):
+        return obj.float() if obj.is_floating_point() else obj
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_float(o) for o in obj)
+    return obj
+
+
+def _first_tensor(obj: Any) -> torch.Tensor | None:
+    if isinstance(obj, torch.Tensor):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return next((t for t in map(_first_tensor, obj) if t is not None), None)
+    return None
+
+
+_Fn = TypeVar("_Fn", bound=Callable[..., Any])
+
+
+def in_fp32(fn: _Fn) -> _Fn:
+    """Decorator: run `fn` with autocast off and every floating tensor argument (also inside
+    lists and tuples) cast to fp32. A no-op for fp32 inputs outside autocast (bit-identical)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        anchor = _first_tensor(list(args) + list(kwargs.values()))
+        if anchor is None:
+            return fn(*args, **kwargs)
+        with fp32_region(anchor):
+            return fn(*_to_float(args), **{k: _to_float(v) for k, v in kwargs.items()})
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --- statistics -------------------------------------------------------------------------------
+@in_fp32
 def calc_mean_std(feat: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-sample, per-channel mean and std over the spatial dims, shaped (B, C, 1, 1)."""
+    """Per-sample, per-channel mean and std over the spatial dims, shaped (B, C, 1, 1); in fp32
+    (also under fp16 autocast, where a variance above 65504 would be inf)."""
     if feat.dim() != 4:
         raise ValueError(f"expected a (B, C, H, W) feature map, got shape {tuple(feat.shape)}")
     b, c = feat.shape[:2]
@@ -44,11 +93,15 @@ def adaptive_instance_normalization(content: torch.Tensor, style: torch.Tensor) 
     return adain_from_stats(content, *calc_mean_std(style))
 
 
+@in_fp32
 def gram_matrix(feat: torch.Tensor) -> torch.Tensor:
-    """Channel correlation (B, C, C), normalised by the number of elements per channel map."""
+    """Channel correlation (B, C, C), normalised by the number of elements per channel map.
+    In fp32 with autocast off, each factor scaled by 1/sqrt(N) before the product: under fp16
+    autocast `f @ f.T` over 784 positions overflowed once a channel's RMS passed about 9."""
     b, c = feat.shape[:2]
     flat = feat.reshape(b, c, -1)
-    return flat @ flat.transpose(1, 2) / flat.shape[2]
+    flat = flat / math.sqrt(flat.shape[2])
+    return flat @ flat.transpose(1, 2)
 
 
 # --- image spaces ---------------------------------------------------------------------------

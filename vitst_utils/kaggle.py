@@ -5,10 +5,17 @@ notebook that imports `vitst_utils` must carry the package. The first code cell 
 notebook holds every `vitst_utils/*.py` of the working tree (zip, base64) and unpacks it into
 the Kaggle working directory; the training notebook's cells follow unchanged.
 
-    python -m vitst_utils.kaggle build --user KAGGLE_USERNAME --out kaggle/build
-    kaggle kernels push -p kaggle/build
+    python -m vitst_utils.kaggle build --user KAGGLE_USERNAME --out kaggle/build [--rehearsal]
+        [--resume-from KAGGLE_USERNAME/SLUG] [--title TITLE]
+    kaggle kernels push -p kaggle/build --accelerator NvidiaTeslaT4
 
-Importing this module does not import the `kaggle` CLI package (it authenticates on import).
+The first cell also records the session's start (training and the final evaluation share its
+deadline) and the build's choices: `--rehearsal` (a <= 15 min dress rehearsal of the full run,
+with a verdict) and `--resume-from` (the notebook whose output to continue; listed in
+`kernel_sources`, and the notebook refuses to train when nothing of it is found).
+
+Importing this module does not import the `kaggle` CLI package (it authenticates on import);
+the build checks the installed CLI's version from its package metadata.
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ import argparse
 import ast
 import base64
 import hashlib
+import importlib.metadata
 import io
 import json
+import platform
 import re
 import shlex
 import sys
@@ -32,6 +41,9 @@ TEMPLATE = REPO / "kaggle" / "kernel-metadata.json"
 REQUIREMENTS = REPO / "requirements.txt"
 DEFAULT_NOTEBOOK = REPO / "notebooks" / "02_training.py"
 DEFAULT_TITLE = "vitst training"
+REHEARSAL_TITLE = "vitst rehearsal"  # its own kernel: the real run's versions stay its own
+ACCELERATOR = "NvidiaTeslaT4"  # "GPU T4 x2" (kaggle-cli PR #1198)
+MIN_KAGGLE_CLI = (1, 8, 4)  # the first CLI that sends machine_shape (REFERENCES.md)
 
 # Every field the Kaggle CLI reads for `kernels push` (docker_image_pinning_type is optional).
 METADATA_FIELDS = (
@@ -63,9 +75,19 @@ _FIND_USERNAME = (
 _BUNDLE_CELL = '''\
 # vitst_utils, bundled by `python -m vitst_utils.kaggle build` (payload at the bottom).
 # `kaggle kernels push` uploads only this notebook, so the package travels inside it. This cell
-# unpacks it into ./vitst_utils (replacing an older copy), imports it from there, and installs
-# what Kaggle lacks (timm, torch-fidelity, ...) without dependencies, never torch.
-# Generated: edit the repository and rebuild rather than editing this cell.
+# records the session's start, unpacks the package into ./vitst_utils (replacing an older copy),
+# imports it from there, and installs what Kaggle lacks (timm, torch-fidelity, ...) without
+# dependencies, never torch. Generated: edit the repository and rebuild, not this cell.
+import os as _vitst_os
+import time as _vitst_time
+
+# The session's clock, first of all: training and the final evaluation share one deadline
+# counted from here (child processes inherit it; a second run of this cell keeps it).
+_vitst_os.environ.setdefault("@START_VAR@", repr(_vitst_time.time()))
+_vitst_os.environ.update(@SETTINGS@)  # the build's choices, read by the training cells
+del _vitst_os, _vitst_time
+
+
 def _vitst_unpack(payload: str) -> None:
     import base64
     import importlib
@@ -229,11 +251,21 @@ def kaggle_installs(requirements: Path = REQUIREMENTS) -> list[tuple[str, str]]:
     return pairs
 
 
+def build_settings(rehearsal: bool = False, resume_from: str | None = None) -> dict[str, str]:
+    """The environment the bundle cell sets for the training notebook: VITST_REHEARSAL ("1"
+    or "0") and VITST_RESUME_FROM ("user/slug" or "")."""
+    return {"VITST_REHEARSAL": "1" if rehearsal else "0", "VITST_RESUME_FROM": resume_from or ""}
+
+
 def bundle_cell_source(
-    files: dict[str, bytes], timm_version: str, installs: list[tuple[str, str]] | None = None
+    files: dict[str, bytes],
+    timm_version: str,
+    installs: list[tuple[str, str]] | None = None,
+    settings: dict[str, str] | None = None,
 ) -> str:
-    """The first code cell: the zipped package as base64, the code that unpacks it, and the
-    packages it installs when missing (`kaggle_installs()`, with timm at `timm_version`)."""
+    """The first code cell: the session start and `settings` (`build_settings()`) recorded in
+    the environment, the zipped package as base64, the code that unpacks it, and the packages
+    it installs when missing (`kaggle_installs()`, with timm at `timm_version`)."""
     installs = [
         (m, f"timm=={timm_version}" if m == "timm" else r)
         for m, r in (installs if installs is not None else kaggle_installs())
@@ -242,6 +274,8 @@ def bundle_cell_source(
     b64 = base64.b64encode(data).decode("ascii")
     payload = "\n".join(b64[i : i + 100] for i in range(0, len(b64), 100))
     fill = {
+        "@START_VAR@": "VITST_SESSION_START",  # env.SESSION_START_VAR (not imported: light)
+        "@SETTINGS@": repr(settings if settings is not None else build_settings()),
         "@MARKER@": BUNDLE_MARKER,
         "@SHA@": "sha256:" + hashlib.sha256(data).hexdigest()[:12],
         "@INSTALLS@": "[" + "".join(f"\n        {pair!r}," for pair in installs) + "\n    ]",
@@ -306,7 +340,12 @@ def read_training_notebook(path: Path) -> Any:
     return nb
 
 
-def build_notebook(notebook: Path, title: str, timm_version: str | None = None) -> Any:
+def build_notebook(
+    notebook: Path,
+    title: str,
+    timm_version: str | None = None,
+    settings: dict[str, str] | None = None,
+) -> Any:
     """The self-contained notebook: an intro, the bundle cell, then the training cells."""
     import nbformat
     from nbformat import v4
@@ -314,7 +353,8 @@ def build_notebook(notebook: Path, title: str, timm_version: str | None = None) 
     files = package_files()
     timm_version = timm_version or timm_pin()
     source_nb = read_training_notebook(notebook)
-    bundle = bundle_cell_source(files, timm_version)
+    settings = settings if settings is not None else build_settings()
+    bundle = bundle_cell_source(files, timm_version, settings=settings)
     sha = re.search(r"sha256:[0-9a-f]+", bundle).group(0)
     intro = (
         f"# {title} (Kaggle build)\n\n"
@@ -324,6 +364,16 @@ def build_notebook(notebook: Path, title: str, timm_version: str | None = None) 
         "working directory; the cells after it are the training notebook, unchanged.\n\n"
         "Do not edit this copy: change the repository and run the build again."
     )
+    if settings.get("VITST_REHEARSAL") == "1":
+        intro += (
+            "\n\n**Rehearsal build**: a dress rehearsal of the full run in under 15 minutes, "
+            "ending with a verdict (speed, memory, non-finite steps, the time of a full run)."
+        )
+    if settings.get("VITST_RESUME_FROM"):
+        intro += (
+            f"\n\n**Continues** `{settings['VITST_RESUME_FROM']}` (in `kernel_sources`): the "
+            "notebook stops before training if nothing of that run is found in the inputs."
+        )
     cells = [
         v4.new_markdown_cell(intro, id="vitst-intro"),
         v4.new_code_cell(
@@ -341,7 +391,7 @@ def build_notebook(notebook: Path, title: str, timm_version: str | None = None) 
         metadata={
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"},
-            "vitst": {"source": _display(notebook), "bundle": sha},
+            "vitst": {"source": _display(notebook), "bundle": sha, "settings": settings},
         },
     )
     nbformat.validate(nb)
@@ -360,11 +410,33 @@ def load_template(template: Path = TEMPLATE) -> dict[str, Any]:
     return meta
 
 
+def check_kernel_ref(ref: str) -> str:
+    """A notebook reference "user/slug" (what --resume-from takes), checked."""
+    ref = (ref or "").strip()
+    owner, sep, slug = ref.partition("/")
+    if not sep or "/" in slug or slug != slugify(slug) or not 5 <= len(slug) <= 50:
+        raise KaggleBuildError(
+            f"--resume-from {ref!r}: give the notebook as USER/SLUG (e.g. alice/vitst-training: "
+            "the last two parts of its URL kaggle.com/code/USER/SLUG)."
+        )
+    check_user(owner)
+    return ref
+
+
 def build_push_folder(
-    user: str, out: str | Path, title: str = DEFAULT_TITLE, notebook: str | Path | None = None
+    user: str,
+    out: str | Path,
+    title: str | None = None,
+    notebook: str | Path | None = None,
+    resume_from: str | None = None,
+    rehearsal: bool = False,
 ) -> Path:
-    """Write `out/kernel-metadata.json` and `out/<slug>.ipynb`; return the notebook's path."""
+    """Write `out/kernel-metadata.json` and `out/<slug>.ipynb`; return the notebook's path.
+    `resume_from` ("user/slug") goes into `kernel_sources` and makes the notebook continue that
+    run or stop; `rehearsal` builds the dress rehearsal (default title REHEARSAL_TITLE)."""
+    title = title or (REHEARSAL_TITLE if rehearsal else DEFAULT_TITLE)
     user, slug = check_user(user), title_slug(title)
+    resume_from = check_kernel_ref(resume_from) if resume_from else None
     out = Path(out)
     if out.resolve() == TEMPLATE.parent.resolve():
         raise KaggleBuildError(
@@ -373,8 +445,12 @@ def build_push_folder(
     if out.exists() and not out.is_dir():
         raise KaggleBuildError(f"--out {out} is a file; pass a folder (e.g. kaggle/build).")
     meta = load_template()
-    nb = build_notebook(Path(notebook) if notebook is not None else DEFAULT_NOTEBOOK, title)
+    settings = build_settings(rehearsal, resume_from)
+    path = Path(notebook) if notebook is not None else DEFAULT_NOTEBOOK
+    nb = build_notebook(path, title, settings=settings)
     meta.update(id=f"{user}/{slug}", title=title, code_file=f"{slug}.ipynb")
+    if resume_from:
+        meta["kernel_sources"] = sorted({*meta["kernel_sources"], resume_from})
 
     import nbformat
 
@@ -386,14 +462,47 @@ def build_push_folder(
 
 
 def next_steps(out: Path, kernel_id: str) -> str:
-    """The commands that push the folder, follow the run and fetch its outputs."""
+    """The commands that push the folder (the accelerator named: "GPU T4 x2"), follow the run
+    and fetch its outputs."""
     return (
         "Next steps (kaggle CLI; credentials in ~/.kaggle/kaggle.json or "
         "$KAGGLE_USERNAME/$KAGGLE_KEY):\n"
-        f"  kaggle kernels push -p {shlex.quote(str(out))}\n"
+        f"  kaggle kernels push -p {shlex.quote(str(out))} --accelerator {ACCELERATOR}\n"
         f"  kaggle kernels status {kernel_id}\n"
         f"  kaggle kernels output {kernel_id} -p out/"
     )
+
+
+def kaggle_cli_version() -> str | None:
+    """The version of the `kaggle` package installed in this Python (from its metadata, so
+    nothing is imported or authenticated), or None."""
+    try:
+        return importlib.metadata.version("kaggle")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def check_kaggle_cli(version: str | None) -> str | None:
+    """Raise KaggleBuildError when the installed kaggle CLI is too old to send the accelerator
+    (before 1.8.4 it drops `machine_shape` silently and Kaggle picks the card); a note to print
+    when none is installed here; None when it is fine."""
+    py = "Python >= 3.11"
+    if sys.version_info < (3, 11):
+        py += f"; this is {platform.python_version()}"
+    need = ".".join(map(str, MIN_KAGGLE_CLI))
+    if version is None:
+        return (
+            f"note: no kaggle CLI in this Python; to push, install kaggle>={need} (it needs "
+            f"{py}): pip install 'kaggle>={need}' six"
+        )
+    parts = tuple(int(x) for x in re.findall(r"\d+", version)[:3])
+    if parts < MIN_KAGGLE_CLI:
+        raise KaggleBuildError(
+            f"the installed kaggle CLI {version} is older than {need}: it never sends "
+            f"machine_shape, so Kaggle would choose the card (a P100 that its torch cannot use, "
+            f"or one T4). Upgrade first: pip install -U 'kaggle>={need}' six (needs {py})."
+        )
+    return None
 
 
 # --- CLI ---------------------------------------------------------------------------------------
@@ -407,22 +516,48 @@ def main(argv: list[str] | None = None) -> int:
     build = sub.add_parser("build", help="write a push folder: kernel-metadata.json + notebook")
     build.add_argument("--user", required=True, help="your Kaggle username")
     build.add_argument("--out", required=True, type=Path, help="push folder, e.g. kaggle/build")
-    build.add_argument("--title", default=DEFAULT_TITLE, help=f"default {DEFAULT_TITLE!r}")
+    build.add_argument(
+        "--title",
+        help=f"default {DEFAULT_TITLE!r} ({REHEARSAL_TITLE!r} with --rehearsal)",
+    )
     build.add_argument(
         "--notebook",
         type=Path,
         help=f"jupytext percent-format .py notebook (default {_display(DEFAULT_NOTEBOOK)})",
     )
+    build.add_argument(
+        "--rehearsal",
+        action="store_true",
+        help="a <= 15 min dress rehearsal of the full run (real data and weights, both GPUs, "
+        "fp16, a checkpoint and its resume, the evaluation) ending with a verdict: push it first",
+    )
+    build.add_argument(
+        "--resume-from",
+        metavar="USER/SLUG",
+        help="continue that notebook's run: listed in kernel_sources; the notebook stops before "
+        "training if nothing of it is found in its inputs",
+    )
     args = parser.parse_args(argv)
     try:
-        nb_path = build_push_folder(args.user, args.out, args.title, args.notebook)
+        note = check_kaggle_cli(kaggle_cli_version())
+        nb_path = build_push_folder(
+            args.user, args.out, args.title, args.notebook, args.resume_from, args.rehearsal
+        )
     except KaggleBuildError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     meta = json.loads((args.out / "kernel-metadata.json").read_text())
     n = len(embedded_files(nb_path))
-    print(f"wrote {nb_path} (vitst_utils: {n} files embedded)")
+    kind = "rehearsal" if args.rehearsal else "training"
+    print(f"wrote {nb_path} ({kind} notebook; vitst_utils: {n} files embedded)")
     print(f"wrote {args.out / 'kernel-metadata.json'} (id {meta['id']})")
+    if args.resume_from:
+        print(
+            f"kernel_sources: {args.resume_from}. If the push warns that a source is invalid, "
+            "Kaggle did not attach it: the notebook then stops before training."
+        )
+    if note:
+        print(note)
     print(next_steps(args.out, meta["id"]))
     return 0
 

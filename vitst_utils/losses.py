@@ -2,7 +2,8 @@
 
 Each term has its weight in `TrainConfig` (`lambda_*`, 0 = off) and its source in a docstring.
 Every image given here is ImageNet-normalised (the space `model(...)` returns); terms defined
-on pixels convert with `function.to_pixels`.
+on pixels convert with `function.to_pixels`. Every loss runs in fp32 with autocast off
+(`function.in_fp32`), so fp16 AMP speeds up the networks but never sums squares in fp16.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .function import (
     calc_mean_std,
     gaussian_blur,
     gram_matrix,
+    in_fp32,
     mean_variance_norm,
     normalize,
     rgb_to_gray,
@@ -63,6 +65,7 @@ def vgg_features(
     return feats
 
 
+@in_fp32
 def content_loss(
     gen: torch.Tensor, target: torch.Tensor, criterion: str = "mse", norm: bool = False
 ) -> torch.Tensor:
@@ -81,6 +84,7 @@ def _relative(loss: torch.Tensor, target: torch.Tensor, norm: bool, p: int = 2) 
     return loss / (target.detach().abs().pow(p).mean() + 1e-8)
 
 
+@in_fp32
 def style_loss(
     gen_feats: list[torch.Tensor],
     style_feats: list[torch.Tensor],
@@ -107,6 +111,7 @@ def style_loss(
     return total
 
 
+@in_fp32
 def gram_gray_loss(gen: torch.Tensor, gray_style: torch.Tensor, norm: bool = False) -> torch.Tensor:
     """AnimeGANv2's style loss (`tools/ops.py`, style_loss/gram): L1 between the Gram matrices
     of the output and of the *grayscale* anime image. Grayscale, so it asks for the anime set's
@@ -118,6 +123,7 @@ def gram_gray_loss(gen: torch.Tensor, gray_style: torch.Tensor, norm: bool = Fal
     return _relative(F.l1_loss(gram_matrix(gen), target), target, norm, p=1)
 
 
+@in_fp32
 def tv_loss(image: torch.Tensor, kind: str = "l2") -> torch.Tensor:
     """Total variation on pixels: AnimeGANv2's (`total_variation_loss`, "l2": mean squared
     neighbour differences / 2), which flattens noise but also softens every line, or the
@@ -130,6 +136,7 @@ def tv_loss(image: torch.Tensor, kind: str = "l2") -> torch.Tensor:
     return (dh.square().mean() + dw.square().mean()) / 2
 
 
+@in_fp32
 def luma_loss(generated: torch.Tensor, photo: torch.Tensor, sigma: float) -> torch.Tensor:
     """L1 between the blurred luminance (Gaussian, `sigma` px) of output and photo: the photo's
     layout and shading in pixels, blind to colour and to the thin lines a drawing adds. Needs
@@ -139,6 +146,7 @@ def luma_loss(generated: torch.Tensor, photo: torch.Tensor, sigma: float) -> tor
     return F.l1_loss(g, p)
 
 
+@in_fp32
 def color_loss(generated: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     """AnimeGANv2's colour loss (`color_loss`): YUV of output vs photo, L1 on Y and Huber on
     U and V (tf.losses.huber_loss, delta 1), so the photo's colours survive the stylisation."""
@@ -146,6 +154,7 @@ def color_loss(generated: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:
     return F.l1_loss(g[:, 0], p[:, 0]) + F.huber_loss(g[:, 1:], p[:, 1:], delta=1.0) * 2
 
 
+@in_fp32
 def identity_pixel_loss(
     id_images: tuple[torch.Tensor, torch.Tensor], inputs: tuple[torch.Tensor, torch.Tensor]
 ) -> torch.Tensor:
@@ -156,6 +165,7 @@ def identity_pixel_loss(
     )
 
 
+@in_fp32
 def identity_feature_loss(
     id_feats: list[list[torch.Tensor]], input_feats: list[list[torch.Tensor]]
 ) -> torch.Tensor:
@@ -234,27 +244,28 @@ def _split(feats: list[torch.Tensor], n: int) -> list[list[torch.Tensor]]:
 
 
 # --- the adversarial pair ----------------------------------------------------------------------
+@in_fp32
 def generator_adv_loss(kind: str, fake_logits: torch.Tensor) -> torch.Tensor:
     """The generator's side (AnimeGANv2 `generator_loss`): LSGAN (D(fake) - 1)^2, or hinge
-    -D(fake)."""
-    fake_logits = fake_logits.float()
+    -D(fake). The logits arrive in fp32 (`in_fp32`), whatever precision D ran in."""
     if kind == "hinge":
         return -fake_logits.mean()
     return (fake_logits - 1).square().mean()
 
 
+@in_fp32
 def discriminator_loss(
     kind: str, real: tuple[torch.Tensor, float], negatives: list[tuple[torch.Tensor, float]]
 ) -> torch.Tensor:
     """The discriminator's side (AnimeGANv2 `discriminator_loss`): weighted real anime logits
     -> 1 and each weighted negative (generated, edge-smoothed anime, grayscale anime) -> 0 for
-    LSGAN; hinge with margins 1 otherwise."""
-    logits, weight = real[0].float(), real[1]
+    LSGAN; hinge with margins 1 otherwise. Logits and losses in fp32 (`in_fp32`)."""
+    logits, weight = real
     if kind == "hinge":
         loss = weight * F.relu(1 - logits).mean()
-        return loss + sum(w * F.relu(1 + n.float()).mean() for n, w in negatives)
+        return loss + sum(w * F.relu(1 + n).mean() for n, w in negatives)
     loss = weight * (logits - 1).square().mean()
-    return loss + sum(w * n.float().square().mean() for n, w in negatives)
+    return loss + sum(w * n.square().mean() for n, w in negatives)
 
 
 # --- balance: each term's pull on the generator -----------------------------------------------

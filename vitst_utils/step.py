@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.distributed as dist
 from torch import nn
 
-from . import losses
+from . import distributed, losses
 from .config import TrainConfig
 from .function import edge_smooth, gaussian_blur, normalize, rgb_to_gray, to_pixels
 from .model import ViTStyleTransfer, build_discriminator
@@ -154,8 +153,7 @@ class Trainer:
                 torch.tensor(float(stop), device=total.device),
             ]
         )
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        flags = distributed.any_rank(flags)  # one all_reduce(MAX): every rank decides alike
         skipped = bool(flags[0] > 0)
         if not skipped:
             self.opt_g.zero_grad(set_to_none=True)
@@ -187,11 +185,8 @@ class Trainer:
             {k: self.scaler.scale(v) for k, v in weighted.items()}, self.model.last_layer
         )
         shares = losses.shares(norms)
-        if dist.is_available() and dist.is_initialized():
-            vec = torch.tensor(list(shares.values()), device=self.device)
-            dist.all_reduce(vec)
-            shares = dict(zip(shares, (vec / dist.get_world_size()).tolist(), strict=True))
-        return shares
+        vec = distributed.mean(torch.tensor(list(shares.values()), device=self.device))
+        return dict(zip(shares, vec.tolist(), strict=True))
 
     def _adaptive_weight(
         self, terms: dict[str, torch.Tensor], weights: dict[str, float]
@@ -204,9 +199,7 @@ class Trainer:
         lam = losses.adaptive_weight(
             scale(rec), scale(terms["adv"]), self.model.last_layer, self.cfg.adv_weight_max
         )
-        if dist.is_available() and dist.is_initialized():
-            dist.all_reduce(lam)
-            lam = lam / dist.get_world_size()
+        lam = distributed.mean(lam)
         return torch.where(torch.isfinite(lam), lam, torch.ones_like(lam))
 
     def _discriminator_loss(self, style: torch.Tensor, generated: torch.Tensor) -> torch.Tensor:
@@ -314,7 +307,7 @@ def build_trainer(
         opt_d,
         sched_g,
         sched_d,
-        torch.amp.GradScaler("cuda", enabled=amp),
+        torch.amp.GradScaler(device.type, enabled=amp),
         device,
         amp,
     )

@@ -16,9 +16,9 @@ import logging
 import math
 import os
 import random
-import socket
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt_io
-from . import losses
+from . import distributed, losses
 from .config import PRESETS, RECIPES, TrainConfig, get_preset, parse_overrides
 from .data import (
     CachedImages,
@@ -44,10 +44,17 @@ from .data import (
     read_exclude_file,
     resolve_data_root,
 )
-from .env import default_run_dir, describe_hardware, gpu_count, resolve_strategy
+from .env import (
+    default_run_dir,
+    describe_environment,
+    describe_hardware,
+    gpu_count,
+    resolve_strategy,
+)
 from .model import build_model
 from .plots import sample_grid, save_figure
 from .step import Trainer, build_trainer
+from .weights import create_vgg19_features, create_vit
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +84,7 @@ class TrainResult:
     stopped: str  # completed | time_budget | already_complete
     history: list[dict[str, Any]] = field(default_factory=list)
     checkpoints: list[Path] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)  # summary.json as written
 
     @classmethod
     def from_run_dir(cls, run_dir: str | Path) -> TrainResult:
@@ -88,6 +96,7 @@ class TrainResult:
             summary["stopped"],
             read_history_csv(run_dir / "history.csv"),
             [p for _, p in ckpt_io.list_checkpoints(run_dir)],
+            summary,
         )
 
 
@@ -96,10 +105,16 @@ def _dist_env() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def fetch_pretrained_weights(cfg: TrainConfig) -> None:
+    """Download the pretrained weights `cfg` asks for into the hub caches, here and once, so
+    that DDP workers load them from disk: a download error then shows as one clear error in
+    the launching process (a notebook), not inside a worker while the others wait."""
+    if not cfg.pretrained:
+        return
+    if not cfg.vit_weights_file:
+        create_vit(cfg)
+    if not cfg.vgg_weights_file:
+        create_vgg19_features(cfg)
 
 
 def launch_ddp(
@@ -107,26 +122,18 @@ def launch_ddp(
 ) -> TrainResult:
     """Start one DDP process per GPU (2 gloo processes on CPU) and train. Works from a notebook,
     because the worker lives in this module; rank 0's log lines are relayed here as they come,
-    with a bar over epochs, since a notebook does not show its child processes' output."""
-    import torch.multiprocessing as mp
-
+    with a bar over epochs, since a notebook does not show its child processes' output.
+    Pretrained weights are fetched first, here; an error in any worker ends them all and is
+    raised here as that worker's own exception (its traceback: worker_errors.log)."""
     run_dir = Path(run_dir)
     nprocs = nprocs or gpu_count() or 2
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
-    os.environ["MASTER_PORT"] = str(_free_port())
+    fetch_pretrained_weights(cfg)
     log_file = run_dir / "train.log"
     pos = log_file.stat().st_size if log_file.is_file() else 0
-    ctx = mp.start_processes(
-        _ddp_worker,
-        args=(nprocs, cfg.to_dict(), str(run_dir), resume),
-        nprocs=nprocs,
-        start_method="spawn",
-        join=False,
-    )
     with tqdm(total=cfg.epochs, desc=f"DDP x{nprocs}", unit="epoch", leave=False) as bar:
-        done = False
-        while not done:
-            done = ctx.join(timeout=1.0)
+
+        def relay() -> None:
+            nonlocal pos
             if log_file.is_file():
                 with open(log_file) as f:
                     f.seek(pos)
@@ -135,13 +142,34 @@ def launch_ddp(
                     pos = f.tell()
             bar.n = len(read_history_csv(run_dir / "history.csv"))
             bar.refresh()
+
+        try:
+            distributed.spawn(
+                _ddp_worker, (cfg.to_dict(), str(run_dir), resume), nprocs, poll=relay
+            )
+        finally:
+            relay()
     return TrainResult.from_run_dir(run_dir)
 
 
 def _ddp_worker(rank: int, world: int, cfg_dict: dict, run_dir: str, resume: bool) -> None:
-    os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
+    """One rank of `launch_ddp`. A failure is noted in train.log (one line) and its traceback
+    in worker_errors.log before it is passed on to the parent."""
     log.setLevel(logging.INFO)  # lines reach train.log, which the parent relays
-    _run(TrainConfig.from_dict(cfg_dict), Path(run_dir), resume)
+    try:
+        _run(TrainConfig.from_dict(cfg_dict), Path(run_dir), resume)
+    except Exception as e:
+        run = Path(run_dir)
+        try:
+            run.mkdir(parents=True, exist_ok=True)
+            with open(run / "worker_errors.log", "a") as f:
+                f.write(f"DDP rank {rank} failed:\n{traceback.format_exc()}\n")
+            with open(run / "train.log", "a") as f:
+                f.write(f"DDP rank {rank} failed: {type(e).__name__}: {e} (traceback in ")
+                f.write(f"{run / 'worker_errors.log'})\n")
+        except OSError:
+            pass  # the error itself matters more than its log
+        raise
 
 
 # --- files -----------------------------------------------------------------------------------
@@ -238,17 +266,24 @@ class _Ctx:
         minutes = self.cfg.time_budget_minutes
         return minutes * 60 if minutes else math.inf
 
+    @property
+    def bar_options(self) -> dict[str, Any]:
+        """The per-step bar: rank 0 only; in DDP at most one refresh per 30 s (over 11 hours
+        a child process's bar would bloat a notebook's output)."""
+        throttle = {"mininterval": 30.0, "maxinterval": 60.0} if self.world > 1 else {}
+        return {"disable": not self.main, "leave": False, "dynamic_ncols": True, **throttle}
+
 
 def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
     """Train in this process (one DDP rank when WORLD_SIZE > 1); return the bare model."""
-    distributed = _dist_env()
+    multi = _dist_env()
     cuda = torch.cuda.is_available()
-    if distributed and not dist.is_initialized():
-        dist.init_process_group("nccl" if cuda else "gloo")
-    rank = dist.get_rank() if distributed else 0
-    world = dist.get_world_size() if distributed else 1
+    if multi and not dist.is_initialized():
+        distributed.init_process_group(cfg.ddp_timeout_minutes)
+    rank = dist.get_rank() if multi else 0
+    world = dist.get_world_size() if multi else 1
     local_rank = int(os.environ.get("LOCAL_RANK", rank))
-    strategy = "ddp" if distributed else resolve_strategy(cfg.strategy)
+    strategy = "ddp" if multi else resolve_strategy(cfg.strategy)
     device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(device)
@@ -262,15 +297,17 @@ def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
         handler = logging.FileHandler(run_dir / "train.log")
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
+    ok = False
     try:
         model = _loop(ctx, resume)
-        if distributed:
+        if multi:
             dist.barrier()  # rank 0 has written summary.json for everyone to read
+        ok = True
     finally:
         if handler is not None:
             log.removeHandler(handler)
             handler.close()
-        if distributed and dist.is_initialized():
+        if multi and dist.is_initialized() and ok:  # after an error: exit, do not wait
             dist.destroy_process_group()
     return model
 
@@ -283,6 +320,7 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
     cfg = ctx.cfg = _with_exclude_hash(ctx.cfg)
     if ctx.main:
         cfg.to_json(ctx.run_dir / "config.json")
+        log.info("%s", describe_environment())
         log.info(
             "vitst | preset %s, %s recipe | %s | strategy %s x%d | amp %s | run dir %s",
             cfg.preset,
@@ -326,7 +364,11 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
         if epoch % cfg.save_every == 0 or epoch == cfg.epochs:
             _save(ctx, trainer, epoch, history, data)
             saved_epoch = epoch
-        if epoch < cfg.epochs and _elapsed(ctx) + seconds > ctx.budget_s:
+        # one decision for all ranks: whichever clock says another epoch no longer fits
+        (out_of_time,) = distributed.agree(
+            epoch < cfg.epochs and _seconds_left(ctx) < seconds, device=ctx.device
+        )
+        if out_of_time:
             stopped = "time_budget"
             break
 
@@ -337,20 +379,50 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
         if ctx.main:
             last = ckpt_io.checkpoint_path(ctx.run_dir, saved_epoch) if saved_epoch else "none yet"
             log.info(
-                "time budget of %.0f min reached after epoch %d/%d; checkpoint %s. "
-                "Continue with --resume.",
-                cfg.time_budget_minutes,
+                "out of time (%s) after epoch %d/%d; checkpoint %s. Continue with --resume.",
+                _limits(cfg),
                 epoch,
                 cfg.epochs,
                 last,
             )
+    peaks = _peak_memory_mib(ctx)
     if ctx.main:
-        _write_summary(ctx.run_dir, epoch, stopped, _elapsed(ctx))
+        if peaks:
+            log.info("peak GPU memory (MiB, reserved by torch): %s", peaks)
+        _write_summary(ctx.run_dir, epoch, stopped, _elapsed(ctx), peaks)
     return trainer.model
 
 
 def _elapsed(ctx: _Ctx) -> float:
     return time.monotonic() - ctx.t_start
+
+
+def _seconds_left(ctx: _Ctx) -> float:
+    """Seconds until the first limit: the time budget (from this process's start) or the
+    deadline (wall clock, shared by every process of a session); inf without either."""
+    left = ctx.budget_s - _elapsed(ctx)
+    if ctx.cfg.deadline is not None:
+        left = min(left, ctx.cfg.deadline - time.time())
+    return left
+
+
+def _limits(cfg: TrainConfig) -> str:
+    parts = [f"time budget {cfg.time_budget_minutes:g} min"] if cfg.time_budget_minutes else []
+    if cfg.deadline is not None:
+        parts.append(f"deadline {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(cfg.deadline))}")
+    return ", ".join(parts) or "no limit"
+
+
+def _peak_memory_mib(ctx: _Ctx) -> list[float]:
+    """Every rank's peak GPU memory reserved by torch, in MiB, gathered on all ranks ([] on
+    the CPU). A collective: every rank calls it at the same point."""
+    if ctx.device.type != "cuda":
+        return []
+    vec = torch.zeros(ctx.world, device=ctx.device)
+    vec[ctx.rank] = torch.cuda.max_memory_reserved(ctx.device) / 2**20
+    if ctx.world > 1:
+        dist.all_reduce(vec)
+    return [round(v, 1) for v in vec.tolist()]
 
 
 def _resume_state(ctx: _Ctx, resume: bool) -> dict[str, Any] | None:
@@ -501,9 +573,7 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
         zip(cl, sl, strict=False),
         total=n_steps,
         desc=f"epoch {epoch}/{cfg.epochs}",
-        disable=not ctx.main,
-        leave=False,
-        dynamic_ncols=True,
+        **ctx.bar_options,
     )
     sums: dict[str, torch.Tensor] = {}
     balance = _Balance()
@@ -513,7 +583,7 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
             _to_device(ctx, content),
             _to_device(ctx, style),
             adversarial,
-            stop=_elapsed(ctx) > ctx.budget_s,
+            stop=_seconds_left(ctx) <= 0,  # agreed on in the step's collective
         )
         if out.skipped:
             skipped += 1
@@ -665,7 +735,9 @@ def _prototype(ctx: _Ctx, model: nn.Module, style_train: Any) -> dict[str, Any]:
     return proto
 
 
-def _write_summary(run_dir: Path, epochs: int, stopped: str, seconds: float) -> None:
+def _write_summary(
+    run_dir: Path, epochs: int, stopped: str, seconds: float, peaks: list[float] | None = None
+) -> None:
     _write_atomic(
         run_dir / "summary.json",
         json.dumps(
@@ -674,6 +746,7 @@ def _write_summary(run_dir: Path, epochs: int, stopped: str, seconds: float) -> 
                 "stopped": stopped,
                 "seconds": round(seconds, 2),
                 "checkpoints": [p.name for _, p in ckpt_io.list_checkpoints(run_dir)],
+                "peak_memory_mib": peaks or [],
             },
             indent=2,
         )
