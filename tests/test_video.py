@@ -46,6 +46,19 @@ def test_round_trip_keeps_frames_rate_duration_and_sound(model_and_target, clip,
     assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]  # no temp file left
 
 
+def test_mp3_in_mkv_is_copied_and_pcm_reencoded(model_and_target, tmp_path):
+    model, target, _ = model_and_target
+    frames = [np.full((48, 64, 3), 10 * i, np.uint8) for i in range(24)]
+    for audio, expect in (("libmp3lame", "mp3 copied"), ("pcm_s16le", "re-encoded to AAC")):
+        src = write_clip(tmp_path / f"{audio}.mkv", frames, audio=audio, fmt="matroska")
+        report = VID.stylize_video(
+            model, src, tmp_path / f"{audio}.mp4", target, "off", flicker=False, progress=False
+        )
+        got = stream_info(report.path)
+        assert expect in report.audio and got["audio"] == ("mp3" if audio != "pcm_s16le" else "aac")
+        assert got["audio_duration"] == pytest.approx(1.0, abs=0.1)
+
+
 def test_face_track_writes_the_followed_face_crop(model_and_target, clip, tmp_path):
     model, target, _ = model_and_target
     report = VID.stylize_video(

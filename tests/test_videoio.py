@@ -121,10 +121,25 @@ def test_bad_files_get_one_clear_error(tmp_path, clip):
     Image.new("RGB", (32, 32)).save(tmp_path / "photo.png")
     with pytest.raises(V.VideoError, match="photo.png is an image, not a video"):
         V.probe(tmp_path / "photo.png")
+    song = tmp_path / "song.m4a"
+    with av.open(str(song), "w") as out:
+        sound = out.add_stream("aac", rate=16000, layout="mono")
+        chunk = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), "fltp", "mono")
+        chunk.sample_rate, chunk.pts = 16000, 0
+        out.mux(sound.encode(chunk))
+        out.mux(sound.encode())
+    with pytest.raises(V.VideoError, match="song.m4a holds no video stream"):
+        V.probe(song)
     unknown = tmp_path / "unknown_codec.mp4"
     unknown.write_bytes(clip.read_bytes().replace(b"avc1", b"zzz1"))
     with pytest.raises(V.VideoError, match="no decoder for its video codec"):
         V.probe(unknown)
+
+
+def test_a_raw_stream_without_timestamps_gets_them(tmp_path):
+    path = write_clip(tmp_path / "raw.h264", _frames(6), fmt="h264")
+    frames = [x for x in V.read(path) if isinstance(x, V.Decoded)]
+    assert len(frames) == 6 and all(b.pts > a.pts for a, b in zip(frames, frames[1:], strict=False))
 
 
 def test_a_stream_damaged_midway_names_the_frame(tmp_path):

@@ -83,6 +83,6 @@ def stream_info(path: Path) -> dict:
             "pix_fmt": v.codec_context.pix_fmt,
             "codec": v.codec_context.name,
             "duration": float(v.duration * v.time_base) if v.duration else None,
-            "audio": a.codec_context.name if a is not None else None,
+            "audio": a.codec_context.codec.canonical_name if a is not None else None,
             "audio_duration": float(a.duration * a.time_base) if a is not None else None,
         }

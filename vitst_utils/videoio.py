@@ -112,6 +112,17 @@ def _open(path: Path) -> Any:
     return container
 
 
+def codec_name(stream: Any) -> str:
+    """The codec's own name ("mp3"), not its decoder's ("mp3float")."""
+    return stream.codec_context.codec.canonical_name
+
+
+def audio_stream(container: Any) -> Any:
+    """The first audio stream this FFmpeg can decode, or None (an undecodable one is left
+    out: it could be neither copied reliably nor re-encoded)."""
+    return next((s for s in container.streams.audio if s.codec_context is not None), None)
+
+
 def upright(frame: Any) -> np.ndarray:
     """A decoded frame as (H, W, 3) uint8 RGB, turned by its display matrix (FFmpeg's
     autorotate: `rotation` is counter-clockwise, as np.rot90)."""
@@ -140,7 +151,7 @@ def probe(path: str | Path) -> VideoInfo:
             duration = float(stream.duration * stream.time_base)
         elif container.duration is not None:
             duration = container.duration / 1_000_000
-        audio = container.streams.audio[0].codec_context if container.streams.audio else None
+        audio = audio_stream(container)
         return VideoInfo(
             path=path,
             width=rgb.shape[1],
@@ -150,8 +161,8 @@ def probe(path: str | Path) -> VideoInfo:
             time_base=Fraction(stream.time_base),
             frames=int(stream.frames or 0),
             duration=duration,
-            codec=stream.codec_context.name,
-            audio=audio.name if audio is not None else None,
+            codec=codec_name(stream),
+            audio=codec_name(audio) if audio is not None else None,
         )
     finally:
         container.close()
@@ -181,28 +192,33 @@ def read(
     container = _open(path)
     video = container.streams.video[0]
     video.thread_type = "AUTO"  # FFmpeg's own decoding threads
-    audio = container.streams.audio[0] if container.streams.audio else None
-    copy = audio is not None and audio.codec_context.name in MP4_AUDIO
+    audio = audio_stream(container)
+    copy = audio is not None and codec_name(audio) in MP4_AUDIO
     t_start = float(start or 0.0)
     t_end = t_start + duration if duration is not None else float("inf")
     if start:
         container.seek(int(start * 1_000_000))  # to the keyframe before; earlier frames dropped
-    default_duration = round(1 / (float(video.average_rate or 30) * video.time_base))
-    index, video_done = 0, False
+    step = max(1, round(1 / (float(video.average_rate or 30) * video.time_base)))
+    shift = round(t_start / video.time_base)
+    index, last, video_done = 0, None, False
     try:
         for packet in container.demux(*[s for s in (video, audio) if s is not None]):
             if packet.stream is video:
                 for frame in [] if video_done else packet.decode():
-                    t = float(frame.pts * video.time_base) if frame.pts is not None else t_start
+                    # no timestamp (a raw stream): one frame step after the last
+                    pts = frame.pts if frame.pts is not None else shift + index * step
+                    t = float(pts * video.time_base)
                     if t < t_start - 1e-6:
                         continue
                     if t >= t_end - 1e-6:
                         video_done = True
                         break
-                    pts = (frame.pts or 0) - round(t_start / video.time_base)
-                    dur = frame.duration or default_duration
-                    yield Decoded(index, upright(frame), pts, dur, video.time_base)
-                    index += 1
+                    pts -= shift
+                    pts = pts if last is None or pts > last else last + 1  # strictly increasing
+                    yield Decoded(
+                        index, upright(frame), pts, frame.duration or step, video.time_base
+                    )
+                    index, last = index + 1, pts
                 if video_done and audio is None:
                     break
             elif packet.size and packet.pts is not None:
@@ -218,8 +234,8 @@ def read(
     except av.error.FFmpegError as e:
         at = f"after frame {index}" if index else "at its first frame"
         raise VideoError(
-            f"{path}: the video stream is unreadable {at} ({e.strerror or e}): the file is "
-            "damaged; re-encode it, or cut it to the readable part (--start / --duration)"
+            f"{path} is unreadable {at} ({e.strerror or e}): the file is damaged; re-encode "
+            "it, or cut it to the readable part (--start / --duration)"
         ) from e
     finally:
         container.close()
@@ -282,10 +298,10 @@ class Writer:
     def _add_audio_stream(self, source: Path) -> None:
         av = _av()
         with av.open(str(source)) as src:
-            if not src.streams.audio:
+            stream = audio_stream(src)
+            if stream is None:
                 return
-            stream = src.streams.audio[0]
-            if stream.codec_context.name in MP4_AUDIO:
+            if codec_name(stream) in MP4_AUDIO:
                 self.audio = self.container.add_stream_from_template(stream)
                 return
             layout = "mono" if stream.channels == 1 else "stereo"
