@@ -317,7 +317,7 @@ def format_video(result: dict[str, Any]) -> str:
     lines = []
     for size in dict.fromkeys(r["size"] for r in result["rows"]):
         cells = ", ".join(
-            f"{r['temporal']} {r['fps']:.1f}" for r in result["rows"] if r["size"] == size
+            f"{r['temporal']} {r['fps']:.3g}" for r in result["rows"] if r["size"] == size
         )
         lines.append(
             f"video {size}px short side, {result['model']} on {result['device']} "
