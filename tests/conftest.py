@@ -13,6 +13,9 @@ for var in (
     "VITST_KAGGLE_INPUT",
     "VITST_KAGGLE_WORKING",
     "KAGGLE_KERNEL_RUN_TYPE",
+    "VITST_SESSION_START",
+    "VITST_REHEARSAL",
+    "VITST_RESUME_FROM",
 ):
     os.environ.pop(var, None)
 

@@ -191,6 +191,7 @@ def test_bundle_installs_only_missing_pinned_packages_never_torch(built):
     pin = re.search(r"^timm==(\S+)", requirements, re.M).group(1)
     fidelity = re.search(r"^torch-fidelity==(\S+)", requirements, re.M).group(1)
     metrics = re.search(r"^(torchmetrics\S+)", requirements, re.M).group(1)
+    pyav = re.search(r"^(av\S+)", requirements, re.M).group(1)
     cell = nbformat.read(built, as_version=4).cells[1].source
     installs = _installs(cell)
     assert installs == [
@@ -198,6 +199,7 @@ def test_bundle_installs_only_missing_pinned_packages_never_torch(built):
         ("torch_fidelity", f"torch-fidelity=={fidelity}"),
         ("lightning_utilities", "lightning-utilities"),
         ("torchmetrics", metrics),
+        ("av", pyav),
     ]
     assert "importlib.util.find_spec(module) is None" in cell  # only when missing
     assert '"--no-deps", *missing' in cell
@@ -229,12 +231,12 @@ def test_bundle_cell_installs_what_is_missing_with_no_deps(built, tmp_path):
 
 def test_kaggle_installs_refuse_torch(tmp_path):
     reqs = tmp_path / "requirements.txt"
-    reqs.write_text("timm==1.0\ntorch-fidelity==0.4.0\ntorchmetrics>=1.4, <2\n")
-    assert K.kaggle_installs(reqs)[-1] == ("torchmetrics", "torchmetrics>=1.4,<2")
-    reqs.write_text("timm>=1.0\ntorch-fidelity==0.4.0\ntorchmetrics>=1.4\n")
+    reqs.write_text("timm==1.0\ntorch-fidelity==0.4.0\ntorchmetrics>=1.4, <2\nav>=18\n")
+    assert K.kaggle_installs(reqs)[-2] == ("torchmetrics", "torchmetrics>=1.4,<2")
+    reqs.write_text("timm>=1.0\ntorch-fidelity==0.4.0\ntorchmetrics>=1.4\nav>=18\n")
     with pytest.raises(K.KaggleBuildError, match="timm==<version>"):
         K.kaggle_installs(reqs)
-    reqs.write_text("timm==1.0\ntorchmetrics>=1.4\n")
+    reqs.write_text("timm==1.0\ntorchmetrics>=1.4\nav>=18\n")
     with pytest.raises(K.KaggleBuildError, match="torch-fidelity"):
         K.kaggle_installs(reqs)
 

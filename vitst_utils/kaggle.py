@@ -237,6 +237,7 @@ KAGGLE_INSTALLS = (
     ("timm", "timm", True),
     ("torch_fidelity", "torch-fidelity", True),
     ("torchmetrics", "torchmetrics", False),
+    ("av", "av", False),  # notebook 03's video section (PyAV; its wheels carry FFmpeg)
 )
 NEVER_INSTALL = frozenset({"torch", "torchvision", "torchaudio"})
 
