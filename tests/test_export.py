@@ -42,7 +42,7 @@ def _pictures(model, proto) -> torch.Tensor:
 
 def test_slim_export_is_small_and_gives_the_same_pictures(trained, tmp_path, capsys):
     path, proto = trained
-    model, _, own = I.load_for_inference(path)
+    model, _, own = I.load_for_inference(path, cpu_path="fp32")
     expected = _pictures(model, own)
     assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "slim.pt")]) == 0
     assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "half.pt"), "--half"]) == 0
@@ -76,7 +76,7 @@ def test_onnx_export_matches_pytorch_at_any_size(trained, tmp_path, capsys):
     assert match and float(match.group(1)) < 1e-4, printed
     assert out.is_file() and not list(tmp_path.glob("*.data"))  # one file to share
     # the exported network is the CLI's own: the same picture as stylize_batch
-    model, _, own = I.load_for_inference(path)
+    model, _, own = I.load_for_inference(path, cpu_path="fp32")
     photo = torch.rand(1, 3, 48, 80, generator=torch.Generator().manual_seed(1))
     target = I.target_from_prototype(own)
     with torch.no_grad():

@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
         if out.resolve() == Path(args.checkpoint).resolve():
             raise UsageError(f"--out {out} is the checkpoint itself: choose another file")
-        model, cfg, own = load_for_inference(args.checkpoint, "cpu")
+        model, cfg, own = load_for_inference(args.checkpoint, "cpu", cpu_path=None)  # fp32
         proto = load_prototype(args.prototype, model) if args.prototype else own
         if kind == "onnx" and proto is None:
             raise UsageError(
