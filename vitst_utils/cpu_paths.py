@@ -179,17 +179,18 @@ def _onnx_path(model: nn.Module, folder: str | Path | None = None) -> InferenceP
 
     folder = Path(folder or tempfile.mkdtemp(prefix="vitst-onnx-"))
     p, s = model.patch_size, model.cfg.image_size
-    photo = torch.zeros(1, 3, s, s + p)
+    photo = torch.zeros(2, 3, s, s + p)  # batch 2: a sample dim of 1 would be specialised
     with torch.no_grad():
         feat = model.encode(photo)
     sessions = []
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     for name, net, x in (("encoder", _Encoder(model), photo), ("decoder", _Decoder(model), feat)):
+        unit = p if name == "encoder" else 1  # the encoder takes patch multiples
         dims = {
             0: torch.export.Dim(f"{name}_batch", min=1, max=1024),
-            2: torch.export.Dim(f"{name}_h", min=2, max=8192),
-            3: torch.export.Dim(f"{name}_w", min=2, max=8192),
+            2: unit * torch.export.Dim(f"{name}_h", min=2, max=8192 // unit),
+            3: unit * torch.export.Dim(f"{name}_w", min=2, max=8192 // unit),
         }
         path = folder / f"{name}.onnx"
         with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(None):
@@ -201,7 +202,7 @@ def _onnx_path(model: nn.Module, folder: str | Path | None = None) -> InferenceP
                 dynamo=True,
                 input_names=["x"],
                 output_names=["y"],
-                dynamic_shapes={"x": dims},
+                dynamic_shapes=(dims,),
                 verbose=False,
             )
         sessions.append(ort.InferenceSession(str(path), options, ["CPUExecutionProvider"]))

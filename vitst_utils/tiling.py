@@ -51,7 +51,7 @@ class Tiling:
     side in tokens (None: decode in one piece); `batch`: windows per encoder call."""
 
     window: int | None = None
-    overlap: int = 8
+    overlap: int = 4
     direct_tokens: float = 2.0
     tile: int | None = 48
     batch: int = 4
