@@ -571,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         ratio = results["fast"]["images_per_s"] / results["seed_way"]["images_per_s"]
         results["speedup"] = ratio
         print(f"fast path / seed's way: {ratio:.2f}x")
-    if "loader" not in args.skip and "loader" not in args.tables:
+    if "loader" not in args.skip and not args.tables:
         results["loader"] = r = measure_loader(cfg)
         print(
             f"loader ({r['data']} data, {cfg.num_workers} workers): "

@@ -172,19 +172,17 @@ class _Encoder(_Decoder):
         return self.model.encode(x)
 
 
-def _onnx_path(model: nn.Module, folder: str | Path | None = None) -> InferencePath:
-    """Encoder and decoder exported to ONNX (dynamic batch and size) and run by ONNX Runtime's
-    CPU provider with torch's thread count."""
-    import onnxruntime as ort
-
-    folder = Path(folder or tempfile.mkdtemp(prefix="vitst-onnx-"))
+def export_pieces(model: nn.Module, folder: str | Path) -> tuple[Path, Path]:
+    """The encoder (normalised photos, batch and size dynamic, patch multiples -> fp32 token
+    maps) and the decoder (maps -> normalised images) as `folder/encoder.onnx` and
+    `folder/decoder.onnx` (torch.onnx, dynamo exporter)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     p, s = model.patch_size, model.cfg.image_size
     photo = torch.zeros(2, 3, s, s + p)  # batch 2: a sample dim of 1 would be specialised
     with torch.no_grad():
         feat = model.encode(photo)
-    sessions = []
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
+    paths = []
     for name, net, x in (("encoder", _Encoder(model), photo), ("decoder", _Decoder(model), feat)):
         unit = p if name == "encoder" else 1  # the encoder takes patch multiples
         dims = {
@@ -193,6 +191,7 @@ def _onnx_path(model: nn.Module, folder: str | Path | None = None) -> InferenceP
             3: unit * torch.export.Dim(f"{name}_w", min=2, max=8192 // unit),
         }
         path = folder / f"{name}.onnx"
+        n_bytes = sum(t.numel() * t.element_size() for t in net.state_dict().values())
         with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(None):
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -203,15 +202,32 @@ def _onnx_path(model: nn.Module, folder: str | Path | None = None) -> InferenceP
                 input_names=["x"],
                 output_names=["y"],
                 dynamic_shapes=(dims,),
+                external_data=n_bytes > 1.5 * 2**30,  # one file each, under ONNX's 2 GB limit
                 verbose=False,
             )
-        sessions.append(ort.InferenceSession(str(path), options, ["CPUExecutionProvider"]))
+        paths.append(path)
+    return paths[0], paths[1]
 
-    def runner(session: Any) -> Callable:
-        def run(x: torch.Tensor) -> torch.Tensor:
-            y = session.run(["y"], {"x": x.float().contiguous().numpy()})[0]
-            return torch.from_numpy(y)
 
-        return run
+def onnx_session(path: str | Path, threads: int | None = None) -> Callable:
+    """An ONNX Runtime CPU session for a one-input ("x"), one-output ("y") graph, as a function
+    of fp32 tensors."""
+    import onnxruntime as ort
 
-    return InferencePath("onnxruntime", runner(sessions[0]), runner(sessions[1]), keep=sessions)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    session = ort.InferenceSession(str(path), options, ["CPUExecutionProvider"])
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(session.run(["y"], {"x": x.float().contiguous().numpy()})[0])
+
+    run.session = session  # type: ignore[attr-defined]
+    return run
+
+
+def _onnx_path(model: nn.Module, folder: str | Path | None = None) -> InferencePath:
+    """Encoder and decoder exported to ONNX (`export_pieces`) and run by ONNX Runtime's CPU
+    provider with torch's thread count."""
+    folder = Path(folder or tempfile.mkdtemp(prefix="vitst-onnx-"))
+    enc, dec = (onnx_session(p) for p in export_pieces(model, folder))
+    return InferencePath("onnxruntime", enc, dec)

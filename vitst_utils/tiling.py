@@ -207,13 +207,38 @@ def stylize_tiled(
     multiples of the patch, to normalised (B, 3, H, W). `encode`/`decode` default to the
     model's own (an inference path may bring faster ones, see `cpu_paths`)."""
     tiling = tiling or Tiling()
-    encode, decode = encode or model.encode, decode or model.decode
-    p = model.patch_size
     window = tiling.window or model.cfg.image_size
-    feat = encode_blended(encode, photos, p, window, tiling)
+    return stylize_pieces(
+        encode or model.encode,
+        decode or model.decode,
+        photos,
+        mean,
+        std,
+        alpha,
+        model.patch_size,
+        window,
+        decoder_halo(model),
+        tiling,
+    )
+
+
+def stylize_pieces(
+    encode: Encode,
+    decode: Decode,
+    photos: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    alpha: float,
+    patch: int,
+    window: int,
+    halo: int | None,
+    tiling: Tiling,
+) -> torch.Tensor:
+    """`stylize_tiled` from its pieces: any encoder and decoder (PyTorch, ONNX Runtime), the
+    patch, the window in pixels, and the decoder's halo (None: decode in one piece)."""
+    feat = encode_blended(encode, photos, patch, window, tiling)
     target = restyle(feat, mean, std, alpha)
-    halo = decoder_halo(model)
-    return decode_tiled(decode, target, p, tiling.tile if halo is not None else None, halo or 0)
+    return decode_tiled(decode, target, patch, tiling.tile if halo is not None else None, halo or 0)
 
 
 # --- small quality measures (to be replaced by evaluate's `structure` / `crispness`) -----------
