@@ -45,7 +45,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -284,6 +284,7 @@ def measure_sizes(
     sides: Sequence[int] = (224, 512, 1024, 3024),
     direct_upto: int = 512,
     compare_at: int = 512,
+    report: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """One 4:3 photo per short side (3024: the 12 MP 4032 x 3024) through `transfer` (windowed,
     on the model's inference path) and, up to `direct_upto`, the whole-photo pass (`DIRECT`):
@@ -314,6 +315,8 @@ def measure_sizes(
                 row["direct_crispness"] = tile_crispness(_pixels(ref))
                 row["psnr_vs_direct"] = psnr(out, ref)
         rows.append(row)
+        if report is not None:
+            report(row)
         del out, x
     return rows
 
@@ -610,7 +613,14 @@ def _tables(args: argparse.Namespace, cfg: TrainConfig, results: dict[str, Any])
         model = model.to(device)
         model.inference_path = inference_path(model, path)
         print(f"sizes ({cfg.preset} architecture, {weights}; {machine_name()}):")
-        rows = measure_sizes(model, mean.to(device), std.to(device), args.sizes, args.direct_upto)
+        rows = measure_sizes(
+            model,
+            mean.to(device),
+            std.to(device),
+            args.sizes,
+            args.direct_upto,
+            report=lambda r: print(f"  {r['size']}: {r['seconds']:.1f} s", flush=True),
+        )
         results["sizes"] = rows
         print(format_sizes(rows, path), flush=True)
 

@@ -16,9 +16,11 @@ domain's mean AdaIN statistics, so a photo becomes anime with no style image to 
 
 Sizes: the output shows the whole photo at its aspect ratio, short side --size (default: the
 checkpoint's training size) or `original` (the photo's own pixels). Inside, the photo is padded
-(reflection) to a multiple of the ViT's patch and the result cropped back; timm resamples the
-position embedding to the grid. Style images are always read the way training saw them (short
-side to the training size, centre crop), so their statistics match the prototype's.
+(reflection) to a multiple of the ViT's patch and the result cropped back; photos over twice the
+training size's tokens are encoded in overlapping training-size windows and decoded in tiles, at
+a cost linear in pixels (tiling.py). --cpu-path picks how the CPU runs (cpu_paths.py). Style
+images are always read the way training saw them (short side to the training size, centre
+crop), so their statistics match the prototype's.
 """
 
 from __future__ import annotations
