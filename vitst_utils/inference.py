@@ -939,8 +939,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--size",
         default=None,
         metavar="N|original",
-        help="output short side in pixels (default: the checkpoint's training size), or "
-        "'original' for the photo's own size; the whole frame is kept",
+        help="the scale at which the model draws: output short side in pixels (default: the "
+        "checkpoint's training size), or 'original' for the photo's own size; the whole frame "
+        "is kept; lines keep their width in pixels, so a larger size draws relatively finer",
     )
     p.add_argument(
         "--face-crop",

@@ -431,6 +431,10 @@ def _datasets(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
         )
     files = [*data["content_train"].files, *data["style_train"].files]
     use_cache, why = cache_decision(cfg.cache_images, files, cfg.image_size)
+    if ctx.world > 1:  # rank 0's decision for all: a rank waiting for a cache never built hangs
+        decision = [use_cache]
+        dist.broadcast_object_list(decision, src=0)
+        use_cache = decision[0]
     if ctx.main and why:
         log.info("cache_images: %s", why)
     if use_cache:
