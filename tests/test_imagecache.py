@@ -132,12 +132,17 @@ def test_two_processes_share_one_copy(folder, tmp_path):
     assert sum(r["Pss"] for r in results) <= 1.1 * size  # one copy in RAM, not two
 
 
-def test_training_reads_from_the_shared_cache(smoke_cfg, tmp_path):
+def test_ddp_training_reads_one_shared_cache(smoke_cfg, tmp_path):
+    """Two DDP ranks (gloo, CPU): rank 0 decides and builds, rank 1 waits for the file; both
+    train from it."""
     from vitst_utils.train import train
 
-    cfg = smoke_cfg.replace(cache_images=True, cache_dir=str(tmp_path / "cache"), epochs=1)
+    cfg = smoke_cfg.replace(
+        cache_images=True, cache_dir=str(tmp_path / "cache"), epochs=1, strategy="ddp"
+    )
     result = train(cfg, tmp_path / "run")
     assert result.epochs_completed == 1
     made = sorted(p.name for p in (tmp_path / "cache").glob("*.u8"))
     assert [n.rsplit("-", 1)[0] for n in made] == ["content_train-64", "style_train-64"]
-    assert "shared" in (tmp_path / "run" / "train.log").read_text()
+    log = (tmp_path / "run" / "train.log").read_text()
+    assert "strategy ddp x2" in log and "MiB, shared" in log
