@@ -294,8 +294,10 @@ def measure_sizes(
     for side in sides:
         w = round(side * 4 / 3)
         x = photo(w, side, seed=side)
+        cpu0 = time.process_time()
         with PeakRSS() as mem:
             seconds, out = _run(model, x, mean, std)
+        cpu_s = time.process_time() - cpu0
         row: dict[str, Any] = {
             "short_side": side,
             "size": f"{w}x{side}",
@@ -303,6 +305,7 @@ def measure_sizes(
             "tokens": f"{-(-side // model.patch_size)}x{-(-w // model.patch_size)}",
             "windows": _windows(model, side, w, tiling),
             "seconds": seconds,
+            "cpu_seconds": cpu_s,  # all threads: / threads ~ the wall time of an idle machine
             "peak_mib": mem.peak / 2**20,
         }
         if side <= direct_upto:
@@ -322,11 +325,14 @@ def measure_sizes(
 
 
 def format_sizes(rows: list[dict[str, Any]], path: str) -> str:
-    """The sizes table (markdown)."""
+    """The sizes table (markdown). CPU time / threads: what the wall time would be on an idle
+    machine with these threads (a busy one stretches wall time, much less CPU time)."""
+    threads = torch.get_num_threads()
     lines = [
         f"stylising one 4:3 photo, windowed (inference path {path}) vs the whole-photo pass:",
-        "| short side | size | tokens | windows | windowed | peak RSS | whole photo | peak RSS |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| short side | size | tokens | windows | windowed | CPU time / threads | peak RSS | "
+        "whole photo | peak RSS |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         direct = (
@@ -336,7 +342,8 @@ def format_sizes(rows: list[dict[str, Any]], path: str) -> str:
         )
         lines.append(
             f"| {r['short_side']} | {r['size']} ({r['megapixels']:.1f} MP) | {r['tokens']} | "
-            f"{r['windows']} | {r['seconds']:.1f} s | {r['peak_mib'] / 1024:.2f} GB | {direct} |"
+            f"{r['windows']} | {r['seconds']:.1f} s | {r['cpu_seconds'] / threads:.1f} s | "
+            f"{r['peak_mib'] / 1024:.2f} GB | {direct} |"
         )
     for r in rows:
         if "structure" in r:
