@@ -291,6 +291,8 @@ def measure_sizes(
     seconds and peak RSS; at `compare_at`, structure and crispness of windowed vs direct."""
     rows = []
     tiling = Tiling()
+    s = model.cfg.image_size
+    _run(model, photo(s + s // 2, s + s // 2), mean, std)  # warm-up: windows and tiles, once
     for side in sides:
         w = round(side * 4 / 3)
         x = photo(w, side, seed=side)
