@@ -16,7 +16,8 @@ from one patch (16 px) up: the graph pads to the patch multiple and crops back. 
 height/width, then checked against PyTorch with onnxruntime at two sizes.
 
 One graph attends globally over the whole photo, so its memory grows with the square of the
-pixels (about 2 MP at most in a few GB). For any size, --tiled writes a folder: encoder.onnx
+pixels (onnxruntime holds 6 N^2 attention floats for N tokens: 1.5 GB at 0.5 MP for `anime`).
+For any size, --tiled writes a folder: encoder.onnx
 (training-size windows -> token maps), decoder.onnx (token maps -> image) and stylize.json (the
 prototype and the tiling: window, overlap, decoder halo); `OnnxStylizer(folder)` runs them as
 `tiling.py` does (windows blended, global AdaIN statistics, tiled decode) with onnxruntime and
