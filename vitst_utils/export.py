@@ -17,11 +17,11 @@ height/width, then checked against PyTorch with onnxruntime at two sizes.
 
 One graph attends globally over the whole photo, so its memory grows with the square of the
 pixels (onnxruntime holds 6 N^2 attention floats for N tokens: 1.5 GB at 0.5 MP for `anime`).
-For any size, --tiled writes a folder: encoder.onnx
-(training-size windows -> token maps), decoder.onnx (token maps -> image) and stylize.json (the
-prototype and the tiling: window, overlap, decoder halo); `OnnxStylizer(folder)` runs them as
-`tiling.py` does (windows blended, global AdaIN statistics, tiled decode) with onnxruntime and
-no model code: the same pictures as PyTorch at any size, with bounded memory.
+For any size, --tiled writes a folder: encoder.onnx (training-size windows -> token maps),
+decoder.onnx (token maps -> image) and stylize.json (the prototype and the tiling: window,
+overlap, decoder halo); `OnnxStylizer(folder)` runs them as `tiling.py` does (windows blended,
+global AdaIN statistics, tiled decode) with onnxruntime and no model code: the same pictures
+as PyTorch at any size, with bounded memory.
 
 The prototype is --prototype's, else the checkpoint's own; a slim file may go without one (then
 it needs --style images), an ONNX file may not.
