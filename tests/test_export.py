@@ -42,7 +42,7 @@ def _pictures(model, proto) -> torch.Tensor:
 
 def test_slim_export_is_small_and_gives_the_same_pictures(trained, tmp_path, capsys):
     path, proto = trained
-    model, _, own = I.load_for_inference(path)
+    model, _, own = I.load_for_inference(path, cpu_path="fp32")
     expected = _pictures(model, own)
     assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "slim.pt")]) == 0
     assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "half.pt"), "--half"]) == 0
@@ -76,12 +76,34 @@ def test_onnx_export_matches_pytorch_at_any_size(trained, tmp_path, capsys):
     assert match and float(match.group(1)) < 1e-4, printed
     assert out.is_file() and not list(tmp_path.glob("*.data"))  # one file to share
     # the exported network is the CLI's own: the same picture as stylize_batch
-    model, _, own = I.load_for_inference(path)
+    model, _, own = I.load_for_inference(path, cpu_path="fp32")
     photo = torch.rand(1, 3, 48, 80, generator=torch.Generator().manual_seed(1))
     target = I.target_from_prototype(own)
     with torch.no_grad():
         via_cli = to_pixels(stylize_batch(model, normalize(photo), target)).clamp(0, 1)
         assert torch.allclose(E.PhotoToAnime(model, own)(photo), via_cli, atol=1e-5)
+
+
+def test_tiled_onnx_export_stylises_any_size_like_pytorch(trained, tmp_path, capsys):
+    """--tiled: encoder and decoder graphs plus the tiling; OnnxStylizer (onnxruntime, no model
+    code) gives PyTorch's windowed picture on a photo of several windows."""
+    path, _ = trained
+    out = tmp_path / "anime_onnx"
+    assert E.main(["--checkpoint", str(path), "--out", str(out), "--tiled"]) == 0
+    printed = capsys.readouterr().out
+    match = re.search(
+        r"onnxruntime \(windows\) vs PyTorch at 136x184: max \|diff\| (\S+) ", printed
+    )
+    assert match and float(match.group(1)) < 1e-4, printed
+    assert sorted(p.name for p in out.iterdir()) == ["decoder.onnx", "encoder.onnx", "stylize.json"]
+    runner = E.OnnxStylizer(out)
+    assert runner.meta["window"] == 64 and runner.meta["halo"] is None  # smoke: InstanceNorm
+    photo = torch.rand(1, 3, 150, 100, generator=torch.Generator().manual_seed(2))
+    got = runner(photo)
+    assert got.shape == photo.shape and 0 <= got.min() and got.max() <= 1
+    model, _, own = I.load_for_inference(path, cpu_path="fp32")
+    with torch.no_grad():
+        assert (E.PhotoToAnime(model, own)(photo) - got).abs().max() < 1e-4
 
 
 def test_export_errors(trained, tmp_path, sample_root, capsys):
@@ -92,6 +114,7 @@ def test_export_errors(trained, tmp_path, sample_root, capsys):
         (["--checkpoint", str(bare), "--out", str(tmp_path / "a.onnx")], "holds none"),
         (["--checkpoint", str(path), "--out", str(tmp_path / "a.zip")], "end it in .pt"),
         (["--checkpoint", str(path), "--out", str(tmp_path / "a.onnx"), "--half"], "--half"),
+        (["--checkpoint", str(path), "--out", str(tmp_path / "a.onnx"), "--tiled"], "a folder"),
         (["--checkpoint", str(tmp_path / "nope.pt"), "--out", "x.pt"], "No checkpoint file"),
     ]
     for args, message in cases:

@@ -219,6 +219,8 @@ def test_the_checkpoints_own_prototype(ckpt_with_prototype, model, prototype, tm
             str(photo),
             "--out",
             str(tmp_path / "out"),
+            "--cpu-path",
+            "fp32",  # the reference below is fp32 (the default path is tested in test_cpu_paths)
         ]
     )
     assert rc == 0

@@ -3,6 +3,7 @@
     python -m vitst_utils.export --checkpoint runs/seed/checkpoints/epoch_050.pt --out anime.pt
     python -m vitst_utils.export --checkpoint C --out anime.pt --half          # fp16 weights
     python -m vitst_utils.export --checkpoint C --prototype p.pt --out anime.onnx
+    python -m vitst_utils.export --checkpoint C --out anime_onnx/ --tiled   # any size
 
 Slim (`.pt`): only what stylising needs: encoder and decoder weights (no VGG19 loss net, no
 optimizer or training state), the config and a prototype; fp16 with --half. `load_model` and
@@ -14,6 +15,14 @@ from one patch (16 px) up: the graph pads to the patch multiple and crops back. 
 "anime": (1, 3, H, W) pixels in [0, 1]. Exported with torch.onnx's dynamo exporter and dynamic
 height/width, then checked against PyTorch with onnxruntime at two sizes.
 
+One graph attends globally over the whole photo, so its memory grows with the square of the
+pixels (onnxruntime holds 6 N^2 attention floats for N tokens: 1.5 GB at 0.5 MP for `anime`).
+For any size, --tiled writes a folder: encoder.onnx (training-size windows -> token maps),
+decoder.onnx (token maps -> image) and stylize.json (the prototype and the tiling: window,
+overlap, decoder halo); `OnnxStylizer(folder)` runs them as `tiling.py` does (windows blended,
+global AdaIN statistics, tiled decode) with onnxruntime and no model code: the same pictures
+as PyTorch at any size, with bounded memory.
+
 The prototype is --prototype's, else the checkpoint's own; a slim file may go without one (then
 it needs --style images), an ONNX file may not.
 """
@@ -21,6 +30,7 @@ it needs --style images), an ONNX file may not.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -32,6 +42,7 @@ from torch import nn
 
 from .checkpoint import LOSS_NET_PREFIX, SLIM_FORMAT, CheckpointError, save_atomic, strip_prefix
 from .config import TrainConfig
+from .cpu_paths import export_pieces, onnx_session
 from .function import normalize, to_pixels
 from .inference import (
     NO_PROTOTYPE_FIX,
@@ -42,6 +53,7 @@ from .inference import (
     transfer,
 )
 from .model import ViTStyleTransfer
+from .tiling import Tiling, decoder_halo, stylize_pieces
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +142,82 @@ def export_onnx(
     return path
 
 
+TILED_FORMAT = "vitst-onnx-tiled"
+
+
+def export_onnx_tiled(
+    model: ViTStyleTransfer,
+    prototype: dict[str, Any],
+    folder: str | Path,
+    alpha: float = 1.0,
+    tiling: Tiling | None = None,
+) -> Path:
+    """Write `folder/{encoder,decoder}.onnx` and `folder/stylize.json` (see the module doc)."""
+    folder = Path(folder)
+    tiling = tiling or Tiling()
+    export_pieces(model.cpu().eval(), folder)
+    target = target_from_prototype(prototype)
+    meta = {
+        "format": TILED_FORMAT,
+        "patch": model.patch_size,
+        "window": tiling.window or model.cfg.image_size,
+        "overlap": tiling.overlap,
+        "direct_tokens": tiling.direct_tokens,
+        "tile": tiling.tile,
+        "halo": decoder_halo(model),
+        "alpha": float(alpha),
+        "mean": target.mean.flatten().tolist(),
+        "std": target.std.flatten().tolist(),
+    }
+    tmp = folder / ".stylize.json.tmp"
+    tmp.write_text(json.dumps(meta))
+    tmp.replace(folder / "stylize.json")
+    return folder
+
+
+class OnnxStylizer:
+    """A folder of `export_onnx_tiled` as a function: photo pixels (1, 3, H, W) in [0, 1], any
+    H and W, -> anime pixels in [0, 1], with onnxruntime (CPU) and the tiling of `tiling.py`."""
+
+    def __init__(self, folder: str | Path, threads: int | None = None):
+        folder = Path(folder)
+        meta = json.loads((folder / "stylize.json").read_text())
+        if meta.get("format") != TILED_FORMAT:
+            raise ValueError(f"{folder} is not an export of --tiled (no {TILED_FORMAT} meta)")
+        self.meta = meta
+        self.encode = onnx_session(folder / "encoder.onnx", threads)
+        self.decode = onnx_session(folder / "decoder.onnx", threads)
+        self.mean = torch.tensor(meta["mean"]).view(1, -1, 1, 1)
+        self.std = torch.tensor(meta["std"]).view(1, -1, 1, 1)
+        self.tiling = Tiling(
+            window=meta["window"],
+            overlap=meta["overlap"],
+            direct_tokens=meta["direct_tokens"],
+            tile=meta["tile"],
+        )
+
+    @torch.no_grad()
+    def __call__(self, photo: torch.Tensor) -> torch.Tensor:
+        from .inference import pad_to_multiple
+
+        h, w = photo.shape[-2:]
+        m = self.meta
+        x = pad_to_multiple(normalize(photo.float()), m["patch"])
+        out = stylize_pieces(
+            self.encode,
+            self.decode,
+            x,
+            self.mean,
+            self.std,
+            m["alpha"],
+            m["patch"],
+            m["window"],
+            m["halo"],
+            self.tiling,
+        )
+        return to_pixels(out[..., :h, :w]).clamp(0, 1)
+
+
 def check_onnx(
     path: str | Path, net: PhotoToAnime, sizes: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], float]:
@@ -165,21 +253,32 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, metavar="FILE.pt|FILE.onnx")
     p.add_argument("--half", action="store_true", help="slim .pt only: store fp16 weights")
     p.add_argument("--alpha", type=float, default=1.0, help="ONNX only: style strength in [0, 1]")
+    p.add_argument(
+        "--tiled",
+        action="store_true",
+        help="ONNX for any size: --out is a folder of encoder.onnx, decoder.onnx, stylize.json",
+    )
     args = p.parse_args(argv)
     out = Path(args.out)
     try:
         kind = {".pt": "slim", ".pth": "slim", ".onnx": "onnx"}.get(out.suffix.lower())
+        if args.tiled:
+            if out.suffix:
+                raise UsageError(f"--tiled writes a folder: --out {out.with_suffix('')}")
+            kind = "tiled"
         if kind is None:
-            raise UsageError(f"--out {out}: end it in .pt (slim PyTorch file) or .onnx")
-        if kind == "onnx" and args.half:
+            raise UsageError(
+                f"--out {out}: end it in .pt (slim PyTorch file) or .onnx, or add --tiled"
+            )
+        if kind in ("onnx", "tiled") and args.half:
             raise UsageError("--half is for slim .pt files; the ONNX export is fp32")
         if not 0 <= args.alpha <= 1:
             raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
         if out.resolve() == Path(args.checkpoint).resolve():
             raise UsageError(f"--out {out} is the checkpoint itself: choose another file")
-        model, cfg, own = load_for_inference(args.checkpoint, "cpu")
+        model, cfg, own = load_for_inference(args.checkpoint, "cpu", cpu_path=None)  # fp32
         proto = load_prototype(args.prototype, model) if args.prototype else own
-        if kind == "onnx" and proto is None:
+        if kind in ("onnx", "tiled") and proto is None:
             raise UsageError(
                 f"ONNX needs a prototype and {args.checkpoint} holds none: {NO_PROTOTYPE_FIX}"
             )
@@ -190,6 +289,19 @@ def main(argv: list[str] | None = None) -> int:
         export_slim(model, cfg, out, proto, args.half)
         note = "" if proto is not None else " (no prototype: use it with --style images)"
         print(f"{out}: {_size_mb(out):.1f} MB{note}")
+    elif kind == "tiled":
+        export_onnx_tiled(model, proto, out, args.alpha)
+        net = PhotoToAnime(model, proto, args.alpha).eval()
+        s, p_ = cfg.image_size, model.patch_size
+        size = (2 * s + p_ // 2, 3 * s - p_ // 2)  # windows, tiles, and padding inside
+        x = torch.rand(1, 3, *size, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            diff = float((OnnxStylizer(out)(x) - net(x)).abs().max())
+        mb = sum(_size_mb(f) for f in out.glob("*.onnx"))
+        print(
+            f"{out}/: {mb:.1f} MB; onnxruntime (windows) vs PyTorch at {size[0]}x{size[1]}: "
+            f"max |diff| {diff:.2e} (pixels in [0, 1])"
+        )
     else:
         export_onnx(model, proto, out, args.alpha)
         net = PhotoToAnime(model, proto, args.alpha).eval()

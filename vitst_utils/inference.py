@@ -16,9 +16,11 @@ domain's mean AdaIN statistics, so a photo becomes anime with no style image to 
 
 Sizes: the output shows the whole photo at its aspect ratio, short side --size (default: the
 checkpoint's training size) or `original` (the photo's own pixels). Inside, the photo is padded
-(reflection) to a multiple of the ViT's patch and the result cropped back; timm resamples the
-position embedding to the grid. Style images are always read the way training saw them (short
-side to the training size, centre crop), so their statistics match the prototype's.
+(reflection) to a multiple of the ViT's patch and the result cropped back; photos over twice the
+training size's tokens are encoded in overlapping training-size windows and decoded in tiles, at
+a cost linear in pixels (tiling.py). --cpu-path picks how the CPU runs (cpu_paths.py). Style
+images are always read the way training saw them (short side to the training size, centre
+crop), so their statistics match the prototype's.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from .checkpoint import (
     save_atomic,
 )
 from .config import TrainConfig
+from .cpu_paths import CPU_PATHS, inference_path
 from .data import ImageSkipped, build_transform, load_image, scan_folder, to_pil
 from .env import find_previous_runs, kaggle_input_dir, on_kaggle
 from .face import Detector, FaceDetectorUnavailable, crop_face, face_detector
@@ -65,6 +68,7 @@ from .function import (
     to_pixels,
 )
 from .model import ViTStyleTransfer
+from .tiling import Tiling, stylize_tiled
 
 log = logging.getLogger(__name__)
 
@@ -204,19 +208,37 @@ def transfer(
     mean: torch.Tensor,
     std: torch.Tensor,
     alpha: float = 1.0,
+    tiling: Tiling | None = None,
 ) -> torch.Tensor:
     """The stylised photos: decode(alpha * AdaIN(f, mean, std) + (1 - alpha) * f), f = encode.
 
     `photos`: normalised (B, 3, H, W), any H and W (padded to the patch multiple and cropped
     back); `mean`, `std`: the target statistics, (1 | B, C, 1, 1). `alpha` is pytorch-AdaIN's
     (`test.py`, `style_transfer`: `feat = feat * alpha + content_f * (1 - alpha)`): 0 decodes
-    the photo's own features, 1 is plain AdaIN. Returns normalised (B, 3, H, W)."""
+    the photo's own features, 1 is plain AdaIN. Returns normalised (B, 3, H, W). Large photos
+    go through `tiling.stylize_tiled` (windows of the training size, global statistics, tiled
+    decode: linear cost); the model's `inference_path` (see `use_inference_path`), if any,
+    runs the encoder and decoder. Under export: one pass over the whole photo."""
     h, w = photos.shape[-2:]
-    feat = model.encode(pad_to_multiple(photos, model.patch_size)).float()
-    target = adain_from_stats(feat, mean.to(feat), std.to(feat)) if alpha else feat
-    if 0 < alpha < 1:
-        target = alpha * target + (1 - alpha) * feat
-    return model.decode(target)[..., :h, :w]
+    x = pad_to_multiple(photos, model.patch_size)
+    if torch.compiler.is_exporting():
+        feat = model.encode(x).float()
+        target = adain_from_stats(feat, mean.to(feat), std.to(feat)) if alpha else feat
+        if 0 < alpha < 1:
+            target = alpha * target + (1 - alpha) * feat
+        return model.decode(target)[..., :h, :w]
+    path = getattr(model, "inference_path", None)
+    enc, dec = (path.encode, path.decode) if path is not None else (None, None)
+    return stylize_tiled(model, x, mean, std, alpha, tiling, enc, dec)[..., :h, :w]
+
+
+def use_inference_path(model: ViTStyleTransfer, name: str | None = "auto") -> ViTStyleTransfer:
+    """Run `model`'s stylising on CPU path `name` (`cpu_paths.CPU_PATHS`; "auto": the default
+    for this CPU; None: plain eager, fp16 autocast on CUDA). A CUDA model keeps fp16 autocast."""
+    model.inference_path = None
+    if name is not None and _device(model).type == "cpu":
+        model.inference_path = inference_path(model, name)
+    return model
 
 
 # --- style targets: images, blends, prototypes -------------------------------------------------
@@ -398,14 +420,14 @@ def prepare_for_inference(model: ViTStyleTransfer) -> ViTStyleTransfer:
 
 
 def load_for_inference(
-    path: str | Path, device: str | torch.device = "cpu"
+    path: str | Path, device: str | torch.device = "cpu", cpu_path: str | None = "auto"
 ) -> tuple[ViTStyleTransfer, TrainConfig, dict[str, Any] | None]:
-    """The model of a checkpoint (without the VGG19 loss net, `prepare_for_inference`d), its
-    config and its stored prototype (None for older checkpoints and seed state dicts); the
-    file is read once."""
+    """The model of a checkpoint (without the VGG19 loss net, `prepare_for_inference`d, on
+    `cpu_path` when on the CPU: see `use_inference_path`), its config and its stored prototype
+    (None for older checkpoints and seed state dicts); the file is read once."""
     ckpt = load_checkpoint(path, device)
     model, cfg = model_from_checkpoint(ckpt, path, device, loss_net=False)
-    prepare_for_inference(model)
+    use_inference_path(prepare_for_inference(model), cpu_path)
     proto = checkpoint_prototype(ckpt)
     if proto is not None:
         proto = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in proto.items()}
@@ -421,7 +443,6 @@ NO_PROTOTYPE_FIX = (
 
 # --- stylising photos ---------------------------------------------------------------------------
 COLOR_METHODS = ("auto", "luminance", "coral")
-LARGE_INPUT = 16  # pixels / training-size pixels beyond which a warning says it will be slow
 
 
 def resolve_color_method(preserve_color: bool | str | None, target: StyleTarget) -> str | None:
@@ -467,21 +488,13 @@ def stylize_batch(
     preserve_color: bool | str | None = None,
 ) -> torch.Tensor:
     """Stylise normalised photos (B, 3, H, W) of one size towards `target`; normalised CPU
-    result of the same size. fp16 autocast on CUDA, fp32 on the CPU."""
+    result of the same size, at a cost linear in pixels (`transfer`). fp16 autocast on CUDA;
+    on the CPU the model's `inference_path` (fp32 without one)."""
     if not 0 <= alpha <= 1:
         raise UsageError(f"alpha must be between 0 and 1, got {alpha}")
     method = resolve_color_method(preserve_color, target)
     model.eval()
     dev = _device(model)
-    ratio = photos.shape[-2] * photos.shape[-1] / model.cfg.image_size**2
-    if ratio > LARGE_INPUT:
-        log.warning(
-            "stylising at %dx%d: %.0fx the pixels of the training size, slow and memory-hungry "
-            "(ViT attention grows with the square of the tokens); --size N makes it smaller",
-            photos.shape[-1],
-            photos.shape[-2],
-            ratio,
-        )
     if method == "coral":
         mean, std = _coral_stats(model, photos, target)
     else:
@@ -926,8 +939,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--size",
         default=None,
         metavar="N|original",
-        help="output short side in pixels (default: the checkpoint's training size), or "
-        "'original' for the photo's own size; the whole frame is kept",
+        help="the scale at which the model draws: output short side in pixels (default: the "
+        "checkpoint's training size), or 'original' for the photo's own size; the whole frame "
+        "is kept; lines keep their width in pixels, so a larger size draws relatively finer",
     )
     p.add_argument(
         "--face-crop",
@@ -936,6 +950,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", default="stylised", help="output folder (default: ./stylised)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument(
+        "--cpu-path",
+        default="auto",
+        choices=["auto", *CPU_PATHS],
+        help="how the CPU runs the networks (default auto: the fastest whose pictures match "
+        "fp32 on this CPU; fp32 forces full precision); ignored on CUDA (fp16 autocast)",
+    )
     p.add_argument("--batch-size", type=int, default=8, help="photos per batch (same size)")
     return p
 
@@ -1023,7 +1044,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.content and not contents:
             raise FileNotFoundError(f"no usable photo in {' '.join(args.content)}")
         detector = face_detector() if args.face_crop else None
-        model, _, own = load_for_inference(args.checkpoint, args.device)
+        model, _, own = load_for_inference(args.checkpoint, args.device, args.cpu_path)
         target = _cli_target(args, model, own)
         if not contents:  # --save-prototype alone
             return 0

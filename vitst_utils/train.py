@@ -49,7 +49,15 @@ from .env import (
     describe_environment,
     describe_hardware,
     gpu_count,
+    on_kaggle,
     resolve_strategy,
+)
+from .imagecache import (
+    SharedImageCache,
+    build_cache,
+    cache_decision,
+    default_cache_folder,
+    wait_for_cache,
 )
 from .model import build_model
 from .plots import sample_grid, save_figure
@@ -495,12 +503,26 @@ def _datasets(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
             f"batch_size={cfg.batch_size} exceeds the training images "
             f"({len(data['content_train'])} content, {len(data['style_train'])} style)"
         )
-    if cfg.cache_images:
+    files = [*data["content_train"].files, *data["style_train"].files]
+    use_cache, why = cache_decision(cfg.cache_images, files, cfg.image_size)
+    if ctx.world > 1:  # rank 0's decision for all: a rank waiting for a cache never built hangs
+        decision = [use_cache]
+        dist.broadcast_object_list(decision, src=0)
+        use_cache = decision[0]
+    if ctx.main and why:
+        log.info("cache_images: %s", why)
+    if use_cache:
+        folder = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_folder(on_kaggle())
         for key in ("content_train", "style_train"):
-            data[key] = CachedImages(data[key], cfg.image_size)
+            files, name = data[key].files, f"{key}-{cfg.image_size}"
+            if ctx.main:  # one decode for everyone; the others poll for the finished file
+                path = build_cache(files, cfg.image_size, folder, name, progress=True)
+            else:
+                path = wait_for_cache(files, cfg.image_size, folder, name, timeout_s=4 * 3600)
+            data[key] = SharedImageCache(data[key], cfg.image_size, path)
         if ctx.main:
             mib = sum(data[k].nbytes for k in ("content_train", "style_train")) / 2**20
-            log.info("cache_images: training images decoded into memory (%.0f MiB)", mib)
+            log.info("cache_images: training images in %s (%.0f MiB, shared)", folder, mib)
     return data, synthetic
 
 
@@ -540,7 +562,7 @@ def _loader(ctx: _Ctx, ds: Any, epoch: int, offset: int) -> DataLoader:
     else:
         g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch * 2 + offset)
         kw = {"shuffle": True, "generator": g}
-    cached = isinstance(ds, CachedImages)
+    cached = isinstance(ds, (CachedImages, SharedImageCache))  # a slice, no decode: no workers
     return DataLoader(
         ds,
         batch_size=cfg.batch_size // ctx.world,
