@@ -97,6 +97,7 @@ class TrainConfig:
     d_gray_weight: float = 1.7  # grayscale anime as negatives: its colours are part of the style
     d_smooth_weight: float = 1.0  # edge-smoothed anime as negatives (CartoonGAN, AnimeGANv2)
     d_blur_weight: float = 0.0  # Gaussian-blurred anime as negatives: smooth is not drawn
+    d_augment: str = ""  # DiffAugment policy for every D input: "color,translation,cutout"
 
     # --- optimisation -----------------------------------------------------------------------
     lr: float = 1e-4

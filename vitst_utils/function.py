@@ -169,6 +169,47 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     )
 
 
+def diff_augment(x: torch.Tensor, policy: str) -> torch.Tensor:
+    """DiffAugment (Zhao et al. 2020, mit-han-lab/data-efficient-gans `DiffAugment_pytorch.py`):
+    the same random, differentiable augmentations of every image a discriminator sees, real
+    or generated, so that on a few hundred images it cannot memorise the real ones. `policy`:
+    comma-separated `color` (brightness, saturation, contrast), `translation` (up to 1/8 of the
+    side, zero fill), `cutout` (a square of half the side set to 0); "" returns `x`. Works on
+    any (B, C, H, W) batch (here ImageNet-normalised images, where 0 is the mean colour)."""
+    for name in filter(None, (p.strip() for p in policy.split(","))):
+        b, dev = x.shape[0], x.device
+        if name == "color":
+            x = x + (torch.rand(b, 1, 1, 1, device=dev) - 0.5)
+            mean = x.mean(1, keepdim=True)
+            x = (x - mean) * (torch.rand(b, 1, 1, 1, device=dev) * 2) + mean
+            mean = x.mean((1, 2, 3), keepdim=True)
+            x = (x - mean) * (torch.rand(b, 1, 1, 1, device=dev) + 0.5) + mean
+        elif name == "translation":
+            h, w = x.shape[-2:]
+            sh, sw = int(h * 0.125 + 0.5), int(w * 0.125 + 0.5)
+            dy = torch.randint(-sh, sh + 1, (b, 1, 1), device=dev)
+            dx = torch.randint(-sw, sw + 1, (b, 1, 1), device=dev)
+            yy = torch.arange(h, device=dev).view(1, h, 1) + dy + 1
+            xx = torch.arange(w, device=dev).view(1, 1, w) + dx + 1
+            padded = F.pad(x, (1, 1, 1, 1))
+            yy, xx = yy.clamp(0, h + 1).expand(b, h, w), xx.clamp(0, w + 1).expand(b, h, w)
+            idx = torch.arange(b, device=dev).view(b, 1, 1)
+            x = padded.permute(0, 2, 3, 1)[idx, yy, xx].permute(0, 3, 1, 2)
+        elif name == "cutout":
+            h, w = x.shape[-2:]
+            ch, cw = int(h * 0.5 + 0.5), int(w * 0.5 + 0.5)
+            cy = torch.randint(0, h + (1 - ch % 2), (b, 1, 1), device=dev)
+            cx = torch.randint(0, w + (1 - cw % 2), (b, 1, 1), device=dev)
+            yy = torch.arange(h, device=dev).view(1, h, 1)
+            xx = torch.arange(w, device=dev).view(1, 1, w)
+            inside = ((yy - cy + ch // 2).clamp(0) < ch) & ((yy - cy + ch // 2) >= 0)
+            inside = inside & ((xx - cx + cw // 2) >= 0) & ((xx - cx + cw // 2) < cw)
+            x = x * (~inside).unsqueeze(1).to(x.dtype)
+        else:
+            raise ValueError(f"unknown DiffAugment policy {name!r}: use color, translation, cutout")
+    return x
+
+
 def edge_mask(pixels: torch.Tensor, threshold: float = 100.0, dilate: int = 5) -> torch.Tensor:
     """Pixels near an edge, (B, 1, H, W) bool: Sobel gradient magnitude (|gx| + |gy| on 0-255
     gray, OpenCV's Canny L1 measure) over `threshold` (Canny's low threshold in AnimeGANv2),

@@ -21,7 +21,14 @@ from torch import nn
 
 from . import distributed, losses
 from .config import TrainConfig
-from .function import edge_smooth, gaussian_blur, normalize, rgb_to_gray, to_pixels
+from .function import (
+    diff_augment,
+    edge_smooth,
+    gaussian_blur,
+    normalize,
+    rgb_to_gray,
+    to_pixels,
+)
 from .model import ViTStyleTransfer, build_discriminator
 
 log = logging.getLogger(__name__)
@@ -137,7 +144,8 @@ class Trainer:
             if adversarial:
                 self.disc.requires_grad_(False)  # G's term must not touch D's gradients
                 d_for_g = self.disc_net if isinstance(self.disc_net, nn.DataParallel) else self.disc
-                terms["adv"] = losses.generator_adv_loss(cfg.gan_loss, d_for_g(generated))
+                seen = diff_augment(generated, cfg.d_augment)
+                terms["adv"] = losses.generator_adv_loss(cfg.gan_loss, d_for_g(seen))
                 self.disc.requires_grad_(True)
                 d_loss = self._discriminator_loss(style, generated.detach())
         weights = {k: getattr(cfg, losses.TERMS[k]) for k in terms}
@@ -217,9 +225,8 @@ class Trainer:
                 negatives.append((normalize(gaussian_blur(pixels, sigma)), cfg.d_blur_weight))
             if cfg.d_gray_weight > 0:
                 negatives.append((normalize(rgb_to_gray(pixels)), cfg.d_gray_weight))
-        logits = self.disc_net(torch.cat([style] + [x for x, _ in negatives])).chunk(
-            1 + len(negatives)
-        )
+        batch = diff_augment(torch.cat([style] + [x for x, _ in negatives]), cfg.d_augment)
+        logits = self.disc_net(batch).chunk(1 + len(negatives))
         return losses.discriminator_loss(
             cfg.gan_loss,
             (logits[0], cfg.d_real_weight),
