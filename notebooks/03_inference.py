@@ -51,16 +51,16 @@ from vitst_utils.data import (
     resolve_data_root,
     scan_folder,
 )
-from vitst_utils.env import default_run_dir, describe_hardware
+from vitst_utils.env import describe_hardware
 from vitst_utils.explore import data_label
 from vitst_utils.plots import image_grid, plot_style_matrix, sample_grid, save_figure
+from vitst_utils.rundir import default_run_dir, ensure_checkpoints
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 
 # %%
 from vitst_utils.inference import (
     build_prototype,
-    ensure_checkpoints,
     gather_images,
     image_tensor,
     load_for_inference,

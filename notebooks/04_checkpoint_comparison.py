@@ -50,11 +50,10 @@ from IPython.display import display
 
 from vitst_utils.config import get_preset
 from vitst_utils.data import resolve_data_root
-from vitst_utils.env import default_run_dir, describe_hardware
+from vitst_utils.env import describe_hardware
 from vitst_utils.evaluate import evaluate_runs
-from vitst_utils.inference import ensure_checkpoints
 from vitst_utils.plots import plot_balance, plot_history, plot_val_losses, save_figure
-from vitst_utils.train import read_history_csv
+from vitst_utils.rundir import default_run_dir, ensure_checkpoints, read_history
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 
@@ -157,14 +156,14 @@ display(result.figure())
 
 # %%
 for run_dir in RUNS:
-    history = read_history_csv(Path(run_dir) / "history.csv")  # [] when there is none
+    history = read_history(run_dir)  # [] when there is none
     if not history:
         print(f"No history.csv in {run_dir}: the run folder holds checkpoints only.")
         continue
     display(plot_history(history, title=f"{Path(run_dir).name}: mean training losses"))
     if any(k.endswith("_share") for k in history[-1]):
         display(plot_balance(history, title=f"{Path(run_dir).name}: loss balance"))
-history = read_history_csv(run.run_dir / "history.csv")
+history = read_history(run.run_dir)
 
 # %% [markdown]
 # ## 8. Validation losses per checkpoint

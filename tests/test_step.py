@@ -9,6 +9,7 @@ import torch
 import vitst_utils.train as T
 from vitst_utils import checkpoint as C
 from vitst_utils import losses as L
+from vitst_utils import rundir as R
 from vitst_utils.config import get_preset
 from vitst_utils.data import CachedImages, ImageFolderDataset, build_transform, gpu_augment
 from vitst_utils.function import (
@@ -209,10 +210,10 @@ def test_recipe_run_warms_up_then_resumes_exactly(recipe_cfg, tmp_path, monkeypa
     with pytest.raises(KeyboardInterrupt):
         T.train(cfg, tmp_path / "cut")
     monkeypatch.undo()
-    assert [e for e, _ in C.list_checkpoints(tmp_path / "cut")] == [1, 2]
+    assert [e for e, _ in R.list_checkpoints(tmp_path / "cut")] == [1, 2]
     T.train(cfg, tmp_path / "cut", resume=True)
-    a = C.load_checkpoint(C.checkpoint_path(tmp_path / "full", 3))
-    b = C.load_checkpoint(C.checkpoint_path(tmp_path / "cut", 3))
+    a = C.load_checkpoint(R.checkpoint_path(tmp_path / "full", 3))
+    b = C.load_checkpoint(R.checkpoint_path(tmp_path / "cut", 3))
     for key in ("model", "discriminator"):
         for k in a[key]:
             torch.testing.assert_close(a[key][k], b[key][k], rtol=0, atol=0, msg=f"{key}.{k}")

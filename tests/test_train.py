@@ -14,6 +14,7 @@ import vitst_utils.losses as L
 import vitst_utils.train as T
 from vitst_utils import checkpoint as C
 from vitst_utils import distributed
+from vitst_utils import rundir as R
 from vitst_utils.config import get_preset
 from vitst_utils.model import ViTStyleTransfer, build_model
 
@@ -53,10 +54,10 @@ def test_cli_smoke_run_writes_everything(tmp_path):
     assert set(T.HISTORY_FIELDS) | shares == set(row) and float(row["images_per_s"]) > 0
     assert float(row["content_share"]) + float(row["style_share"]) == pytest.approx(1.0, abs=1e-4)
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
-    assert [e for e, _ in C.list_checkpoints(run)] == [1, 2]
-    ck = C.load_checkpoint(C.checkpoint_path(run, 2))
+    assert [e for e, _ in R.list_checkpoints(run)] == [1, 2]
+    ck = C.load_checkpoint(R.checkpoint_path(run, 2))
     assert ck["epoch"] == 2 and len(ck["history"]) == 2 and "optimizer" in ck
-    model, cfg = C.load_model(C.checkpoint_path(run, 2))
+    model, cfg = C.load_model(R.checkpoint_path(run, 2))
     assert cfg.preset == "smoke" and isinstance(model, ViTStyleTransfer)
 
 
@@ -96,14 +97,14 @@ def test_in_process_run_then_resume_extends_and_refuses_overwrite(smoke_cfg, tmp
 
 def test_keep_last_retention(smoke_cfg, tmp_path):
     T.train(smoke_cfg.replace(epochs=4, keep_last=2), tmp_path)
-    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [3, 4]
+    assert [e for e, _ in R.list_checkpoints(tmp_path)] == [3, 4]
 
 
 def test_amp_path_runs_on_cpu_with_autocast_disabled(smoke_cfg, tmp_path, caplog):
     caplog.set_level("INFO", logger="vitst_utils.train")
     res = T.train(smoke_cfg.replace(amp=True, epochs=1), tmp_path)
     assert res.epochs_completed == 1 and "amp off" in caplog.text
-    assert "scaler" in C.load_checkpoint(C.checkpoint_path(tmp_path, 1))
+    assert "scaler" in C.load_checkpoint(R.checkpoint_path(tmp_path, 1))
 
 
 def _nan_on(bad_calls, monkeypatch):
@@ -134,10 +135,10 @@ def test_persistent_nonfinite_loss_stops_with_clear_error(smoke_cfg, tmp_path, m
     with pytest.raises(T.NonFiniteLossError, match="3 consecutive non-finite.*epoch_002.pt"):
         T.train(cfg, tmp_path)
     # epoch 2 skipped both its steps: no mean loss, weights untouched and still finite
-    rows = T.read_history_csv(tmp_path / "history.csv")
+    rows = R.read_history(tmp_path)
     assert [r["skipped_steps"] for r in rows] == [0, 2] and math.isnan(rows[1]["total_loss"])
-    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [1, 2]
-    model, _ = C.load_model(C.checkpoint_path(tmp_path, 2))
+    assert [e for e, _ in R.list_checkpoints(tmp_path)] == [1, 2]
+    model, _ = C.load_model(R.checkpoint_path(tmp_path, 2))
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
@@ -160,7 +161,7 @@ def test_time_budget_stops_with_a_checkpoint_and_resumes(smoke_cfg, tmp_path, mo
     cfg = smoke_cfg.replace(epochs=5, save_every=10, time_budget_minutes=10 / 60)
     res = T.train(cfg, tmp_path)
     assert res.stopped == "time_budget" and 1 <= res.epochs_completed < 5
-    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [res.epochs_completed]
+    assert [e for e, _ in R.list_checkpoints(tmp_path)] == [res.epochs_completed]
     monkeypatch.undo()
     res = T.train(cfg.replace(time_budget_minutes=None), tmp_path, resume=True)
     assert res.epochs_completed == 5 and _epochs_in_history(tmp_path) == [1, 2, 3, 4, 5]
@@ -178,7 +179,7 @@ def test_ddp_two_cpu_processes_agree(smoke_cfg, tmp_path):
     )
     s0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     s1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
-    ck = C.load_checkpoint(C.checkpoint_path(tmp_path, 2))["model"]
+    ck = C.load_checkpoint(R.checkpoint_path(tmp_path, 2))["model"]
     initial = build_model(cfg).state_dict()
     moved = [k for k in s0 if not torch.equal(s0[k], initial[k])]
     assert moved, "training changed no weight"
@@ -216,7 +217,7 @@ def test_ddp_anime_ranks_stop_after_the_same_epoch_when_their_clocks_disagree(
     assert [(tmp_path / f"rank{r}_epochs.txt").read_text() for r in (0, 1)] == ["1", "1"]
     result = T.TrainResult.from_run_dir(tmp_path)
     assert (result.stopped, result.epochs_completed) == ("time_budget", 1)
-    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [1]  # saved when the stop came
+    assert [e for e, _ in R.list_checkpoints(tmp_path)] == [1]  # saved when the stop came
     assert _epochs_in_history(tmp_path) == [1] and result.history[0]["d_loss"] > 0
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch_001.pt"]
 
@@ -279,14 +280,14 @@ def test_kill_9_then_resume_reaches_the_planned_epochs(tmp_path, sample_root):
     ]
     proc = _cli(*args)
     deadline = time.monotonic() + 120
-    while not C.list_checkpoints(run) and time.monotonic() < deadline and proc.poll() is None:
+    while not R.list_checkpoints(run) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     time.sleep(0.3)  # somewhere in a later epoch or inside a checkpoint write
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     # a kill during a write leaves at most a temp file, never a broken epoch_XXX.pt
-    for _, p in C.list_checkpoints(run):
+    for _, p in R.list_checkpoints(run):
         C.load_checkpoint(p)
     proc = _cli(*args, "--resume")
     out, _ = proc.communicate(timeout=300)
@@ -298,10 +299,10 @@ def test_kill_9_then_resume_reaches_the_planned_epochs(tmp_path, sample_root):
 
 def test_resume_passes_over_a_broken_newest_checkpoint(smoke_cfg, tmp_path):
     T.train(smoke_cfg.replace(epochs=2), tmp_path)
-    C.checkpoint_path(tmp_path, 3).write_bytes(b"PK\x03\x04 half a file")
+    R.checkpoint_path(tmp_path, 3).write_bytes(b"PK\x03\x04 half a file")
     res = T.train(smoke_cfg.replace(epochs=3), tmp_path, resume=True)
     assert res.epochs_completed == 3 and _epochs_in_history(tmp_path) == [1, 2, 3]
-    assert C.load_checkpoint(C.checkpoint_path(tmp_path, 3))["epoch"] == 3
+    assert C.load_checkpoint(R.checkpoint_path(tmp_path, 3))["epoch"] == 3
 
 
 def test_torchrun_two_processes(tmp_path, sample_root):
@@ -326,4 +327,4 @@ def test_torchrun_two_processes(tmp_path, sample_root):
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "strategy ddp x2" in proc.stdout and proc.stdout.count("done: 2/2 epochs") == 1
-    assert _epochs_in_history(run) == [1, 2] and len(C.list_checkpoints(run)) == 2
+    assert _epochs_in_history(run) == [1, 2] and len(R.list_checkpoints(run)) == 2

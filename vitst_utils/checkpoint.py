@@ -17,9 +17,7 @@ anime domain (see `inference.build_prototype`).
 
 from __future__ import annotations
 
-import os
 import pickle
-import re
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +26,12 @@ from torch import nn
 
 from .config import TrainConfig, get_preset
 from .model import ViTStyleTransfer, build_model
+from .rundir import write_atomic
 
 FORMAT = "vitst-checkpoint"
 SLIM_FORMAT = "vitst-slim"
 PROTOTYPE_FORMAT = "vitst-prototype"  # a prototype file (inference); known here to say so
 LOSS_NET_PREFIX = "vgg_loss_net."
-_NAME = re.compile(r"^epoch_(\d+)\.pt$")
 
 
 class CheckpointError(RuntimeError):
@@ -53,15 +51,11 @@ def strip_prefix(state: dict[str, Any], prefix: str = "module.") -> dict[str, An
     return {k.removeprefix(prefix): v for k, v in state.items()}
 
 
-def checkpoint_path(run_dir: str | Path, epoch: int) -> Path:
-    return Path(run_dir) / "checkpoints" / f"epoch_{epoch:03d}.pt"
-
-
 def save_checkpoint(
     path: str | Path, model: nn.Module, cfg: TrainConfig, epoch: int, **state: Any
 ) -> Path:
-    """Write model weights, config, epoch and any extra training `state` atomically:
-    a temp file in the same folder, fsync, then rename, so a crash never leaves a broken file."""
+    """Write model weights, config, epoch and any extra training `state` atomically
+    (`rundir.write_atomic`): a crash never leaves a broken file."""
     payload = {
         "format": FORMAT,
         "model": strip_prefix(unwrap(model).state_dict()),
@@ -69,23 +63,7 @@ def save_checkpoint(
         "epoch": int(epoch),
         **state,
     }
-    return save_atomic(payload, path)
-
-
-def save_atomic(payload: Any, path: str | Path) -> Path:
-    """`torch.save` to a temp file beside `path`, fsync, rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_atomic(path, lambda f: torch.save(payload, f))
 
 
 def _is_state_dict(obj: Any) -> bool:
@@ -240,27 +218,3 @@ def load_model(
     training checkpoints, slim exports and seed state dicts; `loss_net` as in
     `model_from_checkpoint`."""
     return model_from_checkpoint(load_checkpoint(path, map_location), path, map_location, loss_net)
-
-
-def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
-    """(epoch, path) of the numbered checkpoints in `run_dir/checkpoints`, oldest first."""
-    folder = Path(run_dir) / "checkpoints"
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
-    return sorted(found)
-
-
-def prune_checkpoints(run_dir: str | Path, keep_last: int) -> list[Path]:
-    """Delete all but the newest `keep_last` numbered checkpoints (0 keeps all) and stale temp
-    files from interrupted writes; return what was removed."""
-    removed = []
-    ckpts = list_checkpoints(run_dir)
-    if keep_last > 0:
-        removed = [p for _, p in ckpts[:-keep_last]]
-    folder = Path(run_dir) / "checkpoints"
-    if folder.is_dir():
-        removed += [p for p in folder.glob(".epoch_*.pt.tmp-*")]
-    for p in removed:
-        p.unlink(missing_ok=True)
-    return removed

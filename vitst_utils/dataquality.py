@@ -65,8 +65,8 @@ from .data import (
     load_image,
 )
 from .domain import square_view
-from .env import kaggle_working_dir, on_kaggle
 from .explore import PROGRESS_MIN, format_table, short_name
+from .rundir import default_out_dir, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -105,14 +105,8 @@ CACHE_FORMAT = "vitst-dataquality-cache"
 CACHE_VERSION = 1
 CACHE_NAME = "hash_cache.npz"
 POOL_MIN = 256  # decode in worker processes from this many files on (start-up costs ~0.3 s)
+OUT_NAME = "data_quality"  # the default --out: rundir.default_out_dir(OUT_NAME)
 _POP8 = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
-
-
-def default_out_dir() -> Path:
-    """Where the CLI writes by default: `runs/data_quality` (ignored by git), on Kaggle
-    `/kaggle/working/vitst/data_quality`: never next to the data, which may be read-only."""
-    base = kaggle_working_dir() / "vitst" if on_kaggle() else Path("runs")
-    return base / "data_quality"
 
 
 # --- measuring one image -----------------------------------------------------------------------
@@ -361,10 +355,7 @@ class HashCache:
             "p": np.array([v[3] for v in vals], dtype=np.float64),
         }
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}.npz")
-            np.savez(tmp, **arrays)
-            os.replace(tmp, self.path)
+            write_atomic(self.path, lambda f: np.savez(f, **arrays))
         except OSError as e:  # a read-only out folder costs a re-hash next time, nothing else
             log.warning("Could not write the hash cache %s: %s", self.path, e)
 
@@ -906,7 +897,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--data-root", help="AvatarAnime folder (default: as training finds it)")
-    p.add_argument("--out", type=Path, help=f"output folder (default: {default_out_dir()})")
+    p.add_argument("--out", type=Path, help=f"output folder (default: {default_out_dir(OUT_NAME)})")
     p.add_argument("--limit", type=int, help="at most N images per split folder (a quick look)")
     p.add_argument(
         "--threshold",
@@ -942,7 +933,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_table(rows, floatfmt=".1f"))
         return 0
     kinds = [k.strip() for k in args.exclude_kinds.split(",") if k.strip()]
-    out = args.out or default_out_dir()
+    out = args.out or default_out_dir(OUT_NAME)
     try:
         root = find_data_root(args.data_root)
         report = check_data(

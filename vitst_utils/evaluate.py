@@ -37,8 +37,6 @@ import importlib.util
 import json
 import logging
 import math
-import os
-import re
 import sys
 import urllib.request
 import warnings
@@ -54,7 +52,7 @@ from matplotlib.ticker import MaxNLocator
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import CheckpointError, list_checkpoints, load_checkpoint, model_from_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN, TrainConfig, get_preset
 from .data import (
     IMAGE_EXTENSIONS,
@@ -70,9 +68,16 @@ from .data import (
 from .domain import DomainClassifier, get_domain_classifier, square_resize
 from .explore import data_label, format_table
 from .function import normalize, to_pixels
-from .inference import select_checkpoints
 from .metrics import crispness, identity_top1, structure_score
 from .plots import Figure, plot_checkpoint_grid
+from .rundir import (
+    EVALUATION,
+    checkpoint_epoch,
+    list_checkpoints,
+    run_of,
+    select_checkpoints,
+    write_atomic,
+)
 from .sample_data import is_synthetic
 from .weights import offline
 
@@ -143,19 +148,17 @@ def hub_cache_dir() -> Path:
 
 def _download(url: str, dest: Path, sha256_prefix: str | None) -> None:
     """Fetch `url` to `dest` through a temp file (timeout, no retries), checking the hash."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.part-{os.getpid()}")
     digest = hashlib.sha256()
-    try:
-        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as r, open(tmp, "wb") as f:
+
+    def fetch(f: Any) -> None:
+        with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as r:
             while chunk := r.read(1 << 20):
                 digest.update(chunk)
                 f.write(chunk)
         if sha256_prefix and not digest.hexdigest().startswith(sha256_prefix):
             raise WeightsUnavailable(f"{url}: downloaded file fails its sha256 check")
-        os.replace(tmp, dest)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    write_atomic(dest, fetch)
 
 
 def find_weights(spec: WeightFile, weights_dir: str | Path | None = None) -> Path:
@@ -512,10 +515,9 @@ def collect_sources(
         if not path.is_file():
             problems.append(f"{path}: checkpoint file not found")
             continue
-        m = re.match(r"^epoch_(\d+)\.pt$", path.name)
-        run_dir = path.parent.parent if path.parent.name == "checkpoints" else None
+        run_dir = run_of(path)
         run = run_dir.name if run_dir is not None else path.stem
-        sources.append(Source(run, path, m and int(m.group(1)), run_dir))
+        sources.append(Source(run, path, checkpoint_epoch(path), run_dir))
     return sources, problems
 
 
@@ -827,11 +829,11 @@ def evaluate_runs(
 def _default_out(sources: Sequence[Source], runs: Sequence[str | Path]) -> Path:
     """`<first run>/evaluation`; for checkpoint files alone, their run folder's or ./evaluation."""
     if runs:
-        return Path(runs[0]).expanduser() / "evaluation"
+        return Path(runs[0]).expanduser() / EVALUATION
     for s in sources:
         if s.run_dir is not None:
-            return s.run_dir / "evaluation"
-    return Path("evaluation")
+            return s.run_dir / EVALUATION
+    return Path(EVALUATION)
 
 
 # --- the result --------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkpoint import LOSS_NET_PREFIX, SLIM_FORMAT, CheckpointError, save_atomic, strip_prefix
+from .checkpoint import LOSS_NET_PREFIX, SLIM_FORMAT, CheckpointError, strip_prefix
 from .config import TrainConfig
 from .cpu_paths import export_pieces, onnx_session
 from .function import normalize, to_pixels
@@ -53,6 +53,7 @@ from .inference import (
     transfer,
 )
 from .model import ViTStyleTransfer
+from .rundir import write_atomic
 from .tiling import Tiling, decoder_halo, stylize_pieces
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def export_slim(
         "prototype": _plain_prototype(prototype),
         "dtype": "float16" if half else "float32",
     }
-    return save_atomic(payload, path)
+    return write_atomic(path, lambda f: torch.save(payload, f))
 
 
 class PhotoToAnime(nn.Module):
@@ -169,9 +170,7 @@ def export_onnx_tiled(
         "mean": target.mean.flatten().tolist(),
         "std": target.std.flatten().tolist(),
     }
-    tmp = folder / ".stylize.json.tmp"
-    tmp.write_text(json.dumps(meta))
-    tmp.replace(folder / "stylize.json")
+    write_atomic(folder / "stylize.json", json.dumps(meta))
     return folder
 
 

@@ -32,6 +32,7 @@ from torchvision import transforms
 from tqdm.auto import tqdm
 
 from .data import load_image
+from .rundir import write_atomic
 
 VERSION = 1
 RAM_SHARE = 0.5  # "fits with a margin": the caches take at most this share of available RAM
@@ -71,29 +72,27 @@ def build_cache(
     data_path, index_path = cache_paths(folder, name, key)
     if index_path.is_file() and data_path.is_file():
         return data_path
-    data_path.parent.mkdir(parents=True, exist_ok=True)
     resize = transforms.Resize(size)
-    tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
     index: list[list[int]] = []
-    offset = 0
     threads = threads or os.cpu_count() or 1
-    with open(tmp, "wb") as out, ThreadPoolExecutor(threads) as pool:  # PIL decodes without GIL
-        images = pool.map(  # in order
-            lambda p: _decode(p, resize), files
-        )
-        bar = tqdm(
-            images, total=len(files), desc=f"caching {name}", unit="img", disable=not progress
-        )
-        for arr in bar:
-            h, w = arr.shape[:2]
-            out.write(np.ascontiguousarray(arr).tobytes())
-            index.append([offset, h, w])
-            offset += h * w * 3
-    os.replace(tmp, data_path)
-    meta = {"version": VERSION, "size": size, "key": key, "bytes": offset, "index": index}
-    tmp_index = index_path.with_name(f".{index_path.name}.{os.getpid()}.tmp")
-    tmp_index.write_text(json.dumps(meta))
-    os.replace(tmp_index, index_path)  # last: the index marks a complete cache
+
+    def write(out: Any) -> None:
+        offset = 0
+        with ThreadPoolExecutor(threads) as pool:  # PIL decodes without the GIL
+            images = pool.map(lambda p: _decode(p, resize), files)  # in order
+            bar = tqdm(
+                images, total=len(files), desc=f"caching {name}", unit="img", disable=not progress
+            )
+            for arr in bar:
+                h, w = arr.shape[:2]
+                out.write(np.ascontiguousarray(arr).tobytes())
+                index.append([offset, h, w])
+                offset += h * w * 3
+
+    write_atomic(data_path, write)
+    nbytes = sum(h * w * 3 for _, h, w in index)
+    meta = {"version": VERSION, "size": size, "key": key, "bytes": nbytes, "index": index}
+    write_atomic(index_path, json.dumps(meta))  # last: the index marks a complete cache
     for old in Path(folder).glob(f"{name}-*"):
         if old not in (data_path, index_path) and old.suffix in (".u8", ".json"):
             old.unlink(missing_ok=True)

@@ -1,5 +1,4 @@
-"""Inference: stylise your own photos with a checkpoint, whole frame at any size; score and
-compare checkpoints for the notebooks.
+"""Inference: stylise your own photos with a checkpoint, whole frame at any size.
 
     python -m vitst_utils.inference --checkpoint C --content photo.jpg my_photos/
     python -m vitst_utils.inference --checkpoint C --content photo.jpg --style anime.png \\
@@ -41,22 +40,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
 from .checkpoint import (
     PROTOTYPE_FORMAT,
     CheckpointError,
-    list_checkpoints,
     load_checkpoint,
-    load_model,
     model_from_checkpoint,
-    save_atomic,
 )
 from .config import TrainConfig
 from .cpu_paths import CPU_PATHS, inference_path
 from .data import ImageSkipped, build_transform, load_image, scan_folder, to_pil
-from .env import find_previous_runs, kaggle_input_dir, on_kaggle
 from .face import Detector, FaceDetectorUnavailable, crop_face, face_detector
 from .function import (
     adain_from_stats,
@@ -68,6 +62,7 @@ from .function import (
     to_pixels,
 )
 from .model import ViTStyleTransfer
+from .rundir import write_atomic
 from .tiling import Tiling, stylize_tiled
 
 log = logging.getLogger(__name__)
@@ -115,38 +110,6 @@ def stylize(model: ViTStyleTransfer, content: torch.Tensor, style: torch.Tensor)
     model.eval()
     dev = _device(model)
     return model(content.to(dev), style.to(dev)).float().cpu()
-
-
-class _Pairs(Dataset):
-    def __init__(self, content: Dataset, style: Dataset):
-        self.content, self.style = content, style
-
-    def __len__(self) -> int:
-        return min(len(self.content), len(self.style))
-
-    def __getitem__(self, i: int):
-        return self.content[i], self.style[i]
-
-
-@torch.no_grad()
-def evaluate(
-    model: ViTStyleTransfer, content: Dataset, style: Dataset, batch_size: int = 8
-) -> dict[str, float]:
-    """Mean content, style and weighted total loss over the pairs (content[i], style[i])."""
-    model.eval()
-    dev, cfg = _device(model), model.cfg
-    sums = torch.zeros(3, dtype=torch.float64)
-    n = 0
-    for c, s in DataLoader(_Pairs(content, style), batch_size=batch_size):
-        c, s = c.to(dev), s.to(dev)
-        c_loss, s_loss = model.calculate_loss(model(c, s), c, s)
-        total = cfg.lambda_content * c_loss + cfg.lambda_style * s_loss
-        sums += torch.tensor([c_loss.item(), s_loss.item(), total.item()]) * len(c)
-        n += len(c)
-    if n == 0:
-        raise ValueError("evaluate() needs at least one content/style pair")
-    c_mean, s_mean, t_mean = (sums / n).tolist()
-    return {"content_loss": c_mean, "style_loss": s_mean, "total_loss": t_mean, "pairs": n}
 
 
 # --- whole frame, any size --------------------------------------------------------------------
@@ -366,7 +329,7 @@ def build_prototype(
 
 def save_prototype(prototype: dict[str, Any], path: str | Path) -> Path:
     """Write a prototype file (a small dict of tensors and plain data, weights_only-loadable)."""
-    return save_atomic({**prototype, "format": PROTOTYPE_FORMAT}, path)
+    return write_atomic(path, lambda f: torch.save({**prototype, "format": PROTOTYPE_FORMAT}, f))
 
 
 def check_prototype(
@@ -628,84 +591,7 @@ def stylize_files(
     return report
 
 
-# --- notebooks: finding checkpoints, many pairs at once, comparing checkpoints ----------------
-@dataclass
-class RunCheckpoints:
-    """A run folder's numbered checkpoints (oldest first), and whether they were trained now."""
-
-    run_dir: Path
-    checkpoints: list[tuple[int, Path]]
-    trained_now: bool = False
-
-    @property
-    def latest(self) -> Path:
-        return self.checkpoints[-1][1]
-
-    def config(self) -> TrainConfig:
-        """The run's config: its config.json, else the one stored in the newest checkpoint."""
-        path = self.run_dir / "config.json"
-        if path.is_file():
-            return TrainConfig.from_json(path)
-        return TrainConfig.from_dict(load_checkpoint(self.latest)["config"])
-
-    def summary(self) -> str:
-        epochs = ", ".join(str(e) for e, _ in self.checkpoints)
-        folder = self.run_dir / "checkpoints"
-        text = f"{len(self.checkpoints)} checkpoint(s) in {folder} (epochs {epochs})"
-        if self.trained_now:
-            text += "; the run folder had none, so the smoke preset was trained just now"
-        return text
-
-
-def ensure_checkpoints(
-    cfg: TrainConfig, run_dir: str | Path, search: str | Path | None = None
-) -> RunCheckpoints:
-    """The checkpoints a notebook works with: those in `run_dir`; else those of an earlier run
-    of the same preset under `search` (default on Kaggle: the inputs, where an attached
-    02_training output lies); else, for the smoke preset only, a tiny run trained here and now
-    into `run_dir`. Otherwise an error that says how to get one: nothing is trained silently
-    outside smoke mode."""
-    run_dir = Path(run_dir)
-    found = list_checkpoints(run_dir)
-    if found:
-        return RunCheckpoints(run_dir, found)
-    if search is None and on_kaggle():
-        search = kaggle_input_dir()
-    earlier = find_previous_runs(cfg.run_name, search) if search is not None else []
-    if earlier:
-        return RunCheckpoints(earlier[0], list_checkpoints(earlier[0]))
-    if cfg.preset == "smoke":
-        from .train import train  # here: the training stack is only needed in this case
-
-        log.info("No checkpoint in %s: training %s first.", run_dir, cfg.run_name)
-        train(cfg, run_dir, resume=True)
-        found = list_checkpoints(run_dir)
-        if found:
-            return RunCheckpoints(run_dir, found, trained_now=True)
-    searched = f" or under {search}" if search is not None else ""
-    raise FileNotFoundError(
-        f"No checkpoint in {run_dir / 'checkpoints'}{searched}. Train first: run 02_training "
-        f"with the same preset ({cfg.preset!r}), or set VITST_RUN_DIR to the run folder that "
-        "holds checkpoints/epoch_XXX.pt (on Kaggle, add the 02_training notebook's output as an "
-        "input: it is found there). For a quick CPU try, VITST_PRESET=smoke trains a tiny model."
-    )
-
-
-def select_checkpoints(
-    checkpoints: Sequence[tuple[int, Path]], max_n: int = 8
-) -> list[tuple[int, Path]]:
-    """At most `max_n` checkpoints spread evenly, always with the first and the last."""
-    if max_n < 1:
-        raise ValueError(f"max_n must be >= 1, got {max_n}")
-    checkpoints = list(checkpoints)
-    if len(checkpoints) <= max_n:
-        return checkpoints
-    if max_n == 1:
-        return checkpoints[-1:]
-    idx = np.unique(np.linspace(0, len(checkpoints) - 1, max_n).round().astype(int))
-    return [checkpoints[i] for i in idx]
-
-
+# --- notebooks: many pairs at once ------------------------------------
 def gather_images(
     sources: str | Path | Sequence[str | Path] | None,
 ) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -788,36 +674,6 @@ def stylize_matrix(
     """Every content in every style: (C, S, 3, H, W) from normalised (C, ...) and (S, ...)."""
     n_s = style.shape[0]
     return torch.stack([stylize(model, c.expand(n_s, -1, -1, -1), style) for c in content])
-
-
-def compare_checkpoints(
-    checkpoints: Sequence[tuple[int, Path]],
-    content: torch.Tensor,
-    style: torch.Tensor,
-    val_content: Dataset | None = None,
-    val_style: Dataset | None = None,
-    device: str | torch.device = "cpu",
-    batch_size: int = 8,
-) -> list[dict[str, Any]]:
-    """The same pairs through every checkpoint, one model in memory at a time.
-
-    One row per checkpoint: epoch, checkpoint (file name), generated (normalised CPU batch for
-    `content`/`style`) and, given validation datasets, `evaluate`'s mean losses over them.
-    """
-    rows = []
-    bar = tqdm(checkpoints, desc="checkpoints", unit="ckpt", disable=len(checkpoints) < 3)
-    for epoch, path in bar:
-        model, _ = load_model(path, map_location=device)
-        row: dict[str, Any] = {
-            "epoch": epoch,
-            "checkpoint": Path(path).name,
-            "generated": stylize(model, content, style),
-        }
-        if val_content is not None and val_style is not None:
-            row.update(evaluate(model, val_content, val_style, batch_size))
-        rows.append(row)
-        del model
-    return rows
 
 
 # --- speed --------------------------------------------------------------------------------------

@@ -55,7 +55,7 @@ LOSS_PANELS = ("total_loss", "content_loss", "style_loss")
 
 def plot_history(rows: Sequence[dict[str, float]], title: str = "") -> Figure:
     """Loss curves per epoch, from history rows (`TrainResult.history` or
-    `train.read_history_csv`): total, content and style always, then every other loss the run
+    `rundir.read_history`): total, content and style always, then every other loss the run
     trained (identity, Gram, TV, adversarial, the discriminator's), one panel each."""
     extra = [k for k in dict.fromkeys(k for r in rows for k in r) if k.endswith("loss")]
     keys = [*LOSS_PANELS, *(k for k in extra if k not in LOSS_PANELS)]

@@ -10,8 +10,6 @@ and summary.json. `--resume` continues from the newest checkpoint there.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import logging
 import math
 import os
@@ -30,7 +28,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt_io
-from . import distributed, losses
+from . import distributed, losses, rundir
 from .config import PRESETS, RECIPES, TrainConfig, get_preset, parse_overrides
 from .data import (
     CachedImages,
@@ -45,7 +43,6 @@ from .data import (
     resolve_data_root,
 )
 from .env import (
-    default_run_dir,
     describe_environment,
     describe_hardware,
     gpu_count,
@@ -97,13 +94,13 @@ class TrainResult:
     @classmethod
     def from_run_dir(cls, run_dir: str | Path) -> TrainResult:
         run_dir = Path(run_dir)
-        summary = json.loads((run_dir / "summary.json").read_text())
+        summary = rundir.read_summary(run_dir)
         return cls(
             run_dir,
             summary["epochs_completed"],
             summary["stopped"],
-            read_history_csv(run_dir / "history.csv"),
-            [p for _, p in ckpt_io.list_checkpoints(run_dir)],
+            rundir.read_history(run_dir),
+            [p for _, p in rundir.list_checkpoints(run_dir)],
             summary,
         )
 
@@ -136,7 +133,7 @@ def launch_ddp(
     run_dir = Path(run_dir)
     nprocs = nprocs or gpu_count() or 2
     fetch_pretrained_weights(cfg)
-    log_file = run_dir / "train.log"
+    log_file = run_dir / rundir.LOG
     pos = log_file.stat().st_size if log_file.is_file() else 0
     with tqdm(total=cfg.epochs, desc=f"DDP x{nprocs}", unit="epoch", leave=False) as bar:
 
@@ -148,7 +145,7 @@ def launch_ddp(
                     for line in f.read().splitlines():
                         log.info(line)
                     pos = f.tell()
-            bar.n = len(read_history_csv(run_dir / "history.csv"))
+            bar.n = len(rundir.read_history(run_dir))
             bar.refresh()
 
         try:
@@ -167,50 +164,8 @@ def _ddp_worker(rank: int, world: int, cfg_dict: dict, run_dir: str, resume: boo
     try:
         _run(TrainConfig.from_dict(cfg_dict), Path(run_dir), resume)
     except Exception as e:
-        run = Path(run_dir)
-        try:
-            run.mkdir(parents=True, exist_ok=True)
-            with open(run / "worker_errors.log", "a") as f:
-                f.write(f"DDP rank {rank} failed:\n{traceback.format_exc()}\n")
-            with open(run / "train.log", "a") as f:
-                f.write(f"DDP rank {rank} failed: {type(e).__name__}: {e} (traceback in ")
-                f.write(f"{run / 'worker_errors.log'})\n")
-        except OSError:
-            pass  # the error itself matters more than its log
+        rundir.note_worker_error(run_dir, rank, e, traceback.format_exc())
         raise
-
-
-# --- files -----------------------------------------------------------------------------------
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_history_csv(path: Path, history: list[dict[str, Any]]) -> None:
-    """One row per epoch; loss columns first. A term that starts later (the adversary after
-    its warm-up epochs) is blank before."""
-    keys = list(dict.fromkeys(k for row in history for k in row))
-    keys.sort(key=lambda k: (k != "epoch", not k.endswith("loss")))  # stable: keeps the order
-    lines = [",".join(keys)]
-    for row in history:
-        cells = (row.get(k, "") for k in keys)
-        lines.append(",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in cells))
-    _write_atomic(path, "\n".join(lines) + "\n")
-
-
-def read_history_csv(path: Path) -> list[dict[str, Any]]:
-    """The rows of a history.csv as numbers (blank cells: NaN)."""
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        return [
-            {
-                k: (int(v) if k in ("epoch", "skipped_steps") else float(v) if v else math.nan)
-                for k, v in r.items()
-            }
-            for r in csv.DictReader(f)
-        ]
 
 
 def _rng_state() -> dict[str, Any]:
@@ -229,7 +184,7 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 
 def _latest_good_checkpoint(run_dir: Path) -> dict[str, Any] | None:
     """The newest checkpoint that reads back; a broken newer file is reported and passed over."""
-    for _, path in reversed(ckpt_io.list_checkpoints(run_dir)):
+    for _, path in reversed(rundir.list_checkpoints(run_dir)):
         try:
             state = ckpt_io.load_checkpoint(path)
             state["path"] = path
@@ -241,9 +196,9 @@ def _latest_good_checkpoint(run_dir: Path) -> dict[str, Any] | None:
 
 # --- the loop --------------------------------------------------------------------------------
 def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: bool = False) -> TrainResult:
-    """Train per `cfg` into `run_dir` (default: see env.default_run_dir); DDP is launched as
+    """Train per `cfg` into `run_dir` (default: see rundir.default_run_dir); DDP is launched as
     needed. With `resume`, continue from the newest checkpoint there (or start if none)."""
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg.run_name)
+    run_dir = Path(run_dir) if run_dir is not None else rundir.default_run_dir(cfg.run_name)
     if resolve_strategy(cfg.strategy) == "ddp" and not _dist_env():
         return launch_ddp(cfg, run_dir, resume)
     _run(cfg, run_dir, resume)
@@ -302,7 +257,7 @@ def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
     if ctx.main:  # the run's log also goes to run_dir/train.log (launch_ddp shows it live)
         log.setLevel(logging.INFO)
         run_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(run_dir / "train.log")
+        handler = logging.FileHandler(run_dir / rundir.LOG)
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
     ok = False
@@ -327,7 +282,7 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
     history: list[dict[str, Any]] = list(state.get("history", [])) if state else []
     cfg = ctx.cfg = _with_exclude_hash(ctx.cfg)
     if ctx.main:
-        cfg.to_json(ctx.run_dir / "config.json")
+        rundir.write_config(ctx.run_dir, cfg)
         log.info("%s", describe_environment())
         log.info(
             "vitst | preset %s, %s recipe | %s | strategy %s x%d | amp %s | run dir %s",
@@ -347,7 +302,7 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
                 start_epoch,
                 cfg.epochs,
             )
-            _write_summary(ctx.run_dir, start_epoch, "already_complete", _elapsed(ctx))
+            rundir.write_summary(ctx.run_dir, start_epoch, "already_complete", _elapsed(ctx))
         return None
 
     data, synthetic = _datasets(ctx)
@@ -385,7 +340,7 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
             _save(ctx, trainer, epoch, history, data)
             saved_epoch = epoch
         if ctx.main:
-            last = ckpt_io.checkpoint_path(ctx.run_dir, saved_epoch) if saved_epoch else "none yet"
+            last = rundir.checkpoint_path(ctx.run_dir, saved_epoch) if saved_epoch else "none yet"
             log.info(
                 "out of time (%s) after epoch %d/%d; checkpoint %s. Continue with --resume.",
                 _limits(cfg),
@@ -397,7 +352,7 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
     if ctx.main:
         if peaks:
             log.info("peak GPU memory (MiB, reserved by torch): %s", peaks)
-        _write_summary(ctx.run_dir, epoch, stopped, _elapsed(ctx), peaks)
+        rundir.write_summary(ctx.run_dir, epoch, stopped, _elapsed(ctx), peaks)
     return trainer.model
 
 
@@ -437,7 +392,7 @@ def _resume_state(ctx: _Ctx, resume: bool) -> dict[str, Any] | None:
     """The checkpoint to continue from (None: start afresh), after checking it fits."""
     run_dir, cfg = ctx.run_dir, ctx.cfg
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume and ckpt_io.list_checkpoints(run_dir):
+    if not resume and rundir.list_checkpoints(run_dir):
         raise FileExistsError(
             f"{run_dir} already holds checkpoints. Continue that run with --resume "
             "(train(..., resume=True)), or choose another --out folder."
@@ -611,7 +566,7 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
             skipped += 1
             ctx.bad_steps += 1
             if ctx.bad_steps >= cfg.max_nonfinite_steps:
-                good_ckpts = ckpt_io.list_checkpoints(ctx.run_dir)
+                good_ckpts = rundir.list_checkpoints(ctx.run_dir)
                 raise NonFiniteLossError(
                     f"{ctx.bad_steps} consecutive non-finite losses (epoch {epoch}, step {step}); "
                     "training stopped. Last good checkpoint: "
@@ -703,9 +658,9 @@ def _end_of_epoch(
     title = f"{cfg.run_name} | epoch {epoch}" + (" | synthetic data" if synthetic else "")
     save_figure(
         sample_grid(content, style, gen.float(), title),
-        ctx.run_dir / "samples" / f"epoch_{epoch:03d}.png",
+        rundir.sample_path(ctx.run_dir, epoch),
     )
-    write_history_csv(ctx.run_dir / "history.csv", history)
+    rundir.write_history(ctx.run_dir, history)
     eta = row["seconds"] * (cfg.epochs - epoch)
     terms = " | ".join(
         f"{k.removesuffix('_loss')} {v:.4f}" for k, v in row.items() if k.endswith("loss")
@@ -729,7 +684,7 @@ def _save(ctx: _Ctx, trainer: Trainer, epoch: int, history: list, data: dict) ->
         return
     prototype = _prototype(ctx, trainer.model, data["style_train"])
     ckpt_io.save_checkpoint(
-        ckpt_io.checkpoint_path(ctx.run_dir, epoch),
+        rundir.checkpoint_path(ctx.run_dir, epoch),
         trainer.model,
         ctx.cfg,
         epoch,
@@ -738,7 +693,7 @@ def _save(ctx: _Ctx, trainer: Trainer, epoch: int, history: list, data: dict) ->
         prototype=prototype,
         **trainer.state_dict(),
     )
-    ckpt_io.prune_checkpoints(ctx.run_dir, ctx.cfg.keep_last)
+    rundir.prune_checkpoints(ctx.run_dir, ctx.cfg.keep_last)
 
 
 def _prototype(ctx: _Ctx, model: nn.Module, style_train: Any) -> dict[str, Any]:
@@ -755,25 +710,6 @@ def _prototype(ctx: _Ctx, model: nn.Module, style_train: Any) -> dict[str, Any]:
         proto = model.style_prototype(b.to(ctx.device) for b in batches)
     model.train()
     return proto
-
-
-def _write_summary(
-    run_dir: Path, epochs: int, stopped: str, seconds: float, peaks: list[float] | None = None
-) -> None:
-    _write_atomic(
-        run_dir / "summary.json",
-        json.dumps(
-            {
-                "epochs_completed": epochs,
-                "stopped": stopped,
-                "seconds": round(seconds, 2),
-                "checkpoints": [p.name for _, p in ckpt_io.list_checkpoints(run_dir)],
-                "peak_memory_mib": peaks or [],
-            },
-            indent=2,
-        )
-        + "\n",
-    )
 
 
 # --- CLI -------------------------------------------------------------------------------------
@@ -832,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    run_dir = args.out or default_run_dir(cfg.run_name)
+    run_dir = args.out or rundir.default_run_dir(cfg.run_name)
     if args.nproc and not _dist_env():
         result = launch_ddp(cfg.replace(strategy="ddp"), run_dir, args.resume, args.nproc)
     else:
