@@ -23,7 +23,7 @@ HAS_BF16 = P.cpu_bf16_support() is not None
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    m = build_model(get_preset("demo"), use_weights=False, loss_net=False).eval()
+    m = build_model(get_preset("demo"), use_weights=False).eval()
     mean, std = style_stats(m, n=2)
     return I.prepare_for_inference(lively_weights(m, photo(64, 64), mean, std))
 
@@ -116,9 +116,7 @@ def test_the_default_is_the_fastest_invisible_path():
 def test_load_for_inference_takes_the_default_path_and_the_cli_flag(smoke_cfg, tmp_path):
     from vitst_utils import checkpoint as C
 
-    path = C.save_checkpoint(
-        tmp_path / "m.pt", build_model(smoke_cfg, loss_net=False), smoke_cfg, 1
-    )
+    path = C.save_checkpoint(tmp_path / "m.pt", build_model(smoke_cfg), smoke_cfg, 1)
     model, _, _ = I.load_for_inference(path)
     assert model.inference_path.name == P.default_cpu_path()
     model, _, _ = I.load_for_inference(path, cpu_path="fp32")

@@ -22,8 +22,9 @@ from torchvision.transforms.functional import pil_to_tensor
 
 from vitst_utils import domain as D
 from vitst_utils import evaluate as E
+from vitst_utils import losses as L
 from vitst_utils.checkpoint import save_checkpoint
-from vitst_utils.config import get_preset
+from vitst_utils.config import TrainConfig, get_preset
 from vitst_utils.data import load_image, scan_folder
 from vitst_utils.function import gaussian_blur, normalize
 from vitst_utils.model import build_model
@@ -373,6 +374,30 @@ def test_evaluate_runs_with_weights(
     for row in result.table:
         assert row["art_fid"] == pytest.approx((1 + row["lpips"]) * (1 + row["fid"]))
     assert photo["content_loss"] is None and last["content_loss"] > 0
+
+
+def test_losses_are_named_and_weighted_as_in_training(smoke_run, data_root, clf, tmp_path):
+    """Each term as history.csv names it and `rec_loss`, the recipe's weighted sum of them (the
+    same function as training's); no `total_loss` (it needs the discriminator). A checkpoint
+    written before issue 19 is scored in the VGG19 it carries."""
+    new = smoke_run / "checkpoints" / "epoch_001.pt"
+    raw = torch.load(new, weights_only=True)
+    cfg = TrainConfig.from_dict(raw["config"])
+    files = []
+    for name, vgg in (("same", L.loss_net(cfg)), ("other", L.loss_net(cfg.replace(seed=9)))):
+        carried = {f"vgg_loss_net.{k}": v for k, v in vgg.state_dict().items()}
+        torch.save({**raw, "model": {**raw["model"], **carried}}, tmp_path / f"{name}.pt")
+        files.append(tmp_path / f"{name}.pt")
+    result = E.evaluate_runs(
+        checkpoints=[new, *files], data_root=data_root, limit=3, out=tmp_path / "out"
+    )
+    assert "rec_loss" in result.columns and "total_loss" not in result.columns
+    own, same, other = result.table[2:]
+    assert own["rec_loss"] == pytest.approx(
+        cfg.lambda_content * own["content_loss"] + cfg.lambda_style * own["style_loss"]
+    )
+    assert same["content_loss"] == pytest.approx(own["content_loss"])  # the config's VGG19
+    assert other["content_loss"] != pytest.approx(own["content_loss"])  # the carried one
 
 
 def _run_cli(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:

@@ -248,8 +248,20 @@ def test_inference_figures() -> None:
     ]
     with pytest.raises(ValueError, match="expected 3"):
         P.plot_checkpoint_grid(c, s, gen)
-    rows = [{"epoch": e, "total_loss": 1.0, "content_loss": 0.5, "style_loss": 0.2} for e in (1, 2)]
-    assert _n_axes(P.plot_val_losses(rows, rows, "v")) == 3
+    history = [
+        {"epoch": e, "total_loss": 1.2, "rec_loss": 1.0, "content_loss": 0.5, "style_loss": 0.2}
+        for e in (1, 2)
+    ]
+    val = [{"epoch": 2, "rec_loss": 1.1, "content_loss": 0.6, "style_loss": None}]
+    fig = P.plot_val_losses(val, history, "v")
+    assert [ax.get_title() for ax in fig.axes] == [
+        "total loss",
+        "rec loss",
+        "content loss",
+        "style loss",
+    ]
+    marked = [[line.get_label() for line in ax.lines] for ax in fig.axes]
+    assert marked[0] == ["train (epoch mean)"] and all("validation" in m for m in marked[1:])
 
 
 # --- inference helpers ------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from vitst_utils.model import build_model
 
 @pytest.fixture(scope="module")
 def trained(sample_root, tmp_path_factory):
-    """A smoke 'training checkpoint' (weights with the VGG19, optimizer state, prototype)."""
+    """A smoke 'training checkpoint' (the generator's weights, optimizer state, prototype)."""
     cfg = get_preset("smoke", data_root=str(sample_root))
     torch.manual_seed(0)
     model = build_model(cfg)
@@ -54,11 +54,12 @@ def test_slim_export_is_small_and_gives_the_same_pictures(trained, tmp_path, cap
     assert all(v.dtype == torch.float16 for v in raw["model"].values() if v.is_floating_point())
     full = path.stat().st_size
     slim, half = (tmp_path / "slim.pt").stat().st_size, (tmp_path / "half.pt").stat().st_size
-    assert full > 10 * slim and slim > 1.8 * half, (full, slim, half)  # VGG19 + AdamW dominate
+    assert full > 2.5 * slim and slim > 1.8 * half, (full, slim, half)  # AdamW's two moments
 
     for name, atol in (("slim.pt", 0.0), ("half.pt", 0.02)):
         loaded, cfg = C.load_model(tmp_path / name)  # the same loader as training checkpoints
-        assert loaded.vgg_loss_net is None and next(loaded.parameters()).dtype == torch.float32
+        assert loaded.state_dict().keys() == raw["model"].keys()
+        assert next(loaded.parameters()).dtype == torch.float32
         _, _, stored = I.load_for_inference(tmp_path / name)
         assert torch.equal(stored["mean"], proto["mean"])
         got = _pictures(loaded, stored)
@@ -109,7 +110,7 @@ def test_tiled_onnx_export_stylises_any_size_like_pytorch(trained, tmp_path, cap
 def test_export_errors(trained, tmp_path, sample_root, capsys):
     path, _ = trained
     cfg = get_preset("smoke", data_root=str(sample_root))
-    bare = C.save_checkpoint(tmp_path / "old.pt", build_model(cfg, loss_net=False), cfg, 1)
+    bare = C.save_checkpoint(tmp_path / "old.pt", build_model(cfg), cfg, 1)
     cases = [
         (["--checkpoint", str(bare), "--out", str(tmp_path / "a.onnx")], "holds none"),
         (["--checkpoint", str(path), "--out", str(tmp_path / "a.zip")], "end it in .pt"),

@@ -16,6 +16,7 @@ from PIL import Image
 
 from vitst_utils import checkpoint as C
 from vitst_utils import inference as I
+from vitst_utils import losses as L
 from vitst_utils.config import get_preset
 from vitst_utils.data import load_image
 from vitst_utils.face import FACE_SCALE, crop_face, face_crop_box, find_face
@@ -35,7 +36,7 @@ def cfg(sample_root):
 @pytest.fixture(scope="module")
 def model(cfg):
     torch.manual_seed(0)
-    return build_model(cfg, use_weights=False, loss_net=False).eval()
+    return build_model(cfg, use_weights=False).eval()
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,7 @@ def prototype(model, styles):
 
 @pytest.fixture(scope="module")
 def ckpt_with_prototype(cfg, model, prototype, tmp_path_factory):
-    """A training-style checkpoint (with the VGG19) that stores its prototype, as train does."""
+    """A training-style checkpoint that stores its prototype, as train does."""
     torch.manual_seed(0)
     full = build_model(cfg)  # same seed: same ViT and decoder as `model`
     own = {k: prototype[k] for k in ("mean", "std", "count")}
@@ -104,11 +105,12 @@ def test_a_seed_state_dict_stylises_at_another_size(tmp_path):
         decoder_channels=(32, 16, 16, 16),
     )
     seed = build_model(seed_cfg)
-    torch.save(torch.nn.DataParallel(seed).state_dict(), tmp_path / "epoch_5.pth")
+    vgg = {f"module.vgg_loss_net.{k}": v for k, v in L.loss_net(seed_cfg).state_dict().items()}
+    torch.save({**torch.nn.DataParallel(seed).state_dict(), **vgg}, tmp_path / "epoch_5.pth")
     ckpt = C.load_checkpoint(tmp_path / "epoch_5.pth")
     ckpt["config"] = seed_cfg.to_dict()  # the real seed is ViT-B: too big for a unit test
-    loaded, _ = C.model_from_checkpoint(ckpt, "epoch_5.pth", loss_net=False)
-    assert loaded.vgg_loss_net is None
+    loaded, _ = C.model_from_checkpoint(ckpt, "epoch_5.pth")
+    assert loaded.state_dict().keys() == seed.state_dict().keys()  # no VGG19
     style = tmp_path / "style.png"
     Image.new("RGB", (64, 64), (250, 100, 200)).save(style)
     target = I.style_target(loaded, [style])
@@ -199,16 +201,17 @@ def test_prototype_round_trip_and_encoder_check(model, styles, prototype, tmp_pa
     assert path.stat().st_size < 20_000  # small: two vectors and some labels
     back = I.load_prototype(path, model)
     assert torch.equal(back["mean"], prototype["mean"]) and back["count"] == prototype["count"]
-    other = build_model(get_preset("smoke", vit_layers=[0, 1]), use_weights=False, loss_net=False)
+    other = build_model(get_preset("smoke", vit_layers=[0, 1]), use_weights=False)
     with pytest.raises(I.UsageError, match="another encoder.*--save-prototype"):
         I.load_prototype(path, other)
-    with pytest.raises(C.CheckpointError, match="style prototype, not a checkpoint.*--prototype"):
+    with pytest.raises(C.CheckpointError, match="style prototype, not a checkpoint.*prototype"):
         C.load_checkpoint(path)
 
 
 def test_the_checkpoints_own_prototype(ckpt_with_prototype, model, prototype, tmp_path):
     loaded, _, own = I.load_for_inference(ckpt_with_prototype)
-    assert loaded.vgg_loss_net is None and torch.equal(own["mean"], prototype["mean"])
+    assert not any("vgg" in k for k in loaded.state_dict())
+    assert torch.equal(own["mean"], prototype["mean"])
     photo = tmp_path / "me.png"
     Image.new("RGB", (70, 50), (180, 140, 120)).save(photo)
     rc = main(
@@ -391,7 +394,7 @@ def test_cli_errors_name_the_file(cfg, ckpt_with_prototype, photo, styles, tmp_p
     assert "pass --content" in run("--checkpoint", ck, "--style", str(styles[0]))
     err = run("--checkpoint", str(photo), "--content", str(photo))
     assert f"{photo} is not a checkpoint: it looks like a JPEG image" in err
-    bare = C.save_checkpoint(tmp_path / "old.pt", build_model(cfg, loss_net=False), cfg, 1)
+    bare = C.save_checkpoint(tmp_path / "old.pt", build_model(cfg), cfg, 1)
     err = run("--checkpoint", str(bare), "--content", str(photo))
     assert "old.pt holds no style prototype" in err and "--save-prototype" in err
 

@@ -17,7 +17,7 @@ from vitst_utils.model import build_model
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    m = build_model(get_preset("demo"), use_weights=False, loss_net=False).eval()
+    m = build_model(get_preset("demo"), use_weights=False).eval()
     mean, std = style_stats(m, n=2)
     lively_weights(m, photo(64, 64), mean, std)
     return m.requires_grad_(False)
@@ -46,9 +46,9 @@ def test_windows_cover_the_grid_and_feathers_never_vanish():
 
 def test_the_decoder_halo_is_its_receptive_field(model):
     assert T.decoder_halo(model) == 3  # 1 + 2 x 0.5 + 2 x 0.25 tokens, rounded up
-    anime = build_model(get_preset("anime", pretrained=False), use_weights=False, loss_net=False)
+    anime = build_model(get_preset("anime", pretrained=False), use_weights=False)
     assert T.decoder_halo(anime) == 3  # 2.75 tokens = 22 px at 8 px patches
-    seed_like = build_model(get_preset("smoke"), use_weights=False, loss_net=False)
+    seed_like = build_model(get_preset("smoke"), use_weights=False)
     assert T.decoder_halo(seed_like) is None  # InstanceNorm: not local, decoded whole
 
 

@@ -53,6 +53,7 @@ def test_cli_smoke_run_writes_everything(tmp_path):
     shares = {"content_share", "style_share"}  # the seed's two terms' loss balance
     assert set(T.HISTORY_FIELDS) | shares == set(row) and float(row["images_per_s"]) > 0
     assert float(row["content_share"]) + float(row["style_share"]) == pytest.approx(1.0, abs=1e-4)
+    assert row["rec_loss"] == row["total_loss"]  # no adversary: what G minimised is rec
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     assert [e for e, _ in R.list_checkpoints(run)] == [1, 2]
     ck = C.load_checkpoint(R.checkpoint_path(run, 2))
@@ -68,15 +69,15 @@ def test_bad_cli_input_reads_well(tmp_path):
 
 def test_overfitting_a_fixed_batch_lowers_the_loss(smoke_cfg):
     torch.manual_seed(0)
-    model = build_model(smoke_cfg).train()
+    model, vgg = build_model(smoke_cfg).train(), L.loss_net(smoke_cfg)
     s = smoke_cfg.image_size
     content, style = torch.randn(2, 3, s, s).clamp(-2, 2), torch.randn(2, 3, s, s).clamp(-2, 2)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     losses = []
     for _ in range(40):
         opt.zero_grad()
-        c, st = model.calculate_loss(model(content, style), content, style)
-        total = 3 * c + st
+        terms = L.perceptual_losses(vgg, smoke_cfg, model(content, style), content, style)
+        total = 3 * terms["content"] + terms["style"]
         total.backward()
         opt.step()
         losses.append(total.item())
@@ -93,6 +94,31 @@ def test_in_process_run_then_resume_extends_and_refuses_overwrite(smoke_cfg, tmp
     assert T.train(smoke_cfg.replace(epochs=3), tmp_path, resume=True).stopped == "already_complete"
     with pytest.raises(C.CheckpointError, match="Cannot resume.*differs"):
         T.train(smoke_cfg.replace(epochs=4, decoder_channels=(8, 8, 8, 8)), tmp_path, resume=True)
+
+
+def test_an_older_checkpoint_resumes_with_the_vgg19_it_carries(smoke_cfg, tmp_path, monkeypatch):
+    """A checkpoint written before issue 19 carries the generator's VGG19 (`vgg_loss_net.*`):
+    resumed, the run continues that objective (that VGG19, not the one its config would draw)
+    and ends bit-identical to a run that trained with that VGG19 throughout; the checkpoints
+    it writes from then on hold the generator alone."""
+    cfg = smoke_cfg.replace(epochs=2, save_every=1, keep_last=0)
+    carried = L.loss_net(cfg.replace(seed=7))  # not the net cfg draws
+    real = L.loss_net
+    monkeypatch.setattr(L, "loss_net", lambda c, state=None: real(c, state or carried.state_dict()))
+    T.train(cfg, tmp_path / "full")  # both epochs with `carried`
+    monkeypatch.undo()
+    old = C.load_checkpoint(R.checkpoint_path(tmp_path / "full", 1))
+    old["model"] = {
+        **old["model"],
+        **{f"vgg_loss_net.{k}": v for k, v in carried.state_dict().items()},
+    }
+    R.write_atomic(R.checkpoint_path(tmp_path / "cut", 1), lambda f: torch.save(old, f))
+    assert T.train(cfg, tmp_path / "cut", resume=True).epochs_completed == 2
+    a = C.load_checkpoint(R.checkpoint_path(tmp_path / "full", 2))["model"]
+    b = C.load_checkpoint(R.checkpoint_path(tmp_path / "cut", 2))["model"]
+    assert a.keys() == b.keys() and not any(k.startswith("vgg_loss_net.") for k in b)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
 
 
 def test_keep_last_retention(smoke_cfg, tmp_path):

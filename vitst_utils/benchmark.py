@@ -219,7 +219,7 @@ def photo(width: int, height: int, seed: int = 0) -> torch.Tensor:
 
 def style_stats(model: nn.Module, n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
     """AdaIN target statistics (1, C, 1, 1) of `n` synthetic anime faces: a stand-in prototype."""
-    s = model.cfg.image_size
+    s = model.image_size
     images = [draw_anime_face(np.random.default_rng(i), s).resize((s, s)) for i in range(n)]
     x = torch.stack([torch.from_numpy(np.asarray(im, dtype=np.float32) / 255) for im in images])
     with torch.no_grad():
@@ -270,7 +270,7 @@ def _run(model: nn.Module, x: torch.Tensor, mean, std, tiling: Tiling | None = N
 def _windows(model: nn.Module, h: int, w: int, tiling: Tiling) -> int:
     from .tiling import window_starts
 
-    p, win = model.patch_size, (tiling.window or model.cfg.image_size) // model.patch_size
+    p, win = model.patch_size, (tiling.window or model.image_size) // model.patch_size
     gh, gw = -(-h // p), -(-w // p)
     if gh * gw <= tiling.direct_tokens * win * win:
         return 1
@@ -291,7 +291,7 @@ def measure_sizes(
     seconds and peak RSS; at `compare_at`, structure and crispness of windowed vs direct."""
     rows = []
     tiling = Tiling()
-    s = model.cfg.image_size
+    s = model.image_size
     _run(model, photo(s + s // 2, s + s // 2), mean, std)  # warm-up: windows and tiles, once
     for side in sides:
         w = round(side * 4 / 3)
@@ -465,7 +465,7 @@ def _inference_model(cfg: TrainConfig, checkpoint: str | None) -> tuple[nn.Modul
             return model, t.mean, t.std
         return model, *style_stats(model)
     torch.manual_seed(0)
-    model = build_model(cfg, use_weights=False, loss_net=False).eval().requires_grad_(False)
+    model = build_model(cfg, use_weights=False).eval().requires_grad_(False)
     mean, std = style_stats(model)
     lively_weights(model, photo(224, 224, seed=9), mean, std)
     return model, mean, std
@@ -611,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['cached_images_per_s']:.0f} img/s from memory (cache_images)"
         )
     if "inference" not in args.skip and not args.tables:
-        model = build_model(cfg, use_weights=False, loss_net=False)
+        model = build_model(cfg, use_weights=False)
         for dev in ["cpu"] + (["cuda"] if device.type == "cuda" else []):
             results[f"inference_{dev}"] = r = measure_inference(model, 224, dev)
             print(format_inference(r))

@@ -4,15 +4,20 @@ A checkpoint is a dict with at least `model` (weights, no `module.` prefix), `co
 TrainConfig as a dict) and `epoch` (completed epochs), so the file alone rebuilds its model.
 Three kinds of file load as a model:
 
-- a training checkpoint (`format: vitst-checkpoint`, written by `train`): weights with the VGG19
-  loss net, optimizer and training state, and (newer runs) the style `prototype`;
+- a training checkpoint (`format: vitst-checkpoint`, written by `train`): the generator's
+  weights (encoder, fuse, decoder), optimizer and training state, and the style `prototype`;
 - a slim export (`format: vitst-slim`, written by `vitst_utils.export`): only what stylising
   needs: encoder + decoder weights (fp32 or fp16), config and a prototype;
 - a bare state dict saved the seed's way (`nn.DataParallel(model).state_dict()`), read as the
   `seed` architecture.
 
+Neither carries the VGG19 of the losses (the training step's: `losses.loss_net`). The seed's
+state dicts and vitst checkpoints written before issue 19 do (`vgg_loss_net.*`, 80 MB):
+`split_loss_net` is the one place that takes those keys apart, so such files still load, and
+resume and evaluate with the VGG19 they carry.
+
 A prototype is `{"mean": (C,), "std": (C,), "count": int}`: the mean AdaIN statistics of the
-anime domain (see `inference.build_prototype`).
+anime domain (see `prototype.build_prototype`).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from .rundir import write_atomic
 FORMAT = "vitst-checkpoint"
 SLIM_FORMAT = "vitst-slim"
 PROTOTYPE_FORMAT = "vitst-prototype"  # a prototype file (inference); known here to say so
-LOSS_NET_PREFIX = "vgg_loss_net."
+LEGACY_LOSS_NET = "vgg_loss_net."  # the VGG19 inside the generator of older files
 
 
 class CheckpointError(RuntimeError):
@@ -84,8 +89,8 @@ _MAGIC = (
     (b"{", "JSON text"),
 )
 NOT_A_CHECKPOINT_FIX = (
-    "Pass a training checkpoint (runs/<preset>/checkpoints/epoch_XXX.pt), a slim export "
-    "(python -m vitst_utils.export ... --out model.pt) or a state dict saved by the seed notebook."
+    "Expected a training checkpoint (runs/<preset>/checkpoints/epoch_XXX.pt), a slim export "
+    "(export.py) or a state dict saved by the seed notebook."
 )
 
 
@@ -143,8 +148,8 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
         return obj
     if fmt == PROTOTYPE_FORMAT:
         raise CheckpointError(
-            f"{path} is a style prototype, not a checkpoint: pass it with --prototype "
-            "(and the model with --checkpoint)"
+            f"{path} is a style prototype, not a checkpoint: give it as the prototype, and a "
+            "checkpoint as the model"
         )
     if _is_state_dict(obj):
         return {
@@ -178,43 +183,31 @@ def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str | P
         )
 
 
-def has_loss_net(ckpt: dict[str, Any]) -> bool:
-    """Whether the checkpoint carries the VGG19 loss net's weights (a slim export does not)."""
-    return any(k.removeprefix("module.").startswith(LOSS_NET_PREFIX) for k in ckpt["model"])
+def split_loss_net(
+    state: dict[str, torch.Tensor],
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
+    """(the generator's weights, the VGG19 loss net's or None) of a state dict (`module.`
+    prefixes stripped): older files carried the VGG19 inside the generator."""
+    state = strip_prefix(state)
+    prefix = LEGACY_LOSS_NET
+    vgg = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+    return {k: v for k, v in state.items() if not k.startswith(prefix)}, vgg or None
 
 
 def model_from_checkpoint(
-    ckpt: dict[str, Any],
-    source: str | Path = "",
-    map_location: str | torch.device = "cpu",
-    loss_net: bool | None = None,
+    ckpt: dict[str, Any], source: str | Path = "", map_location: str | torch.device = "cpu"
 ) -> tuple[ViTStyleTransfer, TrainConfig]:
-    """The model of a checkpoint read by `load_checkpoint`, in fp32 and eval mode.
-
-    `loss_net`: None builds the VGG19 loss net when the file has its weights (training
-    checkpoints, seed state dicts) and leaves it out when not (slim exports); False leaves it
-    out (stylising needs none: ~80 MB less); True asks for it and is an error for a file
-    without it (losses from a random VGG19 would mean nothing)."""
+    """The model of a checkpoint read by `load_checkpoint`, in fp32 and eval mode (a VGG19
+    the file carries is left out: see `split_loss_net`)."""
     cfg = TrainConfig.from_dict(ckpt["config"])
-    has_vgg = has_loss_net(ckpt)
-    if loss_net and not has_vgg:
-        raise CheckpointError(
-            f"{source} has no VGG19 loss-net weights (a slim export?), so it cannot compute "
-            "losses: use the training checkpoint it was exported from"
-        )
-    want_vgg = has_vgg if loss_net is None else loss_net
-    state = strip_prefix(ckpt["model"])
-    if not want_vgg:
-        state = {k: v for k, v in state.items() if not k.startswith(LOSS_NET_PREFIX)}
-    model = build_model(cfg, use_weights=False, loss_net=want_vgg)
-    load_state(model, state, source)  # copies into the fp32 parameters (fp16 slim files too)
+    model = build_model(cfg, use_weights=False)
+    load_state(model, split_loss_net(ckpt["model"])[0], source)  # into fp32 (fp16 slim files too)
     return model.to(map_location).eval(), cfg
 
 
 def load_model(
-    path: str | Path, map_location: str | torch.device = "cpu", loss_net: bool | None = None
+    path: str | Path, map_location: str | torch.device = "cpu"
 ) -> tuple[ViTStyleTransfer, TrainConfig]:
     """Rebuild the model from the file alone (no downloads), fp32, in eval mode. Reads
-    training checkpoints, slim exports and seed state dicts; `loss_net` as in
-    `model_from_checkpoint`."""
-    return model_from_checkpoint(load_checkpoint(path, map_location), path, map_location, loss_net)
+    training checkpoints, slim exports and seed state dicts."""
+    return model_from_checkpoint(load_checkpoint(path, map_location), path, map_location)

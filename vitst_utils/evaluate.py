@@ -20,7 +20,9 @@ Metrics that need no downloaded weights always run (`metrics.py`):
   flat or unrelated).
 - identity_top1: share of outputs whose own photo is the most similar of all the photos, in
   orientation histograms of luminance edges (chance: 1 / pairs).
-- content_loss, style_loss, total_loss: the checkpoint's own VGG losses (as training).
+- <term>_loss (content_loss, style_loss, and each other term of the checkpoint's recipe, but
+  the adversarial one) and rec_loss, their weighted sum: the training losses, in the VGG19
+  training used, named and weighted as history.csv's columns (`losses.weighted_total`).
 Metrics that need pretrained weights (torch-fidelity's Inception, torchvision's AlexNet,
 OpenCV's SFace face recogniser): fid, kid (outputs vs the split's anime images), lpips (photo
 vs output), art_fid = (1 + lpips) x (1 + fid) and identity_cos (SFace cosine, photo vs
@@ -52,7 +54,7 @@ from matplotlib.ticker import MaxNLocator
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint
+from .checkpoint import CheckpointError, load_checkpoint, model_from_checkpoint, split_loss_net
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN, TrainConfig, get_preset
 from .data import (
     IMAGE_EXTENSIONS,
@@ -68,6 +70,7 @@ from .data import (
 from .domain import DomainClassifier, get_domain_classifier, square_resize
 from .explore import data_label, format_table
 from .function import normalize, to_pixels
+from .losses import TERMS, loss_net, perceptual_losses, weighted_total
 from .metrics import crispness, identity_top1, structure_score
 from .plots import Figure, plot_checkpoint_grid
 from .rundir import (
@@ -79,7 +82,7 @@ from .rundir import (
     write_atomic,
 )
 from .sample_data import is_synthetic
-from .weights import offline
+from .weights import PretrainedWeightsError, offline
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +98,14 @@ HIGHER_IS_BETTER = {
     "kid": False,
     "lpips": False,  # perceptual distance to the photo: lower keeps the person
     "art_fid": False,
-    "content_loss": False,
-    "style_loss": False,
-    "total_loss": False,
 }
 METRICS = tuple(HIGHER_IS_BETTER)
-COLUMNS = (*ID_COLUMNS, *METRICS)
-LOSSES = ("content_loss", "style_loss", "total_loss")
+# The training losses a checkpoint is scored with, as history.csv names them: each term the
+# recipe has (unweighted; not the adversarial one: it needs the discriminator) and `rec_loss`,
+# their weighted sum (`losses.weighted_total`). Only the columns some row has are written.
+LOSS_COLUMNS = (*(f"{t}_loss" for t in TERMS if t != "adv"), "rec_loss")
+HIGHER_IS_BETTER.update(dict.fromkeys(LOSS_COLUMNS, False))
+FIGURE_METRICS = (*METRICS, "content_loss", "style_loss", "rec_loss")
 NA = "n/a"  # a metric that could not be computed (the reason is in `unavailable`)
 
 
@@ -436,8 +440,26 @@ class _Scorer:
         self.anime_features = (
             inception_features(self.nets.inception, anime) if self.nets.inception else None
         )
+        self.device, self._loss_nets = device, {}
         for metric, why in self.unavailable.items():
             log.debug("%s not available: %s", metric, why)  # reported in the result
+
+    def loss_net(self, cfg: TrainConfig, old_vgg: dict | None) -> nn.Module | None:
+        """The VGG19 a checkpoint trained with: the one an older checkpoint carries, else its
+        config's (pretrained, or random seeded: `losses.loss_net`), loaded once per config;
+        None, with the reason in `unavailable`, when its weights cannot be had."""
+        key = (cfg.pretrained, cfg.vgg_weights_file, cfg.seed)
+        if old_vgg is None and key in self._loss_nets:
+            return self._loss_nets[key]
+        try:
+            net = loss_net(cfg, old_vgg).to(self.device)
+        except (PretrainedWeightsError, OSError) as e:
+            for column in LOSS_COLUMNS:
+                self.unavailable.setdefault(column, f"the VGG19 of the losses: {e}")
+            return None
+        if old_vgg is None:
+            self._loss_nets[key] = net
+        return net
 
     def classifier_info(self) -> dict[str, Any]:
         return {"summary": self.clf.summary(), **self.clf.info()} if self.clf else {}
@@ -680,28 +702,33 @@ def _stylise(
     photos: _Images,
     anime: _Images,
     metric_size: int,
-    device: torch.device,
+    scorer: _Scorer,
     batch_size: int,
 ) -> tuple[torch.Tensor, dict[str, Any]]:
-    """Outputs as [0, 1] pixels at `metric_size`, and the checkpoint's row fields + losses."""
+    """Outputs as [0, 1] pixels at `metric_size`, and the checkpoint's row fields + losses
+    (the mean of each term over the pairs, and of their weighted sum `rec_loss`)."""
+    device = scorer.device
     ckpt = load_checkpoint(source.path, map_location="cpu")
     model, cfg = model_from_checkpoint(ckpt, source.path, map_location=device)
     epoch = ckpt.get("epoch") if ckpt.get("epoch") is not None else source.epoch
+    vgg = scorer.loss_net(cfg, split_loss_net(ckpt["model"])[1])
     del ckpt
     c_all = normalize(photos.at(cfg.image_size))
     s_all = normalize(anime.at(cfg.image_size))
-    with_losses = model.vgg_loss_net is not None  # a slim export has none: no losses
-    outs, sums = [], torch.zeros(3, dtype=torch.float64)
+    identity = vgg is not None and (
+        cfg.lambda_identity_pixel > 0 or cfg.lambda_identity_feature > 0
+    )
+    outs, sums = [], {}
     for start in range(0, len(c_all), batch_size):
         c = c_all[start : start + batch_size].to(device)
         s = s_all[start : start + batch_size].to(device)
-        g = model(c, s)
-        if with_losses:
-            c_loss, s_loss = model.calculate_loss(g, c, s)
-            total = cfg.lambda_content * c_loss + cfg.lambda_style * s_loss
-            sums += torch.tensor([c_loss.item(), s_loss.item(), total.item()]) * len(c)
+        out = model(c, s, identity=identity)
+        g = out[0] if identity else out
+        if vgg is not None:
+            terms = perceptual_losses(vgg, cfg, g, c, s, out[1:] if identity else None)
+            for k, v in {**terms, "rec": weighted_total(cfg, terms).rec}.items():
+                sums[f"{k}_loss"] = sums.get(f"{k}_loss", 0.0) + float(v) * len(c)
         outs.append(square_resize(to_pixels(g.float()).clamp(0, 1), metric_size).cpu())
-    losses = (sums / len(c_all)).tolist() if with_losses else [None] * 3
     row = {
         "run": source.run,
         "checkpoint": source.path.name,
@@ -709,7 +736,7 @@ def _stylise(
         "preset": cfg.preset,
         "path": str(source.path),
         "run_dir": str(source.run_dir.resolve()) if source.run_dir is not None else None,
-        **dict(zip(LOSSES, losses, strict=True)),
+        **{k: v / len(c_all) for k, v in sums.items()},
     }
     return torch.cat(outs), row
 
@@ -741,7 +768,7 @@ def _score_all(
     samples = {}
     for source in tqdm(sources, desc="checkpoints", unit="ckpt", disable=len(sources) < 3):
         try:
-            images, row = _stylise(source, *pairs, metric_size, device, batch_size)
+            images, row = _stylise(source, *pairs, metric_size, scorer, batch_size)
         except (CheckpointError, OSError, ValueError, RuntimeError) as e:
             msg = str(e) if str(source.path) in str(e) else f"{source.path}: {e}"
             problems.append(msg)
@@ -803,8 +830,10 @@ def evaluate_runs(
         sources, scorer, (photos, anime), metric_size, device, batch_size, keep_samples, problems
     )
     table += _score_folders(images, photos, scorer, metric_size, problems)
+    shown = [c for c in LOSS_COLUMNS if c in scorer.unavailable or any(c in r for r in table)]
+    columns = (*ID_COLUMNS, *METRICS, *shown)
     for row in table:
-        for m in METRICS:
+        for m in columns[len(ID_COLUMNS) :]:
             row.setdefault(m, None)
     result = EvaluationResult(
         table=table,
@@ -820,6 +849,7 @@ def evaluate_runs(
         sample_content=normalize(scorer.photos[:keep_samples]) if keep_samples else None,
         sample_style=normalize(scorer.anime[:keep_samples]) if keep_samples else None,
         samples=samples,
+        columns=columns,
     )
     out_dir = Path(out) if out is not None else _default_out(sources, runs)
     result.files = write_outputs(result, out_dir, scorer.nets.files)
@@ -837,10 +867,12 @@ def _default_out(sources: Sequence[Source], runs: Sequence[str | Path]) -> Path:
 
 
 # --- the result --------------------------------------------------------------------------------
-def _spelled_out(row: dict[str, Any], unavailable: dict[str, str]) -> dict[str, Any]:
-    """The row's COLUMNS, a missing value as "n/a" (the metric could not run, the reason is in
-    `unavailable`) or "" (it does not apply: a baseline has no epoch and no VGG losses)."""
-    return {c: (NA if c in unavailable else "") if row.get(c) is None else row[c] for c in COLUMNS}
+def _spelled_out(
+    row: dict[str, Any], unavailable: dict[str, str], columns: Sequence[str]
+) -> dict[str, Any]:
+    """The row's `columns`, a missing value as "n/a" (the metric could not run, the reason is
+    in `unavailable`) or "" (it does not apply: a baseline has no epoch and no VGG losses)."""
+    return {c: (NA if c in unavailable else "") if row.get(c) is None else row[c] for c in columns}
 
 
 @dataclass
@@ -862,17 +894,18 @@ class EvaluationResult:
     sample_content: torch.Tensor | None = None
     sample_style: torch.Tensor | None = None
     samples: dict[str, torch.Tensor] = field(default_factory=dict)
+    columns: tuple[str, ...] = (*ID_COLUMNS, *METRICS)  # and the loss columns of the rows
 
     def display_rows(self) -> list[dict[str, Any]]:
         """Rows for a text table: missing metrics as "n/a" (not available) or "" (no model)."""
-        return [_spelled_out(r, self.unavailable) for r in self.table]
+        return [_spelled_out(r, self.unavailable, self.columns) for r in self.table]
 
     def text(self, floatfmt: str = ".4g") -> str:
         """The table, then the classifier's accuracy, what was not available and why."""
         lines = [
             f"{self.pairs} pairs of '{self.split}' in {self.data_root} ({self.label}); metrics "
             f"at {self.metric_size} px",
-            format_table(self.display_rows(), COLUMNS, floatfmt=floatfmt),
+            format_table(self.display_rows(), self.columns, floatfmt=floatfmt),
         ]
         if self.classifier.get("summary"):
             lines.append(f"domain_score: {self.classifier['summary']}")
@@ -928,7 +961,7 @@ def write_outputs(
     }
     with open(files["csv"], "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(COLUMNS)
+        writer.writerow(result.columns)
         for row in result.display_rows():
             writer.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in row.values()])
     meta = {
@@ -937,8 +970,10 @@ def write_outputs(
         "split": result.split,
         "pairs": result.pairs,
         "metric_size": result.metric_size,
-        "columns": list(COLUMNS),
-        "higher_is_better": HIGHER_IS_BETTER,
+        "columns": list(result.columns),
+        "higher_is_better": {
+            c: HIGHER_IS_BETTER[c] for c in result.columns if c in HIGHER_IS_BETTER
+        },
         "rows": result.table,
         "unavailable": result.unavailable,
         "classifier": result.classifier,
@@ -991,7 +1026,7 @@ def plot_metrics(
     unavailable: dict[str, str] | None = None,
     classifier: dict[str, Any] | None = None,
     label: str = "",
-    metrics: Sequence[str] = METRICS,
+    metrics: Sequence[str] = FIGURE_METRICS,
 ) -> Figure:
     """One panel per available metric: x = epoch, one line per run, the photo and anime
     baselines as dashed lines, checkpoints without an epoch (seed state dicts) as dotted

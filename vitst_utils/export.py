@@ -5,8 +5,8 @@
     python -m vitst_utils.export --checkpoint C --prototype p.pt --out anime.onnx
     python -m vitst_utils.export --checkpoint C --out anime_onnx/ --tiled   # any size
 
-Slim (`.pt`): only what stylising needs: encoder and decoder weights (no VGG19 loss net, no
-optimizer or training state), the config and a prototype; fp16 with --half. `load_model` and
+Slim (`.pt`): only what stylising needs: encoder and decoder weights (no optimizer or training
+state), the config and a prototype; fp16 with --half. `load_model` and
 `python -m vitst_utils.inference --checkpoint anime.pt` read it like a training checkpoint.
 
 ONNX (`.onnx`): the one-input photo -> anime network with the prototype built in. Input
@@ -40,7 +40,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkpoint import LOSS_NET_PREFIX, SLIM_FORMAT, CheckpointError, strip_prefix
+from .checkpoint import SLIM_FORMAT, CheckpointError, strip_prefix
 from .config import TrainConfig
 from .cpu_paths import export_pieces, onnx_session
 from .function import normalize, to_pixels
@@ -60,12 +60,10 @@ log = logging.getLogger(__name__)
 
 
 def slim_state(model: nn.Module, half: bool = False) -> dict[str, torch.Tensor]:
-    """The weights stylising needs: the model's state dict without the VGG19 loss net, on the
+    """The weights stylising needs (the generator's state dict: encoder, fuse, decoder), on the
     CPU, floating tensors in fp16 when `half`."""
     state = {}
     for k, v in strip_prefix(model.state_dict()).items():
-        if k.startswith(LOSS_NET_PREFIX):
-            continue
         v = v.detach().cpu()
         state[k] = v.half() if half and v.is_floating_point() else v.clone()
     return state
@@ -124,7 +122,7 @@ def export_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     net = PhotoToAnime(model.cpu().eval(), prototype, alpha).eval()
-    p, s = model.patch_size, model.cfg.image_size
+    p, s = model.patch_size, model.image_size
     sample = torch.rand(1, 3, s, s + p)  # not square: height and width stay separate symbols
     dims = {2: torch.export.Dim("height", min=p, max=8192), 3: torch.export.Dim("width", min=p)}
     n_bytes = sum(t.numel() * t.element_size() for t in net.state_dict().values())
@@ -161,7 +159,7 @@ def export_onnx_tiled(
     meta = {
         "format": TILED_FORMAT,
         "patch": model.patch_size,
-        "window": tiling.window or model.cfg.image_size,
+        "window": tiling.window or model.image_size,
         "overlap": tiling.overlap,
         "direct_tokens": tiling.direct_tokens,
         "tile": tiling.tile,

@@ -266,7 +266,7 @@ def style_target(
     if not styles:
         raise UsageError("style_target() needs at least one style image")
     w = style_weights(weights, len(styles))
-    images = _images(styles, model.cfg.image_size)
+    images = _images(styles, model.image_size)
     mean, std = _blend(*feature_stats(model, images), w)
     if name is None:
         name = "+".join(Path(s).stem if not isinstance(s, Image.Image) else "style" for s in styles)
@@ -286,11 +286,10 @@ def encoder_signature(model: ViTStyleTransfer) -> dict[str, Any]:
     p = model.patch_size
     with torch.no_grad():
         channels = model.encode(torch.zeros(1, 3, p, p, device=_device(model))).shape[1]
-    cfg = model.cfg
     return {
-        "vit_name": cfg.vit_name,
-        "vit_kwargs": dict(cfg.vit_kwargs),
-        "vit_layers": list(cfg.vit_layers),
+        "vit_name": model.vit_name,
+        "vit_kwargs": dict(model.vit_kwargs),
+        "vit_layers": list(model.vit_layers),
         "channels": int(channels),
     }
 
@@ -310,7 +309,7 @@ def build_prototype(
         paths = paths[:limit]
     if not paths:
         raise UsageError(f"no usable style image in {styles} to build a prototype from")
-    dev, size = _device(model), model.cfg.image_size
+    dev, size = _device(model), model.image_size
     batches = (_images(chunk, size).to(dev) for chunk in _chunks(paths, batch_size, "prototype"))
     with _autocast(dev):
         stats = model.style_prototype(batches)
@@ -321,7 +320,7 @@ def build_prototype(
         "std": stats["std"].float().cpu(),
         "count": int(stats["count"]),
         "encoder": encoder_signature(model),
-        "image_size": model.cfg.image_size,
+        "image_size": model.image_size,
         "source": ", ".join(str(s) for s in sources),
         "skipped": [f"{p}: {reason}" for p, reason in skipped],
     }
@@ -385,11 +384,11 @@ def prepare_for_inference(model: ViTStyleTransfer) -> ViTStyleTransfer:
 def load_for_inference(
     path: str | Path, device: str | torch.device = "cpu", cpu_path: str | None = "auto"
 ) -> tuple[ViTStyleTransfer, TrainConfig, dict[str, Any] | None]:
-    """The model of a checkpoint (without the VGG19 loss net, `prepare_for_inference`d, on
+    """The model of a checkpoint (`prepare_for_inference`d, on
     `cpu_path` when on the CPU: see `use_inference_path`), its config and its stored prototype
     (None for older checkpoints and seed state dicts); the file is read once."""
     ckpt = load_checkpoint(path, device)
-    model, cfg = model_from_checkpoint(ckpt, path, device, loss_net=False)
+    model, cfg = model_from_checkpoint(ckpt, path, device)
     use_inference_path(prepare_for_inference(model), cpu_path)
     proto = checkpoint_prototype(ckpt)
     if proto is not None:
@@ -486,7 +485,7 @@ def stylize_image(
     image = photo if isinstance(photo, Image.Image) else load_image(photo)
     if face_crop:
         image, _ = crop_face(image, detector)
-    x = photo_tensor(image, model.cfg.image_size if size is None else size)
+    x = photo_tensor(image, model.image_size if size is None else size)
     return x[0], stylize_batch(model, x, target, alpha, preserve_color)[0]
 
 
@@ -578,7 +577,7 @@ def stylize_files(
     photos = [Path(p) for p in photos]
     taken = {Path(p).resolve() for p in [*photos, *protect]}
     report = StylizeReport()
-    size = model.cfg.image_size if size is None else size
+    size = model.image_size if size is None else size
     read = _read_photos(photos, size, detector if face_crop else None, report, progress)
     done: dict[int, Path] = {}
     for group in _same_size_batches(read, batch_size):
@@ -650,7 +649,7 @@ def stylize_pairs(
     pairs = [(Path(c), Path(s)) for c, s in pairs]
     if not pairs:
         raise ValueError("stylize_pairs() needs at least one (content, style) pair")
-    size = model.cfg.image_size
+    size = model.image_size
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

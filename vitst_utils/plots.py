@@ -50,13 +50,15 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:
     return path
 
 
-LOSS_PANELS = ("total_loss", "content_loss", "style_loss")
+LOSS_PANELS = ("total_loss", "rec_loss", "content_loss", "style_loss")
+VAL_PANELS = ("rec_loss", "content_loss", "style_loss")  # what evaluate has of them
 
 
 def plot_history(rows: Sequence[dict[str, float]], title: str = "") -> Figure:
     """Loss curves per epoch, from history rows (`TrainResult.history` or
-    `rundir.read_history`): total, content and style always, then every other loss the run
-    trained (identity, Gram, TV, adversarial, the discriminator's), one panel each."""
+    `rundir.read_history`): total (what the generator minimised), rec (the same without the
+    adversarial term), content and style always, then every other loss the run trained
+    (identity, Gram, TV, adversarial, the discriminator's), one panel each."""
     extra = [k for k in dict.fromkeys(k for r in rows for k in r) if k.endswith("loss")]
     keys = [*LOSS_PANELS, *(k for k in extra if k not in LOSS_PANELS)]
     cols = min(4, len(keys)) if len(keys) > 3 else 3
@@ -385,12 +387,15 @@ def plot_val_losses(
     history: Sequence[dict[str, float]] | None = None,
     title: str = "",
 ) -> Figure:
-    """Validation losses per checkpoint epoch (markers) over the training loss curves of
-    `plot_history` when `history` is given (content, style and weighted total)."""
+    """Validation losses per checkpoint epoch (evaluate's rows: markers) over the training loss
+    curves of `plot_history` when `history` is given: rec_loss (the weighted sum of every term
+    but the adversarial one, the same meaning in both), content and style."""
     fig = plot_history(history or [], title)
     rows = [r for r in rows if r.get("epoch") is not None]
     epochs = [r["epoch"] for r in rows]
     for ax, key in zip(fig.axes, LOSS_PANELS, strict=False):
-        ax.plot(epochs, [r[key] for r in rows], marker="o", color="tab:red", label="validation")
-        ax.legend(fontsize=8)
+        if key in VAL_PANELS:
+            values = [float("nan") if r.get(key) is None else r[key] for r in rows]
+            ax.plot(epochs, values, marker="o", color="tab:red", label="validation")
+            ax.legend(fontsize=8)
     return fig

@@ -207,7 +207,7 @@ def stylize_tiled(
     multiples of the patch, to normalised (B, 3, H, W). `encode`/`decode` default to the
     model's own (an inference path may bring faster ones, see `cpu_paths`)."""
     tiling = tiling or Tiling()
-    window = tiling.window or model.cfg.image_size
+    window = tiling.window or model.image_size
     return stylize_pieces(
         encode or model.encode,
         decode or model.decode,

@@ -67,6 +67,7 @@ log = logging.getLogger(__name__)
 HISTORY_FIELDS = (
     "epoch",
     "total_loss",
+    "rec_loss",
     "content_loss",
     "style_loss",
     "lr",
@@ -488,12 +489,15 @@ def _build(ctx: _Ctx, steps_per_epoch: int, state: dict | None, start_epoch: int
     if ctx.world > 1 and not ctx.main:
         dist.barrier()  # let rank 0 download (and cache) pretrained weights alone
     model = build_model(cfg).to(ctx.device)
+    weights, old_vgg = ckpt_io.split_loss_net(state["model"]) if state is not None else ({}, None)
+    loss_net = losses.loss_net(cfg, old_vgg)  # an older checkpoint's own VGG19: the same objective
     if ctx.world > 1 and ctx.main:
         dist.barrier()
     if state is not None:
-        ckpt_io.load_state(model, state["model"], state["path"])
+        ckpt_io.load_state(model, weights, state["path"])
+    total_steps = steps_per_epoch * cfg.epochs
     trainer = build_trainer(
-        cfg, model, ctx.device, ctx.strategy, ctx.amp, steps_per_epoch * cfg.epochs
+        cfg, model, ctx.device, ctx.strategy, ctx.amp, total_steps, loss_net=loss_net
     )
     torch.manual_seed(cfg.seed + 1000 * ctx.rank + start_epoch)  # augmentation differs per rank
     if state is not None:
@@ -626,8 +630,8 @@ def _epoch_row(
 ) -> dict[str, Any]:
     """Mean losses over the epoch's good steps, averaged over ranks (NaN if none was good)."""
     adversarial = trainer.disc is not None and epoch >= ctx.cfg.adv_start_epoch
-    names = [k for k in ["total", *losses.active_terms(ctx.cfg)] if k != "adv" or adversarial]
-    names += ["d_loss"] if adversarial else []
+    terms = [k for k in losses.active_terms(ctx.cfg) if k != "adv" or adversarial]
+    names = ["total", "rec", *terms, *(["d_loss"] if adversarial else [])]
     zero = torch.zeros((), device=ctx.device)
     vec = torch.stack([torch.as_tensor(sums.get(k, zero), device=ctx.device) for k in names])
     vec = torch.cat([vec, torch.tensor([float(good)], device=ctx.device)])

@@ -171,7 +171,7 @@ def stylize_video(
     fps = float(info.fps)
     pipe = Pipeline(model, target, temporal, fps, alpha, preserve_color, batch_size, flicker)
     tracker = FaceTracker(detector or face_detector(), str(source)) if face_track else None
-    out_size = frame_size(info, size, model.cfg.image_size, face_track)
+    out_size = frame_size(info, size, model.image_size, face_track)
     prepare = Prepare(out_size, tracker, pipe.needs_motion)
 
     def frames() -> Iterator[Any]:
@@ -306,7 +306,7 @@ def measure_video(
     return {
         "device": str(device),
         "precision": "fp16 autocast" if device.type == "cuda" else "fp32",
-        "model": f"{model.cfg.vit_name} ({model.cfg.preset})",
+        "model": model.vit_name,
         "batch_size": batch_size,
         "rows": rows,
     }
