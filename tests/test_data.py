@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,13 @@ from vitst_utils.data import (
     domain_folder,
     find_data_root,
     format_skip_report,
+    gather_images,
+    gpu_augment,
     load_image,
     scan_folder,
     to_pil,
 )
+from vitst_utils.function import normalize
 from vitst_utils.sample_data import (
     SYNTHETIC_MARKER,
     add_messy_files,
@@ -376,3 +380,34 @@ def test_find_data_root_errors(tmp_path: Path) -> None:
         assert "kaggle datasets download -d tuantai229/avataranime" in msg
         assert "VITST_DATA_ROOT" in msg and "--data-root" in msg and "--preset smoke" in msg
         assert str(kaggle_input) in msg
+
+
+def test_gather_images(messy, sample_root: Path) -> None:
+    folder, expected = messy
+    good, skipped = gather_images([folder])
+    assert len(good) == sum(v == "kept" for v in expected.values())
+    assert {p.name for p, _ in skipped} == {n for n, v in expected.items() if v == "skipped"}
+    one = sample_root / "CelebA" / "val" / "celeba_val_00000.jpg"
+    joined = os.pathsep.join([str(one), str(folder / "empty.png"), str(one)])
+    good, skipped = gather_images(joined)
+    assert good == [one] and [p.name for p, _ in skipped] == ["empty.png"]
+    assert gather_images(None) == ([], []) == gather_images("") == gather_images([])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        gather_images(["/no/such/photo.jpg"])
+
+
+def test_gpu_augment_is_the_cpu_transforms(sample_root: Path) -> None:
+    """uint8 crops (as imagecache serves them) flipped and normalised on the device equal
+    ToTensor + Normalize on the CPU, and are flipped about half the time."""
+    ds = ImageFolderDataset(sample_root / "CelebA" / "train", None, limit=2)
+    full = torch.from_numpy(np.array(transforms.Resize(64)(ds[0]))).permute(2, 0, 1)
+    assert full.dtype == torch.uint8 and (full.shape[1] == 64 or full.shape[2] == 64)
+    crop = full[:, :64, :64]
+    if full.shape[1:] == (64, 64):
+        eval_tf = build_transform(64, train=False)
+        torch.testing.assert_close(gpu_augment(full[None], hflip=False)[0], eval_tf(ds[0]))
+    norm = gpu_augment(crop[None], hflip=False)[0]
+    torch.testing.assert_close(norm, normalize(crop.float() / 255))
+    flipped = torch.stack([gpu_augment(crop[None])[0] for _ in range(20)])
+    assert any(torch.equal(f, norm.flip(-1)) for f in flipped)
+    assert any(torch.equal(f, norm) for f in flipped)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,6 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from vitst_utils import explore as E
-from vitst_utils import inference as I
 from vitst_utils import plots as P
 from vitst_utils.config import get_preset
 from vitst_utils.data import DOMAINS, SPLITS, build_transform
@@ -265,34 +263,3 @@ def test_inference_figures() -> None:
 
 
 # --- inference helpers ------------------------------------------------------------------------
-def test_gather_images(messy_root, clean_root: Path) -> None:
-    root, expected = messy_root
-    folder = root / "CelebA" / "train"
-    good, skipped = I.gather_images([folder])
-    assert len(good) == 2 + sum(v == "kept" for v in expected.values())
-    assert {p.name for p, _ in skipped} == {n for n, v in expected.items() if v == "skipped"}
-    one = clean_root / "CelebA" / "val" / "celeba_val_00000.jpg"
-    joined = os.pathsep.join([str(one), str(folder / "empty.png"), str(one)])
-    good, skipped = I.gather_images(joined)
-    assert good == [one] and [p.name for p, _ in skipped] == ["empty.png"]
-    assert I.gather_images(None) == ([], []) == I.gather_images("") == I.gather_images([])
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        I.gather_images(["/no/such/photo.jpg"])
-
-
-def test_stylize_pairs_and_matrix(smoke_model, clean_root: Path, tmp_path: Path) -> None:
-    model, cfg = smoke_model
-    c = sorted((clean_root / "CelebA" / "test").iterdir())
-    s = sorted((clean_root / "AnimeFace" / "test").iterdir())
-    out = I.stylize_pairs(model, [(c[0], s[0]), (c[1], s[1]), (c[0], s[0])], tmp_path, batch_size=2)
-    size = cfg.image_size
-    assert out.content.shape == out.style.shape == out.generated.shape == (3, 3, size, size)
-    names = [p.name for p in out.paths]
-    assert names[0] == f"{c[0].stem}_x_{s[0].stem}.png" and names[2].endswith("_2.png")
-    assert all(Image.open(p).size == (size, size) for p in out.paths)
-    assert I.stylize_pairs(model, [(c[0], s[0])]).paths == []
-    with pytest.raises(ValueError):
-        I.stylize_pairs(model, [])
-    grid = I.stylize_matrix(model, out.content[:2], out.style)
-    assert grid.shape == (2, 3, 3, size, size)
-    torch.testing.assert_close(grid[1, 1], out.generated[1], atol=1e-5, rtol=1e-4)

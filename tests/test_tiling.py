@@ -6,7 +6,7 @@ lively (unit-std convolutions), so the pictures have edges for the seam checks."
 import pytest
 import torch
 
-from vitst_utils import inference as I
+from vitst_utils import stylize as S
 from vitst_utils import tiling as T
 from vitst_utils.benchmark import lively_weights, photo, style_stats
 from vitst_utils.config import get_preset
@@ -71,8 +71,8 @@ def test_one_window_is_exactly_the_direct_path(model, stats):
     for h, w in ((64, 85), (64, 64), (50, 70)):
         x = photo(w, h)
         with torch.no_grad():
-            got = I.transfer(model, x, mean, std)
-            pad = I.pad_to_multiple(x, model.patch_size)
+            got = S.transfer(model, x, mean, std)
+            pad = S.pad_to_multiple(x, model.patch_size)
             want = model.decode(adain_from_stats(model.encode(pad), mean, std))[..., :h, :w]
             one = T.stylize_tiled(model, pad, mean, std, tiling=T.Tiling(direct_tokens=1))
         assert torch.equal(got, want), (h, w)
@@ -99,9 +99,9 @@ def test_windowed_output_size_and_closeness_to_the_direct_path(model, stats):
     mean, std = stats
     x = photo(195, 146, seed=4)  # not patch multiples: padded and cropped back
     with torch.no_grad():
-        windowed = I.transfer(model, x, mean, std)
-        direct = I.transfer(model, x, mean, std, tiling=T.DIRECT)
-        pasted = _pasted(model, I.pad_to_multiple(x, 4)[..., :144, :], stats, 64)
+        windowed = S.transfer(model, x, mean, std)
+        direct = S.transfer(model, x, mean, std, tiling=T.DIRECT)
+        pasted = _pasted(model, S.pad_to_multiple(x, 4)[..., :144, :], stats, 64)
     assert windowed.shape == direct.shape == x.shape
     a, b = _pixels(windowed), _pixels(direct)
     assert T.tile_structure(a, b) > 0.7

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 from vitst_utils import checkpoint as C
-from vitst_utils import inference as I
 from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
+from vitst_utils.prototype import build_prototype
 
 
 def write_clip(
@@ -60,7 +60,7 @@ def smoke_model(sample_root: Path):
     cfg = get_preset("smoke", data_root=str(sample_root))
     torch.manual_seed(0)
     model = build_model(cfg, use_weights=False).eval()
-    proto = I.build_prototype(model, sample_root / "AnimeFace" / "test")
+    proto = build_prototype(model, sample_root / "AnimeFace" / "test")
     return model, proto
 
 

@@ -9,9 +9,9 @@ same architecture also runs the seed's way (fp32, separate encoder and VGG passe
 lever), and the ratio is printed. Random weights and inputs: the speed does not depend on them.
 FLOPs come from `torch.utils.flop_counter.FlopCounterMode`; MFU divides the achieved FLOP/s by
 the card's peak (fp16 tensor-core peak with AMP, fp32 otherwise) where the card is known.
-Then the data loader (decode + augment, the preset's workers; and with `cache_images`) and
-inference (one photo with a prototype against the seed's way). Report ratios; absolute numbers
-only with the device of the first line.
+Then the data loader (decode + augment, the preset's workers, against the shared image cache
+of `cache_images`) and inference (one photo with a prototype against the seed's way). Report
+ratios; absolute numbers only with the device of the first line.
 
 Three tables for stylising and feeding, each measured side by side in one run (`--tables`):
 
@@ -57,14 +57,20 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from .config import PRESETS, TrainConfig, get_preset
 from .cpu_paths import CPU_PATHS, cpu_bf16_support, default_cpu_path, inference_path
-from .data import CachedImages, build_datasets, gpu_augment, resolve_data_root
+from .data import build_datasets, gpu_augment, resolve_data_root
 from .env import describe_hardware
-from .function import calc_mean_std, normalize, to_pixels
+from .function import (
+    adaptive_instance_normalization,
+    calc_mean_std,
+    fp16_on_cuda,
+    normalize,
+    to_pixels,
+)
 from .imagecache import SharedImageCache, build_cache
-from .inference import format_inference, measure_inference, transfer
-from .model import build_model
+from .model import ViTStyleTransfer, build_model
 from .sample_data import draw_anime_face, draw_photo_face
 from .step import build_trainer
+from .stylize import prepare_for_inference, transfer
 from .tiling import DIRECT, Tiling, restyle, tile_crispness, tile_structure
 
 # Dense peak TFLOP/s (fp16 tensor cores with fp32 accumulation, fp32) from NVIDIA's data sheets,
@@ -140,31 +146,6 @@ def measure_training(
         "mfu": flops / seconds / 1e12 / peak if peak else None,
         "precision": "fp16 amp" if amp else "fp32",
     }
-
-
-def measure_loader(cfg: TrainConfig, batches: int = 10) -> dict[str, Any]:
-    """Training-loader images/s (decode + augment, `cfg.num_workers` workers), and the same
-    from memory (`cache_images`: crops on the CPU, flip and normalise where the model runs)."""
-    run_dir = Path(tempfile.mkdtemp(prefix="vitst-bench-"))
-    root, synthetic = resolve_data_root(cfg.replace(synthetic_data=True), run_dir)
-    ds = build_datasets(cfg, root)["content_train"]
-    out: dict[str, Any] = {"data": "synthetic" if synthetic else str(root), "images": len(ds)}
-    bs = min(cfg.batch_size, len(ds))
-    for name, dataset, workers in (
-        ("loader", ds, cfg.num_workers),
-        ("cached", CachedImages(ds, cfg.image_size), 0),
-    ):
-        loader = DataLoader(dataset, bs, shuffle=True, drop_last=True, num_workers=workers)
-        n, t0 = 0, time.perf_counter()
-        while n < batches:
-            for batch in loader:
-                if batch.dtype == torch.uint8:
-                    gpu_augment(batch)
-                n += 1
-                if n >= batches:
-                    break
-        out[f"{name}_images_per_s"] = n * bs / (time.perf_counter() - t0)
-    return out
 
 
 # --- stylising: sizes and CPU paths --------------------------------------------------------------
@@ -457,7 +438,7 @@ def _inference_model(cfg: TrainConfig, checkpoint: str | None) -> tuple[nn.Modul
     """(model, mean, std): a checkpoint's model and prototype, or random lively weights and the
     statistics of synthetic anime faces."""
     if checkpoint:
-        from .inference import load_for_inference, target_from_prototype
+        from .stylize import load_for_inference, target_from_prototype
 
         model, _, proto = load_for_inference(checkpoint, "cpu", cpu_path=None)
         if proto is not None:
@@ -471,7 +452,74 @@ def _inference_model(cfg: TrainConfig, checkpoint: str | None) -> tuple[nn.Modul
     return model, mean, std
 
 
-def measure_shared_loader(cfg: TrainConfig, batches: int = 30) -> dict[str, Any]:
+@torch.inference_mode()
+def measure_inference(
+    model: ViTStyleTransfer,
+    image_size: int = 224,
+    device: str | torch.device | None = None,
+    repeats: int = 10,
+    warmup: int = 2,
+) -> dict[str, Any]:
+    """Seconds to stylise one photo at `image_size` with a prototype (one encoder pass) against
+    the seed's way (content and style both encoded every call), timed alternately in one
+    process so both see the same machine load; medians. fp16 autocast on CUDA (as the CLI),
+    fp32 on the CPU. The model is moved to `device` (default: where it is) and prepared as the
+    CLI prepares it (`prepare_for_inference`); both ways run that same model."""
+    dev = torch.device(device) if device is not None else next(model.parameters()).device
+    model = prepare_for_inference(model.to(dev))
+    gen = torch.Generator().manual_seed(0)
+    content = torch.randn(1, 3, image_size, image_size, generator=gen).to(dev)
+    style = torch.randn(1, 3, image_size, image_size, generator=gen).to(dev)
+    with fp16_on_cuda(dev):
+        mean, std = calc_mean_std(model.encode(style).float())
+
+    def prototype_way() -> torch.Tensor:
+        return transfer(model, content, mean, std)
+
+    def seed_way() -> torch.Tensor:
+        c, s = model.encode(content), model.encode(style)
+        return model.decode(adaptive_instance_normalization(c, s))
+
+    def timed(fn: Callable[[], torch.Tensor]) -> float:
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        t0 = time.perf_counter()
+        with fp16_on_cuda(dev):
+            fn()
+        if dev.type == "cuda":
+            torch.cuda.synchronize(dev)
+        return time.perf_counter() - t0
+
+    for _ in range(warmup):
+        timed(prototype_way)
+        timed(seed_way)
+    proto_s, seed_s = [], []
+    for _ in range(repeats):
+        proto_s.append(timed(prototype_way))
+        seed_s.append(timed(seed_way))
+    p, s = statistics.median(proto_s), statistics.median(seed_s)
+    return {
+        "device": str(dev),
+        "image_size": image_size,
+        "repeats": repeats,
+        "precision": "fp16 autocast" if dev.type == "cuda" else "fp32",
+        "prototype_s": p,
+        "seed_way_s": s,
+        "speedup": s / p,
+    }
+
+
+def format_inference(result: dict[str, Any]) -> str:
+    """One line for a `measure_inference` result."""
+    r = result
+    return (
+        f"inference {r['image_size']}px on {r['device']} ({r['precision']}): prototype "
+        f"{r['prototype_s'] * 1000:.0f} ms/photo vs the seed's way (both encoded) "
+        f"{r['seed_way_s'] * 1000:.0f} ms/photo: {r['speedup']:.2f}x"
+    )
+
+
+def measure_loader(cfg: TrainConfig, batches: int = 30) -> dict[str, Any]:
     """The training loader at the preset's size, per rank: decode + augment with
     `cfg.num_workers` workers, against the shared cache (a uint8 slice per image, no workers);
     the cache's flips and normalisation run where the model runs and are timed apart (on a
@@ -603,13 +651,9 @@ def main(argv: list[str] | None = None) -> int:
         ratio = results["fast"]["images_per_s"] / results["seed_way"]["images_per_s"]
         results["speedup"] = ratio
         print(f"fast path / seed's way: {ratio:.2f}x")
-    if "loader" not in args.skip and not args.tables:
+    if "loader" in args.tables or ("loader" not in args.skip and not args.tables):
         results["loader"] = r = measure_loader(cfg)
-        print(
-            f"loader ({r['data']} data, {cfg.num_workers} workers): "
-            f"{r['loader_images_per_s']:.0f} img/s decode+augment | "
-            f"{r['cached_images_per_s']:.0f} img/s from memory (cache_images)"
-        )
+        print(format_loader(cfg, r, results["fast"]["images_per_s"] if "fast" in results else None))
     if "inference" not in args.skip and not args.tables:
         model = build_model(cfg, use_weights=False)
         for dev in ["cpu"] + (["cuda"] if device.type == "cuda" else []):
@@ -622,11 +666,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _tables(args: argparse.Namespace, cfg: TrainConfig, results: dict[str, Any]) -> None:
-    """The stylising and loader tables asked for with --tables, printed as they complete."""
-    if "loader" in args.tables:
-        results["shared_loader"] = r = measure_shared_loader(cfg)
-        step = results["fast"]["images_per_s"] if "fast" in results else None
-        print(format_loader(cfg, r, step))
+    """The stylising tables asked for with --tables, printed as they complete."""
     if not {"sizes", "cpu"} & set(args.tables):
         return
     model, mean, std = _inference_model(cfg, args.checkpoint)

@@ -41,19 +41,13 @@ import torch
 from torch import nn
 
 from .checkpoint import SLIM_FORMAT, CheckpointError, strip_prefix
+from .cli import NO_PROTOTYPE_FIX, UsageError, prototype_arg
 from .config import TrainConfig
 from .cpu_paths import export_pieces, onnx_session
 from .function import normalize, to_pixels
-from .inference import (
-    NO_PROTOTYPE_FIX,
-    UsageError,
-    load_for_inference,
-    load_prototype,
-    target_from_prototype,
-    transfer,
-)
 from .model import ViTStyleTransfer
 from .rundir import write_atomic
+from .stylize import load_for_inference, pad_to_multiple, target_from_prototype, transfer
 from .tiling import Tiling, decoder_halo, stylize_pieces
 
 log = logging.getLogger(__name__)
@@ -96,7 +90,7 @@ def export_slim(
 
 class PhotoToAnime(nn.Module):
     """The one-input network: photo pixels (B, 3, H, W) in [0, 1] -> anime pixels in [0, 1],
-    stylised towards a fixed prototype (`inference.transfer`), any H and W."""
+    stylised towards a fixed prototype (`stylize.transfer`), any H and W."""
 
     def __init__(self, model: ViTStyleTransfer, prototype: dict[str, Any], alpha: float = 1.0):
         super().__init__()
@@ -195,8 +189,6 @@ class OnnxStylizer:
 
     @torch.no_grad()
     def __call__(self, photo: torch.Tensor) -> torch.Tensor:
-        from .inference import pad_to_multiple
-
         h, w = photo.shape[-2:]
         m = self.meta
         x = pad_to_multiple(normalize(photo.float()), m["patch"])
@@ -274,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         if out.resolve() == Path(args.checkpoint).resolve():
             raise UsageError(f"--out {out} is the checkpoint itself: choose another file")
         model, cfg, own = load_for_inference(args.checkpoint, "cpu", cpu_path=None)  # fp32
-        proto = load_prototype(args.prototype, model) if args.prototype else own
+        proto = prototype_arg(args.prototype, model) if args.prototype else own
         if kind in ("onnx", "tiled") and proto is None:
             raise UsageError(
                 f"ONNX needs a prototype and {args.checkpoint} holds none: {NO_PROTOTYPE_FIX}"

@@ -41,6 +41,7 @@ from .function import adain_from_stats, calc_mean_std
 
 Encode = Callable[[torch.Tensor], torch.Tensor]  # normalised (N, 3, h, w) -> (N, C, h/p, w/p)
 Decode = Callable[[torch.Tensor], torch.Tensor]  # (N, C, h, w) features -> (N, 3, h*p, w*p)
+Normalise = Callable[[torch.Tensor], torch.Tensor]  # features -> their normalised form
 
 
 @dataclass(frozen=True)
@@ -156,15 +157,25 @@ def encode_blended(
 
 
 def restyle(
-    feat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, alpha: float
+    feat: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    alpha: float,
+    normalise: Normalise | None = None,
 ) -> torch.Tensor:
     """alpha * AdaIN(feat -> mean, std) + (1 - alpha) * feat, with `feat`'s own statistics over
-    all of it. Small maps: `adain_from_stats` as ever; large ones (over 2**24 values) in place,
-    one fused affine per channel, so a 12 MP map is not copied three times."""
+    all of it (or `normalise(feat)` as the normalised content: video smooths it over time).
+    Small maps: `adain_from_stats` as ever; large ones (over 2**24 values) in place, one fused
+    affine per channel, so a 12 MP map is not copied three times."""
     mean, std = mean.to(feat), std.to(feat)
-    if feat.numel() <= 2**24:
-        target = adain_from_stats(feat, mean, std) if alpha else feat
-        return alpha * target + (1 - alpha) * feat if 0 < alpha < 1 else target
+    if normalise is not None or feat.numel() <= 2**24:
+        if not alpha:
+            return feat
+        if normalise is None:
+            target = adain_from_stats(feat, mean, std)
+        else:
+            target = normalise(feat) * std + mean
+        return alpha * target + (1 - alpha) * feat if alpha < 1 else target
     c_mean, c_std = calc_mean_std(feat)
     scale = alpha * std / c_std + (1 - alpha)
     shift = alpha * (mean - std / c_std * c_mean)
@@ -202,10 +213,12 @@ def stylize_tiled(
     tiling: Tiling | None = None,
     encode: Encode | None = None,
     decode: Decode | None = None,
+    normalise: Normalise | None = None,
 ) -> torch.Tensor:
     """decode(restyle(encode(photos))) at any size: normalised photos (B, 3, H, W), H and W
     multiples of the patch, to normalised (B, 3, H, W). `encode`/`decode` default to the
-    model's own (an inference path may bring faster ones, see `cpu_paths`)."""
+    model's own (an inference path may bring faster ones, see `cpu_paths`); `normalise` as
+    in `restyle`."""
     tiling = tiling or Tiling()
     window = tiling.window or model.image_size
     return stylize_pieces(
@@ -219,6 +232,7 @@ def stylize_tiled(
         window,
         decoder_halo(model),
         tiling,
+        normalise,
     )
 
 
@@ -233,11 +247,12 @@ def stylize_pieces(
     window: int,
     halo: int | None,
     tiling: Tiling,
+    normalise: Normalise | None = None,
 ) -> torch.Tensor:
     """`stylize_tiled` from its pieces: any encoder and decoder (PyTorch, ONNX Runtime), the
     patch, the window in pixels, and the decoder's halo (None: decode in one piece)."""
     feat = encode_blended(encode, photos, patch, window, tiling)
-    target = restyle(feat, mean, std, alpha)
+    target = restyle(feat, mean, std, alpha, normalise)
     return decode_tiled(decode, target, patch, tiling.tile if halo is not None else None, halo or 0)
 
 

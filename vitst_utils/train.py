@@ -31,7 +31,6 @@ from . import checkpoint as ckpt_io
 from . import distributed, losses, rundir
 from .config import PRESETS, RECIPES, TrainConfig, get_preset, parse_overrides
 from .data import (
-    CachedImages,
     ImageFolderDataset,
     build_datasets,
     build_transform,
@@ -521,7 +520,7 @@ def _loader(ctx: _Ctx, ds: Any, epoch: int, offset: int) -> DataLoader:
     else:
         g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch * 2 + offset)
         kw = {"shuffle": True, "generator": g}
-    cached = isinstance(ds, (CachedImages, SharedImageCache))  # a slice, no decode: no workers
+    cached = isinstance(ds, SharedImageCache)  # a slice of a mapped file, no decode: no workers
     return DataLoader(
         ds,
         batch_size=cfg.batch_size // ctx.world,

@@ -82,9 +82,9 @@ def create_vgg19_features(cfg: TrainConfig, use_weights: bool = True) -> nn.Sequ
     out-of-place. Built without the 120M-parameter classifier, which the losses never use.
     Random weights (no pretrained ones asked for, or `use_weights=False`) come from their own
     generator seeded with `cfg.seed`: the same net every time, whatever the global RNG did."""
-    features = make_layers(cfgs["E"])
     with torch.random.fork_rng(devices=[]):  # the global RNG (the generator's init) untouched
         torch.manual_seed(cfg.seed)
+        features = make_layers(cfgs["E"])
         for m in features:  # torchvision's VGG init, so random-weight features keep their scale
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
