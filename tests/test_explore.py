@@ -1,4 +1,4 @@
-"""Data exploration (explore.py), the notebook plots and the notebook inference helpers."""
+"""Data exploration (explore.py) and the figures drawn from it (plots.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,7 @@ from PIL import Image
 
 from vitst_utils import explore as E
 from vitst_utils import plots as P
-from vitst_utils.config import get_preset
 from vitst_utils.data import DOMAINS, SPLITS, build_transform
-from vitst_utils.model import build_model
 from vitst_utils.sample_data import add_messy_files, make_sample_dataset
 
 COUNTS = {"train": 3, "val": 2, "test": 2}
@@ -42,13 +40,6 @@ def overview(clean_root: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def stats(overview: list[dict]) -> dict[str, dict]:
     return E.stats_by_domain(overview, max_per_split=2)
-
-
-@pytest.fixture(scope="module")
-def smoke_model():
-    torch.manual_seed(0)
-    cfg = get_preset("smoke")
-    return build_model(cfg, use_weights=False).eval(), cfg
 
 
 def _n_axes(fig: Figure) -> int:
@@ -226,40 +217,6 @@ def test_exploration_figures(overview: list[dict], stats: dict[str, dict], clean
 def test_image_sizes_handle_an_empty_domain(stats: dict[str, dict]) -> None:
     fig = P.plot_image_sizes({**stats, "Empty": E.image_stats([])}, None)
     assert _n_axes(fig) == 3
-
-
-def test_inference_figures() -> None:
-    c, s = torch.randn(3, 3, 16, 16), torch.randn(2, 3, 16, 16)
-    fig = P.plot_style_matrix(c, s, torch.randn(3, 2, 3, 16, 16), "m")
-    assert _n_axes(fig) == 4 * 3
-    with pytest.raises(ValueError, match="3 contents x 2 styles"):
-        P.plot_style_matrix(c, s, torch.randn(2, 3, 3, 16, 16))
-    gen = [(f"epoch {e}", torch.randn(3, 3, 16, 16)) for e in (1, 5, 9)]
-    fig = P.plot_checkpoint_grid(c, c, gen, "g")
-    assert _n_axes(fig) == 3 * 5
-    assert [fig.axes[j].get_title() for j in range(5)] == [
-        "content",
-        "style",
-        "epoch 1",
-        "epoch 5",
-        "epoch 9",
-    ]
-    with pytest.raises(ValueError, match="expected 3"):
-        P.plot_checkpoint_grid(c, s, gen)
-    history = [
-        {"epoch": e, "total_loss": 1.2, "rec_loss": 1.0, "content_loss": 0.5, "style_loss": 0.2}
-        for e in (1, 2)
-    ]
-    val = [{"epoch": 2, "rec_loss": 1.1, "content_loss": 0.6, "style_loss": None}]
-    fig = P.plot_val_losses(val, history, "v")
-    assert [ax.get_title() for ax in fig.axes] == [
-        "total loss",
-        "rec loss",
-        "content loss",
-        "style loss",
-    ]
-    marked = [[line.get_label() for line in ax.lines] for ax in fig.axes]
-    assert marked[0] == ["train (epoch mean)"] and all("validation" in m for m in marked[1:])
 
 
 # --- inference helpers ------------------------------------------------------------------------

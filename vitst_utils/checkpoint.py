@@ -31,7 +31,7 @@ from torch import nn
 
 from .config import TrainConfig, get_preset
 from .model import ViTStyleTransfer, build_model
-from .rundir import write_atomic
+from .rundir import read_config, write_atomic
 
 FORMAT = "vitst-checkpoint"
 SLIM_FORMAT = "vitst-slim"
@@ -211,3 +211,19 @@ def load_model(
     """Rebuild the model from the file alone (no downloads), fp32, in eval mode. Reads
     training checkpoints, slim exports and seed state dicts."""
     return model_from_checkpoint(load_checkpoint(path, map_location), path, map_location)
+
+
+def run_config(run_dir: str | Path | None, path: str | Path | None = None) -> TrainConfig | None:
+    """The config a run (or a checkpoint file) trained with, the one reader: the run folder's
+    config.json, else the file's own (read without its tensors), a seed state dict's being the
+    seed preset's; None when neither reads."""
+    cfg = read_config(run_dir)
+    if cfg is not None or path is None:
+        return cfg
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        if isinstance(obj, dict) and isinstance(obj.get("config"), dict):
+            return TrainConfig.from_dict(obj["config"])
+        return get_preset("seed") if _is_state_dict(obj) else None
+    except Exception:  # unreadable: the caller reports the file when it loads it
+        return None
