@@ -188,14 +188,14 @@ print(f"\n{quality.summary()}\nwrote {csv_path} and {exclude_path}")
 # Hamming distance `d` of their hashes. Then the outliers, "(kept)" for those only reported.
 
 # %%
-images, captions = dataquality.pair_examples(quality, n=6)
+images, captions = explore.pair_examples(quality, n=6)
 if images:
     display(image_grid(images, captions, cols=4, title=f"copy | original | {LABEL}"))
 else:
     print("No near-duplicates and no leaks found.")
 
 # %%
-images, captions = dataquality.outlier_examples(quality, n=12)
+images, captions = explore.outlier_examples(quality, n=12)
 if images:
     display(image_grid(images, captions, cols=6, title=f"outliers | {LABEL}"))
 else:

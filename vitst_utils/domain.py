@@ -114,6 +114,15 @@ class DomainClassifier:
             "image_size": self.image_size,
         }
 
+    def digest(self) -> str:
+        """16 hex digits of SHA-256 over the weights: a cache's P(anime) of another
+        classifier is not used (`copies.HashCache`)."""
+        digest = hashlib.sha256()
+        for k, v in sorted(self.net.state_dict().items()):
+            digest.update(k.encode())
+            digest.update(v.detach().float().cpu().numpy().tobytes())
+        return digest.hexdigest()[:16]
+
     def summary(self) -> str:
         return (
             f"photo-vs-anime classifier ({self.image_size} px, trained on {self.n_train[0]} "
