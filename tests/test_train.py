@@ -51,7 +51,7 @@ def test_cli_smoke_run_writes_everything(tmp_path):
     with open(run / "history.csv") as f:
         row = next(csv.DictReader(f))
     shares = {"content_share", "style_share"}  # the seed's two terms' loss balance
-    assert set(T.HISTORY_FIELDS) | shares == set(row) and float(row["images_per_s"]) > 0
+    assert set(R.HISTORY_FIELDS) | shares == set(row) and float(row["images_per_s"]) > 0
     assert float(row["content_share"]) + float(row["style_share"]) == pytest.approx(1.0, abs=1e-4)
     assert row["rec_loss"] == row["total_loss"]  # no adversary: what G minimised is rec
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]

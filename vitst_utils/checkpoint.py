@@ -22,7 +22,9 @@ anime domain (see `prototype.build_prototype`).
 
 from __future__ import annotations
 
+import logging
 import pickle
+import random
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +33,9 @@ from torch import nn
 
 from .config import TrainConfig, get_preset
 from .model import ViTStyleTransfer, build_model
-from .rundir import read_config, write_atomic
+from .rundir import list_checkpoints, read_config, write_atomic
+
+log = logging.getLogger(__name__)
 
 FORMAT = "vitst-checkpoint"
 SLIM_FORMAT = "vitst-slim"
@@ -227,3 +231,31 @@ def run_config(run_dir: str | Path | None, path: str | Path | None = None) -> Tr
         return get_preset("seed") if _is_state_dict(obj) else None
     except Exception:  # unreadable: the caller reports the file when it loads it
         return None
+
+
+def rng_state() -> dict[str, Any]:
+    """This process's random generators (torch, python, every GPU), for an exact resume."""
+    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
+
+
+def latest_checkpoint(run_dir: str | Path) -> dict[str, Any] | None:
+    """The newest checkpoint of a run that reads back (with its `path`); a broken newer file is
+    reported and passed over. None when there is none."""
+    for _, path in reversed(list_checkpoints(run_dir)):
+        try:
+            state = load_checkpoint(path)
+            state["path"] = path
+            return state
+        except CheckpointError as e:
+            log.warning("skipping unreadable checkpoint: %s", e)
+    return None

@@ -420,7 +420,8 @@ def find_data_root(
     env = os.environ if env is None else env
     base = Path(kaggle_input) if kaggle_input else kaggle_input_dir(env)
     if explicit not in (None, ""):
-        source, root = "--data-root/argument", _resolve_root(Path(explicit), "--data-root/argument")
+        source = "the given data root"
+        root = _resolve_root(Path(explicit), source)
     elif env.get(DATA_ROOT_ENV):
         source = f"${DATA_ROOT_ENV}"
         root = _resolve_root(Path(env[DATA_ROOT_ENV]), source)
@@ -431,14 +432,13 @@ def find_data_root(
         return root
     searched = f"searched {base}" if base.is_dir() else f"{base} does not exist"
     raise FileNotFoundError(
-        f"No dataset found: no --data-root, no ${DATA_ROOT_ENV}, and no AvatarAnime folder "
+        f"No dataset found: no data root given, no ${DATA_ROOT_ENV}, and no AvatarAnime folder "
         f"with {' and '.join(DOMAINS)} in the Kaggle input ({searched}).\n"
         f"Get the data:\n"
         f"  kaggle datasets download -d {KAGGLE_DATASET}\n"
         f"  unzip avataranime.zip -d data\n"
-        f"  export {DATA_ROOT_ENV}=$PWD/data/AvatarAnime   (or pass --data-root data/AvatarAnime)\n"
-        f"Expected layout: {LAYOUT}.\n"
-        f"No data at hand? `--preset smoke` runs on the built-in synthetic data."
+        f"  export {DATA_ROOT_ENV}=$PWD/data/AvatarAnime\n"
+        f"Expected layout: {LAYOUT}."
     )
 
 
@@ -463,8 +463,8 @@ def read_exclude_file(path: str | Path) -> list[str]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
-            f"exclude_file={str(path)!r}: no such file. Write one with "
-            "`python -m vitst_utils.dataquality --data-root DIR --out DIR` or unset exclude_file."
+            f"exclude_file={str(path)!r}: no such file. Write one with the data-quality check "
+            "(dataquality.py, its exclude.txt) or unset exclude_file."
         )
     out = []
     for n, line in enumerate(path.read_text().splitlines(), 1):

@@ -17,22 +17,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import transforms
 from tqdm.auto import tqdm
 
 from .data import load_image
+from .env import on_kaggle
 from .rundir import write_atomic
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 VERSION = 1
 RAM_SHARE = 0.5  # "fits with a margin": the caches take at most this share of available RAM
@@ -205,3 +213,30 @@ def cache_decision(setting: bool | str, files: Sequence[str | Path], size: int) 
     ok = fits_in_ram(need, have)
     verdict = "caching" if ok else "decoding every epoch instead (cache_images=true forces it)"
     return ok, f"auto: {need / 2**20:.0f} MiB of images, {have / 2**20:.0f} MiB RAM free: {verdict}"
+
+
+def cache_training_images(data: dict[str, Any], cfg: TrainConfig, main: bool, world: int) -> None:
+    """Per `cfg.cache_images` (`cache_decision`), serve `data`'s two training sets from shared
+    decoded caches, in place. Rank 0 decides for all ranks (a rank waiting for a cache never
+    built hangs) and decodes once; the others poll for the finished file."""
+    files = [*data["content_train"].files, *data["style_train"].files]
+    use_cache, why = cache_decision(cfg.cache_images, files, cfg.image_size)
+    if world > 1:
+        decision = [use_cache]
+        dist.broadcast_object_list(decision, src=0)
+        use_cache = decision[0]
+    if main and why:
+        log.info("cache_images: %s", why)
+    if not use_cache:
+        return
+    folder = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_folder(on_kaggle())
+    for key in ("content_train", "style_train"):
+        files, name = data[key].files, f"{key}-{cfg.image_size}"
+        if main:
+            path = build_cache(files, cfg.image_size, folder, name, progress=True)
+        else:
+            path = wait_for_cache(files, cfg.image_size, folder, name, timeout_s=4 * 3600)
+        data[key] = SharedImageCache(data[key], cfg.image_size, path)
+    if main:
+        mib = sum(data[k].nbytes for k in ("content_train", "style_train")) / 2**20
+        log.info("cache_images: training images in %s (%.0f MiB, shared)", folder, mib)

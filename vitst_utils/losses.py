@@ -10,6 +10,7 @@ on pixels convert with `function.to_pixels`. Every loss runs in fp32 with autoca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -350,3 +351,34 @@ def adaptive_weight(
     (g_adv,) = torch.autograd.grad(adv, param, retain_graph=True)
     weight = g_rec.float().norm() / (g_adv.float().norm() + 1e-4)
     return weight.clamp(0.0, max_weight).detach()
+
+
+class BalanceMeans:
+    """An epoch's mean loss-balance shares (`<term>_share`) and adaptive adversarial weight
+    (`adv_weight`) over the good steps that measured them (already the same on every rank)."""
+
+    def __init__(self) -> None:
+        self.shares: dict[str, float] = {}
+        self.n_shares = 0
+        self.adv: list[float] = []
+
+    def add(self, out: Any) -> None:
+        """One step's `step.StepResult`."""
+        if out.balance:
+            for k, v in out.balance.items():
+                self.shares[k] = self.shares.get(k, 0.0) + v
+            self.n_shares += 1
+        if out.adv_weight is not None:
+            self.adv.append(out.adv_weight)
+
+    def columns(self) -> dict[str, float]:
+        cols = {f"{k}_share": v / self.n_shares for k, v in self.shares.items()}
+        if self.adv:
+            cols["adv_weight"] = sum(self.adv) / len(self.adv)
+        return cols
+
+
+def format_balance(shares: dict[str, float], when: str) -> str:
+    """One log line: each term's share of the generator's gradient (decoder's last layer)."""
+    parts = " | ".join(f"{k} {v:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1]))
+    return f"loss balance ({when}; share of the generator's gradient): {parts}"

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.utils.data import DataLoader
 
 from .checkpoint import PROTOTYPE_FORMAT
-from .data import chunks, gather_images, image_batch
+from .config import TrainConfig
+from .data import ImageFolderDataset, build_transform, chunks, gather_images, image_batch
 from .function import fp16_on_cuda
 from .model import ViTStyleTransfer
 from .rundir import write_atomic
@@ -119,3 +121,25 @@ def checkpoint_prototype(ckpt: dict[str, Any]) -> dict[str, Any] | None:
     if isinstance(proto, dict) and "mean" in proto and "std" in proto:
         return proto
     return None
+
+
+def training_prototype(
+    model: ViTStyleTransfer,
+    style_files: Sequence[Path],
+    cfg: TrainConfig,
+    device: torch.device,
+    amp: bool,
+) -> dict[str, Any]:
+    """The prototype a training checkpoint carries: `model.style_prototype` over up to
+    `cfg.prototype_images` training style images, evenly spread, with the evaluation transform
+    (the model is left in train mode)."""
+    files = list(style_files)
+    if cfg.prototype_images and len(files) > cfg.prototype_images:
+        files = [files[i * len(files) // cfg.prototype_images] for i in range(cfg.prototype_images)]
+    ds = ImageFolderDataset.from_files(files, build_transform(cfg.image_size, train=False))
+    batches = DataLoader(ds, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
+    model.eval()
+    with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
+        proto = model.style_prototype(b.to(device) for b in batches)
+    model.train()
+    return proto

@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -43,6 +43,18 @@ WORKER_ERRORS = "worker_errors.log"
 CHECKPOINTS = "checkpoints"
 EVALUATION = "evaluation"
 _CHECKPOINT_NAME = re.compile(r"^epoch_(\d+)\.pt$")
+# Columns every history.csv has; each active loss term adds its own (`<term>_loss`, `d_loss`).
+HISTORY_FIELDS = (
+    "epoch",
+    "total_loss",
+    "rec_loss",
+    "content_loss",
+    "style_loss",
+    "lr",
+    "skipped_steps",
+    "seconds",
+    "images_per_s",
+)
 
 
 class ResumeError(RuntimeError):
@@ -162,6 +174,11 @@ def read_config(run_dir: str | Path | None) -> TrainConfig | None:
         return None
 
 
+def history_column(term: str) -> str:
+    """history.csv's column of a loss term (`losses.TERMS` key, "total", "rec" or "d_loss")."""
+    return term if term == "d_loss" else f"{term}_loss"
+
+
 def write_history(run_dir: str | Path, history: list[dict[str, Any]]) -> Path:
     """One row per epoch; loss columns first. A term that starts later (the adversary after
     its warm-up epochs) is blank before."""
@@ -210,6 +227,31 @@ def write_summary(
 
 def read_summary(run_dir: str | Path) -> dict[str, Any]:
     return json.loads((Path(run_dir) / SUMMARY).read_text())
+
+
+@dataclass
+class TrainResult:
+    """What a run did: read back from its run directory, whichever process trained."""
+
+    run_dir: Path
+    epochs_completed: int
+    stopped: str  # completed | time_budget | already_complete
+    history: list[dict[str, Any]] = field(default_factory=list)
+    checkpoints: list[Path] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)  # summary.json as written
+
+    @classmethod
+    def from_run_dir(cls, run_dir: str | Path) -> TrainResult:
+        run_dir = Path(run_dir)
+        summary = read_summary(run_dir)
+        return cls(
+            run_dir,
+            summary["epochs_completed"],
+            summary["stopped"],
+            read_history(run_dir),
+            [p for _, p in list_checkpoints(run_dir)],
+            summary,
+        )
 
 
 def note_worker_error(run_dir: str | Path, rank: int, error: BaseException, traceback: str) -> None:

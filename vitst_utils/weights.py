@@ -127,3 +127,15 @@ def _load_features(features: nn.Sequential, state: dict, source: str) -> None:
             f"{source} is not a torchvision vgg19 state dict: missing {missing[:5]}, "
             f"unexpected {unexpected[:5]}"
         )
+
+
+def fetch_pretrained_weights(cfg: TrainConfig) -> None:
+    """Download the pretrained weights `cfg` asks for into the hub caches, here and once, so
+    that DDP workers load them from disk: a download error then shows as one clear error in
+    the launching process (a notebook), not inside a worker while the others wait."""
+    if not cfg.pretrained:
+        return
+    if not cfg.vit_weights_file:
+        create_vit(cfg)
+    if not cfg.vgg_weights_file:
+        create_vgg19_features(cfg)
