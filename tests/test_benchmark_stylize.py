@@ -4,7 +4,7 @@ import copy
 
 import pytest
 
-from vitst_utils import benchmark as B
+from vitst_utils import benchmark_stylize as B
 
 
 def test_measure_inference_times_both_ways(model):

@@ -11,7 +11,7 @@ from torch import nn
 from vitst_utils import cpu_paths as P
 from vitst_utils import inference
 from vitst_utils import stylize as S
-from vitst_utils.benchmark import lively_weights, photo, pick_cpu_path, psnr, style_stats
+from vitst_utils.benchmark_stylize import lively_weights, photo, pick_cpu_path, psnr, style_stats
 from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
 
