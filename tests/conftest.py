@@ -122,6 +122,17 @@ def cache_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("cache")
 
 
+@pytest.fixture
+def no_downloads(monkeypatch, cache_dir):
+    """Weight downloads fail the test; the domain classifier's cache is the session's."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a test tried to download weights")
+
+    monkeypatch.setattr(W, "_download", refuse)
+    monkeypatch.setenv(D.CACHE_ENV, str(cache_dir))  # the CLI shares the trained classifier
+
+
 @pytest.fixture(scope="session")
 def clf(data_root, cache_dir) -> D.DomainClassifier:
     """Trained once, in the folder the CLI's default cache resolves to ($VITST_CACHE_DIR)."""

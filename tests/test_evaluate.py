@@ -12,23 +12,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from vitst_utils import domain as D
 from vitst_utils import evaluate as E
 from vitst_utils import losses as L
-from vitst_utils import metric_weights as W
 from vitst_utils.config import TrainConfig
 from vitst_utils.data import load_image
 
+pytestmark = pytest.mark.usefixtures("no_downloads")
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def _no_downloads(monkeypatch, cache_dir):
-    def refuse(*args, **kwargs):
-        raise AssertionError("a test tried to download weights")
-
-    monkeypatch.setattr(W, "_download", refuse)
-    monkeypatch.setenv(D.CACHE_ENV, str(cache_dir))  # the CLI shares the trained classifier
 
 
 def test_evaluate_runs_with_weights(

@@ -9,20 +9,11 @@ import pytest
 import torch
 from eval_helpers import pixels
 
-from vitst_utils import domain as D
 from vitst_utils import metric_weights as W
 from vitst_utils import metrics as M
 
 _real_download = W._download
-
-
-@pytest.fixture(autouse=True)
-def _no_downloads(monkeypatch, cache_dir):
-    def refuse(*args, **kwargs):
-        raise AssertionError("a test tried to download weights")
-
-    monkeypatch.setattr(W, "_download", refuse)
-    monkeypatch.setenv(D.CACHE_ENV, str(cache_dir))  # the CLI shares the trained classifier
+pytestmark = pytest.mark.usefixtures("no_downloads")
 
 
 def test_weight_urls_match_the_libraries():

@@ -117,11 +117,6 @@ def popcount64(x: np.ndarray) -> np.ndarray:
     return _POP8[x.view(np.uint8).reshape(*x.shape, 8)].sum(axis=-1, dtype=np.uint8)
 
 
-def hamming(a: int, b: int) -> int:
-    """Bits that differ between two 64-bit hashes."""
-    return (int(a) ^ int(b)).bit_count()
-
-
 def _bands(threshold: int) -> list[tuple[int, int]]:
     """(shift, width) of `threshold + 1` contiguous bit bands covering the 64 bits."""
     n = min(threshold + 1, 64)
