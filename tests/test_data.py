@@ -357,7 +357,7 @@ def test_find_data_root_errors(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     with pytest.raises(FileNotFoundError) as info:
         find_data_root(missing, env={})
-    assert str(missing) in str(info.value) and "--data-root" in str(info.value)
+    assert str(missing) in str(info.value) and "the given data root" in str(info.value)
     with pytest.raises(FileNotFoundError) as info:
         find_data_root(env={"VITST_DATA_ROOT": str(missing)}, kaggle_input=tmp_path)
     assert str(missing) in str(info.value) and "$VITST_DATA_ROOT" in str(info.value)
@@ -378,8 +378,18 @@ def test_find_data_root_errors(tmp_path: Path) -> None:
             find_data_root(env={}, kaggle_input=kaggle_input)
         msg = str(info.value)
         assert "kaggle datasets download -d tuantai229/avataranime" in msg
-        assert "VITST_DATA_ROOT" in msg and "--data-root" in msg and "--preset smoke" in msg
+        assert "VITST_DATA_ROOT" in msg and "--" not in msg  # flags are the CLI's to name
         assert str(kaggle_input) in msg
+
+
+def test_the_train_cli_names_the_flags_that_fix_missing_data(tmp_path, capsys) -> None:
+    from vitst_utils import train
+
+    args = ["--preset", "seed", "--data-root", str(tmp_path / "nope"), "--out", str(tmp_path)]
+    assert train.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Data root ") and "nope (from the given data root)" in err
+    assert "fix: pass --data-root DIR (or --preset smoke" in err
 
 
 def test_gather_images(messy, sample_root: Path) -> None:

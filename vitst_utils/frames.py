@@ -214,15 +214,12 @@ def stylize_frames(
     frames: Iterable[np.ndarray],
     target: StyleTarget,
     temporal: str = DEFAULT_TEMPORAL,
-    fps: float = 24.0,
-    alpha: float = 1.0,
-    preserve_color: bool | str | None = None,
-    batch_size: int = 8,
-    flicker: bool = True,
+    **options: Any,
 ) -> tuple[list[np.ndarray], Flicker | None]:
     """In-memory frames (same-size (H, W, 3) uint8 RGB, even sides not needed) -> their
-    stylised frames and the flicker: for notebooks and tests. Files: `stylize_video`."""
-    pipe = Pipeline(model, target, temporal, fps, alpha, preserve_color, batch_size, flicker)
+    stylised frames and the flicker: for notebooks and tests. `options`: `Pipeline`'s (fps,
+    alpha, preserve_color, batch_size, flicker). Files: `stylize_video`."""
+    pipe = Pipeline(model, target, temporal, **options)
     prepare: Prepare | None = None
     items = []
     for rgb in frames:
