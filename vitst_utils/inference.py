@@ -131,7 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         contents, skipped = gather_images(args.content)
         if args.content and not contents:
             raise FileNotFoundError(f"no usable photo in {' '.join(args.content)}")
-        detector = face_detector() if args.face_crop else None
+        try:
+            detector = face_detector() if args.face_crop else None
+        except FaceDetectorUnavailable as e:
+            raise UsageError(f"--face-crop: {e}") from None
         model, _, own = load_for_inference(args.checkpoint, args.device, args.cpu_path)
         target = cli_target(args, model, own, args.save_prototype)
         if not contents:  # --save-prototype alone
@@ -159,10 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     for _, path in done.outputs:
         print(path)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -97,14 +97,14 @@ def find_weights(spec: WeightFile, weights_dir: str | Path | None = None) -> Pat
     if offline():
         raise WeightsUnavailable(
             f"{spec.name} ({spec.library}) is not in {where}, and nothing is downloaded offline "
-            "(HF_HUB_OFFLINE/VITST_OFFLINE): put it in --weights-dir"
+            "(HF_HUB_OFFLINE/VITST_OFFLINE): put it in a folder passed as weights_dir"
         )
     try:
         _download(spec.url, cached, spec.sha256_prefix)
     except Exception as e:
         raise WeightsUnavailable(
             f"{spec.name} ({spec.library}) is not in {where}, and its download failed "
-            f"({type(e).__name__}: {e}): put it in --weights-dir"
+            f"({type(e).__name__}: {e}): put it in a folder passed as weights_dir"
         ) from e
     return cached
 

@@ -232,7 +232,7 @@ def load_pairs(root: Path, split: str, limit: int | None) -> tuple[_Images, _Ima
         folder = domain_folder(root, domain, split)
         if not folder.is_dir():
             raise FileNotFoundError(
-                f"No '{split}' split at {folder}: pick another --split (val, test) or data root."
+                f"No '{split}' split at {folder}: pick another split (val, test) or data root."
             )
         good, skipped = scan_folder(folder, limit)
         if skipped:

@@ -57,7 +57,7 @@ from .frames import (
 )
 from .model import ViTStyleTransfer
 from .stylize import Size, StyleTarget, load_for_inference, resolve_color_method
-from .temporal import FaceTracker, Flicker
+from .temporal import FaceNotFound, FaceTracker, Flicker
 from .videoio import (
     END,
     Decoded,
@@ -449,7 +449,10 @@ def main(argv: list[str] | None = None) -> int:
             check_paths(source, out, [args.checkpoint, *style_inputs(args)])
         except ValueError as e:
             raise UsageError(f"--out {e}") from None
-        detector = face_detector() if args.face_track else None
+        try:
+            detector = face_detector() if args.face_track else None
+        except FaceDetectorUnavailable as e:
+            raise UsageError(f"--face-track: {e}") from None
     except errors as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -467,6 +470,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: nothing written to {out}", file=sys.stderr)
         return 130
+    except FaceNotFound as e:
+        print(
+            f"error: --face-track: {e} (drop --face-track, or pass a later --start)",
+            file=sys.stderr,
+        )
+        return 2
     except errors as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
