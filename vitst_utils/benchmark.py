@@ -20,7 +20,8 @@ Three tables for stylising and feeding, each measured side by side in one run (`
 - `sizes`: one 4:3 photo at short sides 224, 512, 1024 and 4032 x 3024 (12 MP) through the
   windowed path (`tiling.py`, the default inference path of this CPU) and, up to
   `--direct-upto`, the whole-photo pass; seconds, peak RSS, and at 512 the windowed result's
-  `structure` and `crispness` (metrics.py, as evaluate reports them) against the direct one.
+  `structure` (SSIM of luma, `temporal.ssim_luma`) and crispness (`metrics.crispness`)
+  against the direct one.
 - `cpu`: every CPU path of `cpu_paths.py` at 224 (a 4:3 photo, median of `--repeats`) and 1024,
   speed against fp32 eager, and each one's difference from fp32 on synthetic photo faces of
   several sizes (PSNR, structure, crispness ratio).
