@@ -40,9 +40,9 @@ def training_data(
     cfg: TrainConfig, run_dir: Path, rank: int, world: int
 ) -> tuple[dict[str, Any], bool]:
     """The four datasets of a run (and whether they are synthetic), checked against the batch
-    size and reported (rank 0). Rank 0 makes the synthetic set, if
-    any, before the others look at it; with `cache_images` the training images are decoded
-    into memory once."""
+    size and reported (rank 0). Rank 0 makes the synthetic set, if any, before the others look
+    at it; with `cache_images` the training images are decoded once into a shared file
+    (`imagecache.cache_training_images`)."""
     main = rank == 0
     if main:
         root, synthetic = resolve_data_root(cfg, run_dir)
