@@ -42,7 +42,7 @@ from IPython.display import display
 from vitst_utils import dataquality, explore
 from vitst_utils.config import get_preset
 from vitst_utils.data import format_skip_report, resolve_data_root
-from vitst_utils.env import default_run_dir, on_kaggle
+from vitst_utils.env import on_kaggle
 from vitst_utils.plots import (
     image_grid,
     plot_colour_stats,
@@ -50,6 +50,7 @@ from vitst_utils.plots import (
     plot_image_sizes,
     plot_transform_examples,
 )
+from vitst_utils.rundir import default_run_dir
 
 # %% [markdown]
 # ## 1. Configuration and data
@@ -187,14 +188,14 @@ print(f"\n{quality.summary()}\nwrote {csv_path} and {exclude_path}")
 # Hamming distance `d` of their hashes. Then the outliers, "(kept)" for those only reported.
 
 # %%
-images, captions = dataquality.pair_examples(quality, n=6)
+images, captions = explore.pair_examples(quality, n=6)
 if images:
     display(image_grid(images, captions, cols=4, title=f"copy | original | {LABEL}"))
 else:
     print("No near-duplicates and no leaks found.")
 
 # %%
-images, captions = dataquality.outlier_examples(quality, n=12)
+images, captions = explore.outlier_examples(quality, n=12)
 if images:
     display(image_grid(images, captions, cols=6, title=f"outliers | {LABEL}"))
 else:

@@ -16,7 +16,8 @@
 # %% [markdown]
 # # 03 · Inference
 #
-# Stylises photos with a trained checkpoint through `vitst_utils.inference`: test pairs, every
+# Stylises photos with a trained checkpoint through `vitst_utils` (`stylize`, `prototype`,
+# `photos`; `python -m vitst_utils.inference` is the command line): test pairs, every
 # test photo in every test style, the anime domain's **prototype** (a photo becomes anime with
 # no style image to choose), a **whole photo** at its own aspect ratio and size, the
 # **controls** (style strength `alpha`, preserving the photo's colours, blending two styles)
@@ -47,30 +48,26 @@ from vitst_utils.config import get_preset
 from vitst_utils.data import (
     domain_folder,
     format_skip_report,
+    gather_images,
+    image_tensor,
     load_image,
     resolve_data_root,
     scan_folder,
 )
-from vitst_utils.env import default_run_dir, describe_hardware
+from vitst_utils.env import describe_hardware
 from vitst_utils.explore import data_label
 from vitst_utils.plots import image_grid, plot_style_matrix, sample_grid, save_figure
+from vitst_utils.rundir import default_run_dir, ensure_checkpoints
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 
 # %%
-from vitst_utils.inference import (
-    build_prototype,
-    ensure_checkpoints,
-    gather_images,
-    image_tensor,
+from vitst_utils.photos import stylize_files, stylize_matrix, stylize_pairs
+from vitst_utils.prototype import build_prototype, load_prototype, save_prototype
+from vitst_utils.stylize import (
     load_for_inference,
-    load_prototype,
-    save_prototype,
     style_target,
-    stylize_files,
     stylize_image,
-    stylize_matrix,
-    stylize_pairs,
     target_from_prototype,
 )
 

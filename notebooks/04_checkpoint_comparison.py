@@ -20,11 +20,11 @@
 # every saved checkpoint side by side, and numbers next to the pictures: **domain_score** (does
 # it look like anime?), **crispness** (drawn lines, not blur), **structure**, **identity_top1**
 # and **lpips** (is it still this person?), **fid** / **kid** / **art_fid** (how close the
-# outputs are to the anime images as a set), and the training's own VGG losses. Two baseline
-# rows need no model: `photo` (the photos as they are) and `anime` (the anime images). The work
-# is done by `vitst_utils.evaluate` (also a command line:
-# `python -m vitst_utils.evaluate --run runs/seed runs/anime`); what the metrics mean is in the
-# README.
+# outputs are to the anime images as a set), and the training losses (each term and `rec_loss`,
+# their weighted sum, as in history.csv). Two baseline rows need no model: `photo` (the photos
+# as they are) and `anime` (the anime images). The work is done by `vitst_utils.evaluate` (also
+# a command line: `python -m vitst_utils.evaluate --run runs/seed runs/anime`); what the metrics
+# mean is in the README.
 #
 # The same notebook runs unchanged
 # - **on Kaggle**: it compares the checkpoints in `/kaggle/working/vitst/<preset>`, or in the
@@ -50,11 +50,10 @@ from IPython.display import display
 
 from vitst_utils.config import get_preset
 from vitst_utils.data import resolve_data_root
-from vitst_utils.env import default_run_dir, describe_hardware
+from vitst_utils.env import describe_hardware
 from vitst_utils.evaluate import evaluate_runs
-from vitst_utils.inference import ensure_checkpoints
 from vitst_utils.plots import plot_balance, plot_history, plot_val_losses, save_figure
-from vitst_utils.train import read_history_csv
+from vitst_utils.rundir import default_run_dir, ensure_checkpoints, read_history
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 
@@ -157,21 +156,23 @@ display(result.figure())
 
 # %%
 for run_dir in RUNS:
-    history = read_history_csv(Path(run_dir) / "history.csv")  # [] when there is none
+    history = read_history(run_dir)  # [] when there is none
     if not history:
         print(f"No history.csv in {run_dir}: the run folder holds checkpoints only.")
         continue
     display(plot_history(history, title=f"{Path(run_dir).name}: mean training losses"))
     if any(k.endswith("_share") for k in history[-1]):
         display(plot_balance(history, title=f"{Path(run_dir).name}: loss balance"))
-history = read_history_csv(run.run_dir / "history.csv")
+history = read_history(run.run_dir)
 
 # %% [markdown]
 # ## 8. Validation losses per checkpoint
 #
-# Content and style loss (and their weighted total, as in training) of each checkpoint over the
-# scored pairs, with the training curve for comparison: validation that stops falling while
-# training still falls means later checkpoints learn the training images, not the task.
+# `rec_loss` (the weighted sum of every loss term but the adversarial one: the same number as
+# history.csv's `rec_loss`), content and style loss of each checkpoint over the scored pairs,
+# with the training curves for comparison: validation that stops falling while training still
+# falls means later checkpoints learn the training images, not the task. (`total_loss` adds
+# the adversarial term, which needs the discriminator: training's curve only.)
 
 # %%
 fig = plot_val_losses(

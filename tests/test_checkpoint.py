@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from vitst_utils import checkpoint as C
+from vitst_utils import losses as L
 from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
 
@@ -13,6 +14,12 @@ from vitst_utils.model import build_model
 def _same_weights(a: nn.Module, b: nn.Module) -> bool:
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def _with_vgg(state: dict, vgg: nn.Module, prefix: str = "") -> dict:
+    """A state dict as the seed and vitst before issue 19 wrote it: the VGG19 inside the
+    generator, under `vgg_loss_net.` (`module.vgg_loss_net.` for the seed's DataParallel)."""
+    return {**state, **{f"{prefix}vgg_loss_net.{k}": v for k, v in vgg.state_dict().items()}}
 
 
 def test_round_trip_from_bare_and_dataparallel_models(smoke_cfg, tmp_path):
@@ -30,15 +37,22 @@ def test_round_trip_from_bare_and_dataparallel_models(smoke_cfg, tmp_path):
 
 
 def test_seed_style_dataparallel_state_dict_loads_as_seed(tmp_path):
-    """The seed saved nn.DataParallel(model).state_dict(): keys prefixed `module.`."""
+    """The seed saved nn.DataParallel(model).state_dict(): keys prefixed `module.`, its VGG19
+    (`module.vgg_loss_net.*`) inside: it loads as the seed's generator, the VGG19 split off."""
     torch.manual_seed(0)
-    seed_model = build_model(get_preset("seed", pretrained=False))
-    state = nn.DataParallel(seed_model).state_dict()
+    seed_cfg = get_preset("seed", pretrained=False)
+    seed_model, vgg = build_model(seed_cfg), L.loss_net(seed_cfg.replace(seed=3))
+    state = _with_vgg(nn.DataParallel(seed_model).state_dict(), vgg, "module.")
     assert all(k.startswith("module.") for k in state)
     torch.save(state, tmp_path / "vit_style_transfer_epoch_5.pth")
     model, cfg = C.load_model(tmp_path / "vit_style_transfer_epoch_5.pth")
     assert cfg.preset == "seed" and cfg.vit_name == "vit_base_patch16_224"
     assert _same_weights(model, seed_model)
+    ckpt = C.load_checkpoint(tmp_path / "vit_style_transfer_epoch_5.pth")
+    weights, carried = C.split_loss_net(ckpt["model"])
+    assert weights.keys() == seed_model.state_dict().keys()
+    assert carried.keys() == vgg.state_dict().keys()
+    assert all(torch.equal(carried[k], v) for k, v in vgg.state_dict().items())
 
 
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")
@@ -101,21 +115,40 @@ def test_a_file_that_is_not_a_checkpoint_says_so(tmp_path, name, data, looks_lik
         C.load_checkpoint(tmp_path / name)
 
 
-def test_load_model_with_or_without_the_loss_net(smoke_cfg, tmp_path):
+def test_a_checkpoint_and_a_slim_file_hold_no_vgg19(smoke_cfg, tmp_path):
+    """The generator alone: a checkpoint is the VGG19's 80 MB (here its 20M parameters)
+    smaller than the same one written before issue 19, and loads the same model."""
     torch.manual_seed(0)
     model = build_model(smoke_cfg)
     path = C.save_checkpoint(tmp_path / "ck.pt", model, smoke_cfg, epoch=1)
-    with_vgg, _ = C.load_model(path)  # default: as the file has it
-    without, _ = C.load_model(path, loss_net=False)
-    assert with_vgg.vgg_loss_net is not None and without.vgg_loss_net is None
-    state = {k: v for k, v in model.state_dict().items() if not k.startswith("vgg_loss_net.")}
-    got = without.state_dict()
-    assert got.keys() == state.keys() and all(torch.equal(got[k], state[k]) for k in state)
-    slim = {"format": C.SLIM_FORMAT, "model": state, "config": smoke_cfg.to_dict()}
+    raw = torch.load(path, weights_only=True)
+    assert raw["model"].keys() == model.state_dict().keys()
+    assert not any("vgg" in k for k in raw["model"])
+    vgg = L.loss_net(smoke_cfg)
+    vgg_bytes = sum(t.numel() * t.element_size() for t in vgg.state_dict().values())
+    assert vgg_bytes > 80e6
+    old = tmp_path / "old.pt"
+    torch.save({**raw, "model": _with_vgg(raw["model"], vgg)}, old)
+    assert old.stat().st_size - path.stat().st_size > 0.99 * vgg_bytes
+    assert path.stat().st_size < 0.05 * old.stat().st_size
+    for file in (path, old):
+        loaded, cfg = C.load_model(file)
+        assert cfg == smoke_cfg and _same_weights(loaded, model)
+    slim = {"format": C.SLIM_FORMAT, "model": raw["model"], "config": smoke_cfg.to_dict()}
     torch.save(slim, tmp_path / "slim.pt")
-    assert C.load_model(tmp_path / "slim.pt")[0].vgg_loss_net is None
-    with pytest.raises(C.CheckpointError, match="slim.pt has no VGG19 loss-net weights"):
-        C.load_model(tmp_path / "slim.pt", loss_net=True)
+    assert _same_weights(C.load_model(tmp_path / "slim.pt")[0], model)
+
+
+def test_an_older_checkpoint_gives_back_the_vgg19_it_carries(smoke_cfg, tmp_path):
+    torch.manual_seed(0)
+    model, vgg = build_model(smoke_cfg), L.loss_net(smoke_cfg.replace(seed=5))
+    raw = {"format": C.FORMAT, "model": _with_vgg(model.state_dict(), vgg), "epoch": 1}
+    torch.save({**raw, "config": smoke_cfg.to_dict()}, tmp_path / "old.pt")
+    weights, carried = C.split_loss_net(C.load_checkpoint(tmp_path / "old.pt")["model"])
+    assert weights.keys() == model.state_dict().keys()
+    net = L.loss_net(smoke_cfg, carried)  # what resume and evaluate compare in
+    assert all(torch.equal(a, b) for a, b in zip(net.parameters(), vgg.parameters(), strict=True))
+    assert C.split_loss_net(model.state_dict())[1] is None
 
 
 def test_interrupted_write_keeps_the_old_file(smoke_cfg, tmp_path, monkeypatch):
@@ -131,16 +164,3 @@ def test_interrupted_write_keeps_the_old_file(smoke_cfg, tmp_path, monkeypatch):
         C.save_checkpoint(path, model, smoke_cfg, epoch=2)
     assert path.read_bytes() == before
     assert not list(tmp_path.glob(".*tmp*"))
-
-
-def test_list_and_prune(smoke_cfg, tmp_path):
-    model = build_model(smoke_cfg)
-    for e in (1, 2, 3, 10):
-        C.save_checkpoint(C.checkpoint_path(tmp_path, e), model, smoke_cfg, epoch=e)
-    stale = tmp_path / "checkpoints" / ".epoch_011.pt.tmp-123"
-    stale.write_bytes(b"half")
-    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [1, 2, 3, 10]
-    C.prune_checkpoints(tmp_path, keep_last=2)
-    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [3, 10] and not stale.exists()
-    C.prune_checkpoints(tmp_path, keep_last=0)
-    assert len(C.list_checkpoints(tmp_path)) == 2

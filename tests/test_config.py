@@ -135,3 +135,15 @@ def test_session_fields_validate_and_round_trip():
     for bad in ({"ddp_timeout_minutes": 0}, {"expected_gpus": -1}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             get_preset("smoke", **bad)
+
+
+def test_recipes_are_the_defaults_and_overrides_of_recipe_fields():
+    """SEED_RECIPE is TrainConfig's defaults (one source of truth); a recipe may only change
+    recipe fields, so a swap of recipes resets all of them."""
+    from vitst_utils import config
+
+    assert set(config.ANIME_RECIPE) <= set(config.RECIPE_FIELDS) == set(config.SEED_RECIPE)
+    swapped = get_preset("demo", recipe="seed")
+    assert {k: getattr(swapped, k) for k in config.RECIPE_FIELDS} == config.SEED_RECIPE
+    with pytest.raises(ValueError, match=r"\['lr'\] are not recipe fields"):
+        config._recipe(lr=1e-3)

@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 from vitst_utils import cpu_paths as P
-from vitst_utils import inference as I
-from vitst_utils.benchmark import lively_weights, photo, pick_cpu_path, psnr, style_stats
+from vitst_utils import inference
+from vitst_utils import stylize as S
+from vitst_utils.benchmark_stylize import lively_weights, photo, pick_cpu_path, psnr, style_stats
 from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
 
@@ -23,9 +24,9 @@ HAS_BF16 = P.cpu_bf16_support() is not None
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    m = build_model(get_preset("demo"), use_weights=False, loss_net=False).eval()
+    m = build_model(get_preset("demo"), use_weights=False).eval()
     mean, std = style_stats(m, n=2)
-    return I.prepare_for_inference(lively_weights(m, photo(64, 64), mean, std))
+    return S.prepare_for_inference(lively_weights(m, photo(64, 64), mean, std))
 
 
 @pytest.fixture(scope="module")
@@ -34,18 +35,18 @@ def pictures(model):
     mean, std = style_stats(model, n=2)
     photos = [photo(85, 64, seed=1), photo(150, 112, seed=2)]
     with torch.no_grad():
-        refs = [I.transfer(model, x, mean, std) for x in photos]
+        refs = [S.transfer(model, x, mean, std) for x in photos]
     return mean, std, photos, refs
 
 
 def _through(model, name, pictures):
     mean, std, photos, _ = pictures
-    I.use_inference_path(model, name)
+    S.use_inference_path(model, name)
     try:
         with torch.no_grad():
-            return [I.transfer(model, x, mean, std) for x in photos]
+            return [S.transfer(model, x, mean, std) for x in photos]
     finally:
-        I.use_inference_path(model, None)
+        S.use_inference_path(model, None)
 
 
 def _check(model, name, pictures):
@@ -116,16 +117,14 @@ def test_the_default_is_the_fastest_invisible_path():
 def test_load_for_inference_takes_the_default_path_and_the_cli_flag(smoke_cfg, tmp_path):
     from vitst_utils import checkpoint as C
 
-    path = C.save_checkpoint(
-        tmp_path / "m.pt", build_model(smoke_cfg, loss_net=False), smoke_cfg, 1
-    )
-    model, _, _ = I.load_for_inference(path)
+    path = C.save_checkpoint(tmp_path / "m.pt", build_model(smoke_cfg), smoke_cfg, 1)
+    model, _, _ = S.load_for_inference(path)
     assert model.inference_path.name == P.default_cpu_path()
-    model, _, _ = I.load_for_inference(path, cpu_path="fp32")
+    model, _, _ = S.load_for_inference(path, cpu_path="fp32")
     assert model.inference_path.name == "fp32"
-    model, _, _ = I.load_for_inference(path, cpu_path=None)
+    model, _, _ = S.load_for_inference(path, cpu_path=None)
     assert model.inference_path is None
-    args = I.build_parser().parse_args(["--checkpoint", "c", "--cpu-path", "int8"])
+    args = inference.build_parser().parse_args(["--checkpoint", "c", "--cpu-path", "int8"])
     assert args.cpu_path == "int8"
     with pytest.raises(SystemExit):
-        I.build_parser().parse_args(["--checkpoint", "c", "--cpu-path", "fp8"])
+        inference.build_parser().parse_args(["--checkpoint", "c", "--cpu-path", "fp8"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,13 @@ from vitst_utils.data import (
     domain_folder,
     find_data_root,
     format_skip_report,
+    gather_images,
+    gpu_augment,
     load_image,
     scan_folder,
     to_pil,
 )
+from vitst_utils.function import normalize
 from vitst_utils.sample_data import (
     SYNTHETIC_MARKER,
     add_messy_files,
@@ -353,7 +357,7 @@ def test_find_data_root_errors(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     with pytest.raises(FileNotFoundError) as info:
         find_data_root(missing, env={})
-    assert str(missing) in str(info.value) and "--data-root" in str(info.value)
+    assert str(missing) in str(info.value) and "the given data root" in str(info.value)
     with pytest.raises(FileNotFoundError) as info:
         find_data_root(env={"VITST_DATA_ROOT": str(missing)}, kaggle_input=tmp_path)
     assert str(missing) in str(info.value) and "$VITST_DATA_ROOT" in str(info.value)
@@ -374,5 +378,46 @@ def test_find_data_root_errors(tmp_path: Path) -> None:
             find_data_root(env={}, kaggle_input=kaggle_input)
         msg = str(info.value)
         assert "kaggle datasets download -d tuantai229/avataranime" in msg
-        assert "VITST_DATA_ROOT" in msg and "--data-root" in msg and "--preset smoke" in msg
+        assert "VITST_DATA_ROOT" in msg and "--" not in msg  # flags are the CLI's to name
         assert str(kaggle_input) in msg
+
+
+def test_the_train_cli_names_the_flags_that_fix_missing_data(tmp_path, capsys) -> None:
+    from vitst_utils import train
+
+    args = ["--preset", "seed", "--data-root", str(tmp_path / "nope"), "--out", str(tmp_path)]
+    assert train.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Data root ") and "nope (from the given data root)" in err
+    assert "fix: pass --data-root DIR (or --preset smoke" in err
+
+
+def test_gather_images(messy, sample_root: Path) -> None:
+    folder, expected = messy
+    good, skipped = gather_images([folder])
+    assert len(good) == sum(v == "kept" for v in expected.values())
+    assert {p.name for p, _ in skipped} == {n for n, v in expected.items() if v == "skipped"}
+    one = sample_root / "CelebA" / "val" / "celeba_val_00000.jpg"
+    joined = os.pathsep.join([str(one), str(folder / "empty.png"), str(one)])
+    good, skipped = gather_images(joined)
+    assert good == [one] and [p.name for p, _ in skipped] == ["empty.png"]
+    assert gather_images(None) == ([], []) == gather_images("") == gather_images([])
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        gather_images(["/no/such/photo.jpg"])
+
+
+def test_gpu_augment_is_the_cpu_transforms(sample_root: Path) -> None:
+    """uint8 crops (as imagecache serves them) flipped and normalised on the device equal
+    ToTensor + Normalize on the CPU, and are flipped about half the time."""
+    ds = ImageFolderDataset(sample_root / "CelebA" / "train", None, limit=2)
+    full = torch.from_numpy(np.array(transforms.Resize(64)(ds[0]))).permute(2, 0, 1)
+    assert full.dtype == torch.uint8 and (full.shape[1] == 64 or full.shape[2] == 64)
+    crop = full[:, :64, :64]
+    if full.shape[1:] == (64, 64):
+        eval_tf = build_transform(64, train=False)
+        torch.testing.assert_close(gpu_augment(full[None], hflip=False)[0], eval_tf(ds[0]))
+    norm = gpu_augment(crop[None], hflip=False)[0]
+    torch.testing.assert_close(norm, normalize(crop.float() / 255))
+    flipped = torch.stack([gpu_augment(crop[None])[0] for _ in range(20)])
+    assert any(torch.equal(f, norm.flip(-1)) for f in flipped)
+    assert any(torch.equal(f, norm) for f in flipped)

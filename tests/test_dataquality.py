@@ -17,8 +17,9 @@ import torch
 from PIL import Image
 from torch import nn
 
+from vitst_utils import copies as C
 from vitst_utils import dataquality as Q
-from vitst_utils import domain, train
+from vitst_utils import domain, explore, train
 from vitst_utils.config import get_preset
 from vitst_utils.data import build_datasets, file_sha256, read_exclude_file
 from vitst_utils.plots import Figure, image_grid
@@ -29,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _copy(root: Path, src: str, dst: str, how: str, seed: int, **save) -> str:
     im = Image.open(root / src).convert("RGB")
-    Q.make_copy(im, how, np.random.default_rng(seed)).save(root / dst, **save)
+    C.make_copy(im, how, np.random.default_rng(seed)).save(root / dst, **save)
     return dst
 
 
@@ -104,7 +105,7 @@ def test_outputs_round_trip_into_a_smoke_training_run(planted, tmp_path, capsys,
     assert {r[2] for r in rows[1:]} == set(expected)
     text = (out / "exclude.txt").read_text()
     assert text.startswith("# Exclude list written by vitst_utils.dataquality")
-    assert f"pHash Hamming distance <= {Q.DEFAULT_THRESHOLD}" in text
+    assert f"pHash Hamming distance <= {C.DEFAULT_THRESHOLD}" in text
     assert "--set exclude_file=" in text
     listed = read_exclude_file(out / "exclude.txt")
     assert sorted(listed) == sorted(expected)
@@ -129,51 +130,8 @@ def test_outputs_round_trip_into_a_smoke_training_run(planted, tmp_path, capsys,
     )
 
 
-def _brute(h: np.ndarray, t: int):
-    i, j = np.triu_indices(len(h), 1)
-    d = Q.popcount64(h[i] ^ h[j])
-    keep = d <= t
-    return i[keep], j[keep], d[keep]
-
-
-@pytest.mark.parametrize("threshold", [0, 3, 10, 21])
-def test_pair_search_equals_brute_force(threshold, monkeypatch):
-    rng = np.random.default_rng(threshold)
-    base = rng.integers(0, 2**63, 150, dtype=np.int64).astype(np.uint64) << np.uint64(1)
-    flips = [rng.choice(64, int(rng.integers(0, 24)), replace=False) for _ in range(250)]
-    near = [base[k % 150] ^ np.uint64(sum(1 << int(b) for b in f)) for k, f in enumerate(flips)]
-    h = rng.permutation(np.concatenate([base, np.array(near, dtype=np.uint64), base[:5]]))
-    want = _brute(h, threshold)
-    got = Q.near_pairs(h, threshold, block=64)  # small blocks: the chunking is exercised
-    assert len(want[0]) > 0 and all(np.array_equal(w, g) for w, g in zip(want, got, strict=True))
-    ok = (want[0] + want[1]) % 2 == 0  # accept() filters exactly
-    got = Q.near_pairs(h, threshold, accept=lambda i, j: (i + j) % 2 == 0)
-    assert all(np.array_equal(w[ok], g) for w, g in zip(want, got, strict=True))
-    assert Q.hamming(int(h[0]), int(h[1])) == int(Q.popcount64(h[:1] ^ h[1:2])[0])
-    assert all(len(Q.near_pairs(h[:k], threshold)[0]) == 0 for k in (0, 1))
-    if threshold == 3:  # numpy < 2 has no bitwise_count: the lookup-table fallback agrees
-        monkeypatch.delattr(np, "bitwise_count")
-        assert all(
-            np.array_equal(w, g) for w, g in zip(want, Q.near_pairs(h, threshold), strict=True)
-        )
-
-
-def test_identical_images_pair_with_their_first_only():
-    """A placeholder saved 300 times gives 299 pairs, not 44850; near copies still pair."""
-    rng = np.random.default_rng(0)
-    h = rng.integers(0, 2**63, 20, dtype=np.int64).astype(np.uint64)
-    thumbs = rng.integers(0, 256, (20, Q.THUMB_SIDE**2 * 3), dtype=np.uint8)
-    h = np.concatenate([h, np.full(300, h[3]), [h[5] ^ np.uint64(0b101)]])
-    thumbs = np.concatenate([thumbs, np.repeat(thumbs[3:4], 300, axis=0), thumbs[5:6] + 1])
-    i, j, d = Q.copy_pairs(h, thumbs, 4, 10.0)
-    assert len(i) == 301 and set(i[:-1].tolist()) == {3} and list(j[:-1]) == list(range(20, 320))
-    assert (int(i[-1]), int(j[-1]), int(d[-1])) == (5, 320, 2) and not d[:-1].any()
-    thumbs[-1] += 20  # same hash neighbourhood, different picture: no pair
-    assert len(Q.copy_pairs(h, thumbs, 4, 10.0)[0]) == 300
-
-
 def test_worker_processes_agree(planted, report, monkeypatch):
-    monkeypatch.setattr(Q, "POOL_MIN", 1)
+    monkeypatch.setattr(C, "POOL_MIN", 1)
     pooled = Q.check_data(planted[0], classifier=False, workers=2, progress=False)
     assert pooled.issues == report.issues and pooled.hashed == report.hashed
 
@@ -184,20 +142,20 @@ def test_hash_cache_round_trip(planted, tmp_path, caplog):
         Q.check_data, root, limit=3, cache_dir=tmp_path, classifier=False, progress=False
     )
     first = check()
-    assert first.hashed == 18 and first.cached == 0 and (tmp_path / Q.CACHE_NAME).is_file()
+    assert first.hashed == 18 and first.cached == 0 and (tmp_path / C.CACHE_NAME).is_file()
     again = check()
     assert again.hashed == 0 and again.cached == 18 and again.issues == first.issues
-    (tmp_path / Q.CACHE_NAME).write_bytes(b"not a cache")
+    (tmp_path / C.CACHE_NAME).write_bytes(b"not a cache")
     with caplog.at_level(logging.WARNING):
         rebuilt = check()
     assert "Ignoring the hash cache" in caplog.text and rebuilt.hashed == 18
     assert rebuilt.issues == first.issues
     rel = "CelebA/train/celeba_train_00000.jpg"
-    m = Q.measure_image(root / rel)
-    entry = Q.HashCache(tmp_path / Q.CACHE_NAME, root).get(rel, Q._fingerprint(root / rel), False)
+    m = C.measure_image(root / rel)
+    entry = C.HashCache(tmp_path / C.CACHE_NAME, root).get(rel, C._fingerprint(root / rel), False)
     assert entry is not None and entry[0].phash == m.phash
     assert np.array_equal(entry[0].thumb, m.thumb)
-    assert Q.HashCache(tmp_path / Q.CACHE_NAME, tmp_path).entries == {}  # another root: unused
+    assert C.HashCache(tmp_path / C.CACHE_NAME, tmp_path).entries == {}  # another root: unused
 
 
 def test_errors_name_the_folder(planted, tmp_path, capsys):
@@ -234,10 +192,10 @@ def test_errors_name_the_folder(planted, tmp_path, capsys):
 
 
 def test_outlier_kinds_and_what_is_excluded():
-    thumb = np.zeros(Q.THUMB_SIDE**2 * 3, np.uint8)
+    thumb = np.zeros(C.THUMB_SIDE**2 * 3, np.uint8)
 
     def kinds(domain, w, h, std=0.2, spread=0.2, p=float("nan")):
-        m = Q.Measurement(0, thumb, w, h, std, spread)
+        m = C.Measurement(0, thumb, w, h, std, spread)
         return {
             (i.kind, i.excluded)
             for i in Q._outlier_issues(domain, "train", "x", m, p, Q.EXCLUDED_KINDS)
@@ -291,12 +249,12 @@ def test_domain_classifier_outliers(planted, tmp_path, monkeypatch, accuracy):
 
 
 def test_notebook_figures_and_unlistable_names(planted, report, tmp_path):
-    images, captions = Q.pair_examples(report, n=3)
+    images, captions = explore.pair_examples(report, n=3)
     assert len(images) == len(captions) == 6 and captions[1].startswith("original: train/")
     assert captions[0].startswith("leak: ") and captions[2].startswith("duplicate: ")
     assert all("\nd=" in c for c in captions[1::2])
     assert isinstance(image_grid(images, captions, cols=4), Figure)
-    images, captions = Q.outlier_examples(report)
+    images, captions = explore.outlier_examples(report)
     assert [c.split(":")[0] for c in captions] == ["uniform"]
     rows = {r["kind"]: r for r in report.kind_table()}
     assert rows["duplicate"]["total"] == 6 and rows["leak"]["training"] == "excluded"

@@ -5,9 +5,7 @@ import pytest
 import torch
 
 from vitst_utils import env
-from vitst_utils.checkpoint import checkpoint_path, save_checkpoint
 from vitst_utils.config import get_preset
-from vitst_utils.model import build_model
 
 
 def test_strategy_resolution():
@@ -18,14 +16,12 @@ def test_strategy_resolution():
     assert env.resolve_strategy("ddp", 0) == "ddp"  # gloo processes on the CPU
 
 
-def test_run_dir_and_kaggle_detection(tmp_path, monkeypatch):
+def test_kaggle_detection(tmp_path, monkeypatch):
     monkeypatch.setenv("VITST_KAGGLE_WORKING", str(tmp_path / "absent"))
-    assert not env.on_kaggle() and str(env.default_run_dir("seed")) == "runs/seed"
+    assert not env.on_kaggle()
     (tmp_path / "working").mkdir()
     monkeypatch.setenv("VITST_KAGGLE_WORKING", str(tmp_path / "working"))
-    assert env.on_kaggle() and env.default_run_dir("seed") == tmp_path / "working/vitst/seed"
-    monkeypatch.setenv("VITST_RUN_DIR", str(tmp_path / "mine"))
-    assert env.default_run_dir("seed") == tmp_path / "mine"
+    assert env.on_kaggle() and env.kaggle_working_dir() == tmp_path / "working"
 
 
 def test_adapt_to_hardware_on_cpu(tmp_path, monkeypatch):
@@ -59,23 +55,6 @@ def test_adapt_to_hardware_with_gpus(monkeypatch, tmp_path):
     assert fast.amp and fast.strategy == "auto"
     exact = env.adapt_to_hardware(get_preset("seed"), exact=True)
     assert exact == get_preset("seed")  # DataParallel + fp32, as in the seed
-
-
-def test_restore_previous_run_copies_the_newest_checkpoint(smoke_cfg, tmp_path):
-    prev = tmp_path / "input" / "vitst-training" / "vitst" / "smoke"
-    model = build_model(smoke_cfg)
-    for e in (2, 4):
-        save_checkpoint(checkpoint_path(prev, e), model, smoke_cfg, epoch=e)
-    (prev / "history.csv").write_text("epoch\n1\n")
-    (prev / "samples").mkdir()
-    (prev / "samples" / "epoch_004.png").write_bytes(b"png")
-    run_dir = tmp_path / "working" / "vitst" / "smoke"
-    assert env.restore_previous_run(run_dir, tmp_path / "input") == prev
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["epoch_004.pt"]
-    assert (run_dir / "history.csv").read_text() == "epoch\n1\n"
-    assert (run_dir / "samples" / "epoch_004.png").is_file()
-    assert env.restore_previous_run(run_dir, tmp_path / "input") is None  # already has one
-    assert env.restore_previous_run(tmp_path / "other" / "seed", tmp_path / "input") is None
 
 
 @pytest.mark.parametrize(
@@ -145,27 +124,6 @@ def test_one_deadline_from_the_recorded_session_start(monkeypatch, tmp_path):
     monkeypatch.setenv(env.SESSION_START_VAR, "yesterday")
     with pytest.raises(ValueError, match="VITST_SESSION_START='yesterday'"):
         env.session_deadline()
-
-
-def test_resume_from_a_source_restores_from_it_or_refuses(smoke_cfg, tmp_path):
-    """`--resume-from alice/vitst-training`: the checkpoint is taken from that notebook's
-    mount only; with nothing there the run refuses before training (it never starts over)."""
-    inputs = tmp_path / "input"
-    other = inputs / "notebooks" / "alice" / "other-run" / "vitst" / "smoke"
-    save_checkpoint(checkpoint_path(other, 3), build_model(smoke_cfg), smoke_cfg, epoch=3)
-    run_dir = tmp_path / "working" / "vitst" / "smoke"
-    with pytest.raises(env.ResumeError) as caught:
-        env.restore_previous_run(run_dir, inputs, source="alice/vitst-training")
-    msg = str(caught.value)
-    assert msg.startswith("--resume-from alice/vitst-training: nothing to continue from")
-    assert "vitst/smoke/checkpoints/epoch_*.pt" in msg and "notebooks/alice" in msg
-    assert "Add Input" in msg and "--title" in msg and not run_dir.exists()
-    prev = inputs / "notebooks" / "alice" / "vitst-training" / "vitst" / "smoke"
-    save_checkpoint(checkpoint_path(prev, 2), build_model(smoke_cfg), smoke_cfg, epoch=2)
-    assert env.restore_previous_run(run_dir, inputs, source="alice/vitst-training") == prev
-    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["epoch_002.pt"]
-    # a second call in the same session: the run folder already continues, nothing to refuse
-    assert env.restore_previous_run(run_dir, tmp_path / "empty", source="alice/x-run") is None
 
 
 def test_environment_block_names_versions_and_devices():

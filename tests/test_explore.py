@@ -1,8 +1,7 @@
-"""Data exploration (explore.py), the notebook plots and the notebook inference helpers."""
+"""Data exploration (explore.py) and the figures drawn from it (plots.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -11,15 +10,9 @@ import torch
 from matplotlib.figure import Figure
 from PIL import Image
 
-import vitst_utils.data as D
-import vitst_utils.train as T
-from vitst_utils import checkpoint as C
 from vitst_utils import explore as E
-from vitst_utils import inference as I
 from vitst_utils import plots as P
-from vitst_utils.config import get_preset
-from vitst_utils.data import DOMAINS, SPLITS, build_transform, first_images
-from vitst_utils.model import build_model
+from vitst_utils.data import DOMAINS, SPLITS, build_transform
 from vitst_utils.sample_data import add_messy_files, make_sample_dataset
 
 COUNTS = {"train": 3, "val": 2, "test": 2}
@@ -47,13 +40,6 @@ def overview(clean_root: Path) -> list[dict]:
 @pytest.fixture(scope="module")
 def stats(overview: list[dict]) -> dict[str, dict]:
     return E.stats_by_domain(overview, max_per_split=2)
-
-
-@pytest.fixture(scope="module")
-def smoke_model():
-    torch.manual_seed(0)
-    cfg = get_preset("smoke")
-    return build_model(cfg, use_weights=False).eval(), cfg
 
 
 def _n_axes(fig: Figure) -> int:
@@ -233,125 +219,4 @@ def test_image_sizes_handle_an_empty_domain(stats: dict[str, dict]) -> None:
     assert _n_axes(fig) == 3
 
 
-def test_inference_figures() -> None:
-    c, s = torch.randn(3, 3, 16, 16), torch.randn(2, 3, 16, 16)
-    fig = P.plot_style_matrix(c, s, torch.randn(3, 2, 3, 16, 16), "m")
-    assert _n_axes(fig) == 4 * 3
-    with pytest.raises(ValueError, match="3 contents x 2 styles"):
-        P.plot_style_matrix(c, s, torch.randn(2, 3, 3, 16, 16))
-    gen = [(f"epoch {e}", torch.randn(3, 3, 16, 16)) for e in (1, 5, 9)]
-    fig = P.plot_checkpoint_grid(c, c, gen, "g")
-    assert _n_axes(fig) == 3 * 5
-    assert [fig.axes[j].get_title() for j in range(5)] == [
-        "content",
-        "style",
-        "epoch 1",
-        "epoch 5",
-        "epoch 9",
-    ]
-    with pytest.raises(ValueError, match="expected 3"):
-        P.plot_checkpoint_grid(c, s, gen)
-    rows = [{"epoch": e, "total_loss": 1.0, "content_loss": 0.5, "style_loss": 0.2} for e in (1, 2)]
-    assert _n_axes(P.plot_val_losses(rows, rows, "v")) == 3
-
-
 # --- inference helpers ------------------------------------------------------------------------
-def test_select_checkpoints_keeps_ends() -> None:
-    ckpts = [(e, Path(f"epoch_{e:03d}.pt")) for e in range(1, 11)]
-    picked = I.select_checkpoints(ckpts, 4)
-    assert len(picked) == 4 and picked[0] == ckpts[0] and picked[-1] == ckpts[-1]
-    assert I.select_checkpoints(ckpts, 20) == ckpts
-    assert I.select_checkpoints(ckpts, 1) == ckpts[-1:]
-
-
-def test_gather_images(messy_root, clean_root: Path) -> None:
-    root, expected = messy_root
-    folder = root / "CelebA" / "train"
-    good, skipped = I.gather_images([folder])
-    assert len(good) == 2 + sum(v == "kept" for v in expected.values())
-    assert {p.name for p, _ in skipped} == {n for n, v in expected.items() if v == "skipped"}
-    one = clean_root / "CelebA" / "val" / "celeba_val_00000.jpg"
-    joined = os.pathsep.join([str(one), str(folder / "empty.png"), str(one)])
-    good, skipped = I.gather_images(joined)
-    assert good == [one] and [p.name for p, _ in skipped] == ["empty.png"]
-    assert I.gather_images(None) == ([], []) == I.gather_images("") == I.gather_images([])
-    with pytest.raises(FileNotFoundError, match="does not exist"):
-        I.gather_images(["/no/such/photo.jpg"])
-
-
-def test_stylize_pairs_and_matrix(smoke_model, clean_root: Path, tmp_path: Path) -> None:
-    model, cfg = smoke_model
-    c = sorted((clean_root / "CelebA" / "test").iterdir())
-    s = sorted((clean_root / "AnimeFace" / "test").iterdir())
-    out = I.stylize_pairs(model, [(c[0], s[0]), (c[1], s[1]), (c[0], s[0])], tmp_path, batch_size=2)
-    size = cfg.image_size
-    assert out.content.shape == out.style.shape == out.generated.shape == (3, 3, size, size)
-    names = [p.name for p in out.paths]
-    assert names[0] == f"{c[0].stem}_x_{s[0].stem}.png" and names[2].endswith("_2.png")
-    assert all(Image.open(p).size == (size, size) for p in out.paths)
-    assert I.stylize_pairs(model, [(c[0], s[0])]).paths == []
-    with pytest.raises(ValueError):
-        I.stylize_pairs(model, [])
-    grid = I.stylize_matrix(model, out.content[:2], out.style)
-    assert grid.shape == (2, 3, 3, size, size)
-    torch.testing.assert_close(grid[1, 1], out.generated[1], atol=1e-5, rtol=1e-4)
-
-
-def _fake_run(run_dir: Path, model, cfg, epochs=(1, 2)) -> list[Path]:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    cfg.to_json(run_dir / "config.json")
-    return [
-        C.save_checkpoint(C.checkpoint_path(run_dir, e), model, cfg, e, history=[]) for e in epochs
-    ]
-
-
-def test_ensure_checkpoints(smoke_model, tmp_path: Path, monkeypatch) -> None:
-    model, cfg = smoke_model
-    run = tmp_path / "run"
-    paths = _fake_run(run, model, cfg)
-    found = I.ensure_checkpoints(cfg, run)
-    assert found.run_dir == run and found.latest == paths[-1] and not found.trained_now
-    assert found.config() == cfg and "epochs 1, 2" in found.summary()
-
-    # A 02_training output attached as a Kaggle input is found there.
-    attached = tmp_path / "input" / "my-training" / "vitst" / "smoke"
-    _fake_run(attached, model, cfg, epochs=(3,))
-    found = I.ensure_checkpoints(cfg, tmp_path / "empty", search=tmp_path / "input")
-    assert found.run_dir == attached and [e for e, _ in found.checkpoints] == [3]
-
-    # Outside smoke mode: an error that says what to do; nothing trained.
-    seed = get_preset("seed", pretrained=False)
-    with pytest.raises(FileNotFoundError, match="02_training"):
-        I.ensure_checkpoints(seed, tmp_path / "empty")
-
-    # Smoke mode: trains first (train() stubbed: the real one is covered by test_train).
-    calls = []
-
-    def fake_train(c, run_dir, resume=False):
-        calls.append((c.preset, Path(run_dir), resume))
-        _fake_run(Path(run_dir), model, cfg, epochs=(1,))
-
-    monkeypatch.setattr(T, "train", fake_train)
-    found = I.ensure_checkpoints(cfg, tmp_path / "fresh")
-    assert calls == [("smoke", tmp_path / "fresh", True)] and found.trained_now
-    assert "trained just now" in found.summary()
-
-
-def test_compare_checkpoints(smoke_model, clean_root: Path, tmp_path: Path) -> None:
-    model, cfg = smoke_model
-    paths = _fake_run(tmp_path / "run", model, cfg)
-    data = D.build_datasets(cfg, clean_root)
-    content = first_images(data["content_val"], 2)
-    style = first_images(data["style_val"], 5)  # capped at the dataset's length
-    assert content.shape == (2, 3, cfg.image_size, cfg.image_size) and len(style) == 2
-    rows = I.compare_checkpoints(
-        list(enumerate(paths, 1)), content, style, data["content_val"], data["style_val"]
-    )
-    assert [r["epoch"] for r in rows] == [1, 2] and rows[0]["checkpoint"] == "epoch_001.pt"
-    assert rows[0]["generated"].shape == content.shape
-    assert rows[0]["pairs"] == 2 and rows[0]["content_loss"] == pytest.approx(
-        rows[1]["content_loss"]
-    )
-    expected = I.evaluate(model, data["content_val"], data["style_val"])
-    assert rows[1]["style_loss"] == pytest.approx(expected["style_loss"], rel=1e-4)
-    assert "content_loss" not in I.compare_checkpoints([(2, paths[1])], content, style)[0]

@@ -5,7 +5,6 @@ Never imports the `kaggle` package (it authenticates on import) and never touche
 or /kaggle.
 """
 
-import ast
 import importlib.util
 import json
 import os
@@ -13,14 +12,15 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import jupytext
 import nbformat
 import pytest
+from test_bundle import clean_env
 
+from vitst_utils import bundle as B
 from vitst_utils import kaggle as K
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,45 +51,6 @@ cfg = get_preset("smoke")
 print(cfg.preset)
 """
 
-# Runs the bundle cell as a notebook would (twice), then starts a process the way DDP does (spawn):
-# the worker must import the unpacked package too.
-RUNNER = """
-import multiprocessing
-import runpy
-import sys
-
-if __name__ == "__main__":
-    import os
-
-    runpy.run_path(sys.argv[1], run_name="__main__")
-    first, start = sys.modules["vitst_utils"], os.environ["VITST_SESSION_START"]
-    runpy.run_path(sys.argv[1], run_name="__main__")  # the cell run again in the same kernel
-    print(f"fresh module on re-run: {sys.modules['vitst_utils'] is not first}")
-    print(f"session start {start} kept: {os.environ['VITST_SESSION_START'] == start}")
-    print(f"settings {os.environ['VITST_REHEARSAL']}|{os.environ['VITST_RESUME_FROM']}|")
-    ctx = multiprocessing.get_context("spawn")
-    worker = ctx.Process(target=runpy.run_module, args=("vitst_utils.config",))
-    worker.start()
-    worker.join()
-    print(f"spawned worker exit code {worker.exitcode}")
-"""
-
-# Runs the bundle cell as if torch-fidelity and lightning-utilities were missing, recording pip.
-MISSING_RUNNER = """
-import importlib.util
-import runpy
-import subprocess
-import sys
-
-real_find_spec = importlib.util.find_spec
-hidden = {"torch_fidelity", "lightning_utilities"}
-importlib.util.find_spec = lambda name, *a: None if name in hidden else real_find_spec(name, *a)
-calls = []
-subprocess.check_call = lambda cmd, *a, **k: calls.append(list(cmd)) or 0
-runpy.run_path(sys.argv[1], run_name="__main__")
-print(f"PIP {calls}")
-"""
-
 
 @pytest.fixture
 def standin(tmp_path) -> Path:
@@ -105,13 +66,6 @@ def built(tmp_path, standin) -> Path:
 
 def _repo_package() -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in (REPO / "vitst_utils").glob("*.py")}
-
-
-def _clean_env(**extra: str) -> dict[str, str]:
-    """The test environment without PYTHONPATH: the repository is not importable."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    env.update(HF_HUB_OFFLINE="1", **extra)
-    return env
 
 
 # --- metadata ----------------------------------------------------------------------------------
@@ -166,7 +120,7 @@ def test_notebook_is_clean_and_keeps_the_training_cells(built, standin):
     assert all(c.outputs == [] and c.execution_count is None for c in code)
     intro, bundle, *rest = nb.cells
     assert intro.cell_type == "markdown" and "vitst_utils.kaggle build" in intro.source
-    assert K.BUNDLE_VAR in bundle.source and K.BUNDLE_TAG in bundle.metadata.tags
+    assert B.BUNDLE_VAR in bundle.source and B.BUNDLE_TAG in bundle.metadata.tags
     source = jupytext.read(standin)
     assert [(c.cell_type, c.source) for c in rest] == [
         (c.cell_type, c.source) for c in source.cells
@@ -178,105 +132,6 @@ def test_embedded_package_is_the_repo_package_byte_for_byte(built):
     repo = _repo_package()
     assert sorted(embedded) == sorted(repo) and "kaggle.py" in embedded
     assert embedded == repo
-
-
-def _installs(cell: str) -> list[tuple[str, str]]:
-    match = re.search(r"installs = (\[.*?\])\n", cell, re.S)
-    assert match, "the bundle cell lists what it installs"
-    return ast.literal_eval(match.group(1))
-
-
-def test_bundle_installs_only_missing_pinned_packages_never_torch(built):
-    requirements = (REPO / "requirements.txt").read_text()
-    pin = re.search(r"^timm==(\S+)", requirements, re.M).group(1)
-    fidelity = re.search(r"^torch-fidelity==(\S+)", requirements, re.M).group(1)
-    metrics = re.search(r"^(torchmetrics\S+)", requirements, re.M).group(1)
-    pyav = re.search(r"^(av\S+)", requirements, re.M).group(1)
-    cell = nbformat.read(built, as_version=4).cells[1].source
-    installs = _installs(cell)
-    assert installs == [
-        ("timm", f"timm=={pin}"),
-        ("torch_fidelity", f"torch-fidelity=={fidelity}"),
-        ("lightning_utilities", "lightning-utilities"),
-        ("torchmetrics", metrics),
-        ("av", pyav),
-    ]
-    assert "importlib.util.find_spec(module) is None" in cell  # only when missing
-    assert '"--no-deps", *missing' in cell
-    names = {re.split(r"[=<>!~]", req)[0] for _, req in installs}
-    assert not names & {"torch", "torchvision", "torchaudio"}
-
-
-def test_bundle_cell_installs_what_is_missing_with_no_deps(built, tmp_path):
-    """Run the cell with torch-fidelity and lightning-utilities hidden and pip recorded."""
-    cell = tmp_path / "bundle_cell.py"
-    cell.write_text(nbformat.read(built, as_version=4).cells[1].source)
-    runner = tmp_path / "runner.py"
-    runner.write_text(MISSING_RUNNER)
-    work = tmp_path / "work"
-    work.mkdir()
-    done = subprocess.run(
-        [sys.executable, str(runner), str(cell)],
-        cwd=work,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0, done.stderr
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps"]
-    fidelity = dict(_installs(cell.read_text()))["torch_fidelity"]
-    assert f"PIP {[pip + [fidelity, 'lightning-utilities']]}" in done.stdout
-    assert "missing here: pip install --no-deps torch-fidelity==" in done.stdout
-
-
-def test_kaggle_installs_refuse_torch(tmp_path):
-    reqs = tmp_path / "requirements.txt"
-    reqs.write_text("timm==1.0\ntorch-fidelity==0.4.0\ntorchmetrics>=1.4, <2\nav>=18\n")
-    assert K.kaggle_installs(reqs)[-2] == ("torchmetrics", "torchmetrics>=1.4,<2")
-    reqs.write_text("timm>=1.0\ntorch-fidelity==0.4.0\ntorchmetrics>=1.4\nav>=18\n")
-    with pytest.raises(K.KaggleBuildError, match="timm==<version>"):
-        K.kaggle_installs(reqs)
-    reqs.write_text("timm==1.0\ntorchmetrics>=1.4\nav>=18\n")
-    with pytest.raises(K.KaggleBuildError, match="torch-fidelity"):
-        K.kaggle_installs(reqs)
-
-
-def test_bundle_cell_unpacks_replaces_and_guards(built, tmp_path):
-    """The bundle cell imports its own copy, replaces an older one, spares a foreign one."""
-    cell = tmp_path / "bundle_cell.py"
-    cell.write_text(nbformat.read(built, as_version=4).cells[1].source)
-    runner = tmp_path / "runner.py"
-    runner.write_text(RUNNER)
-    work = tmp_path / "work"
-    work.mkdir()
-
-    def run() -> subprocess.CompletedProcess:
-        cmd = [sys.executable, str(runner), str(cell)]
-        return subprocess.run(cmd, cwd=work, env=_clean_env(), capture_output=True, text=True)
-
-    before = time.time()
-    first = run()
-    assert first.returncode == 0, first.stderr
-    assert f"imported from {work / 'vitst_utils' / '__init__.py'}" in first.stdout
-    assert "fresh module on re-run: True" in first.stdout
-    start = float(re.search(r"session start (\S+) kept: True", first.stdout).group(1))
-    assert before <= start <= time.time()  # recorded first, kept when the cell runs again
-    assert "settings 0||" in first.stdout  # a default build: no rehearsal, nothing to resume
-    assert "spawned worker exit code 0" in first.stdout  # DDP workers import it too
-    assert {p.name: p.read_bytes() for p in (work / "vitst_utils").glob("*.py")} == (
-        K.embedded_files(built)
-    )
-    (work / "vitst_utils" / "stale.py").write_text("raise ImportError('stale copy')\n")
-    second = run()
-    assert second.returncode == 0, second.stderr
-    assert not (work / "vitst_utils" / "stale.py").exists()
-
-    shutil.rmtree(work / "vitst_utils")
-    (work / "vitst_utils").mkdir()  # someone's own folder: never deleted
-    (work / "vitst_utils" / "mine.py").write_text("")
-    guarded = run()
-    assert guarded.returncode != 0 and "was not unpacked by this notebook" in guarded.stderr
-    assert (work / "vitst_utils" / "mine.py").exists()
 
 
 # --- errors and the CLI ------------------------------------------------------------------------
@@ -407,7 +262,7 @@ def _simulated_kaggle(tmp_path: Path, built: Path) -> tuple[Path, Path, Path, di
 
     make_sample_dataset(dataset, size=64)
     (kaggle / "working").mkdir()
-    env = _clean_env(
+    env = clean_env(
         VITST_KAGGLE_INPUT=str(kaggle / "input"),
         VITST_KAGGLE_WORKING=str(kaggle / "working"),
         VITST_PRESET="smoke",
@@ -487,3 +342,18 @@ def test_resume_from_build_refuses_to_start_over_when_nothing_was_attached(tmp_p
     assert error is not None and "ResumeError" in str(error)
     assert "--resume-from alice/vitst-training: nothing to continue from" in str(error)
     assert not list(working.rglob("*.pt")) and "epochs (" not in text  # nothing trained
+
+
+def test_the_checkout_is_found_or_its_missing_files_named(standin, tmp_path, monkeypatch):
+    """From a checkout, or an installed package with --repo / the current folder."""
+    assert K.find_repo() == REPO and K.find_repo(REPO) == REPO
+    with pytest.raises(K.KaggleBuildError, match="lacks kaggle/kernel-metadata.json and req"):
+        K.find_repo(tmp_path)
+    monkeypatch.setattr(K, "PACKAGE_DIR", tmp_path / "site-packages" / "vitst_utils")
+    monkeypatch.chdir(REPO)
+    assert K.find_repo() == REPO  # an installed package, run in a clone
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(K.KaggleBuildError, match=f"{tmp_path} is not a vitst checkout.*--repo"):
+        K.build_push_folder("alice", tmp_path / "out", notebook=standin)
+    built = K.build_push_folder("alice", tmp_path / "out", notebook=standin, repo=REPO)
+    assert K.embedded_files(built) == _repo_package()

@@ -63,3 +63,17 @@ def test_identity_retrieval_is_one_for_identical_and_chance_when_shuffled(photos
     assert ranks.shape == (len(photos),) and (ranks > 0).any()
     with pytest.raises(ValueError, match="pair up"):
         M.identity_top1(photos, photos[:3])
+
+
+@pytest.mark.parametrize("n", [12, 100])  # fewer and more images than feature dimensions
+def test_fid_is_torchmetrics_fid(n):
+    from torchmetrics.image.fid import FrechetInceptionDistance
+
+    g = torch.Generator().manual_seed(n)
+    real = torch.randn(n, 64, generator=g)
+    fake = torch.randn(n + 3, 64, generator=g) * 1.5 + 0.2
+    reference = FrechetInceptionDistance(feature=M._Features(64))
+    reference.update(real, real=True)
+    reference.update(fake, real=False)
+    assert M.frechet_distance(real, fake) == pytest.approx(float(reference.compute()), rel=1e-4)
+    assert M.frechet_distance(real, real) == pytest.approx(0.0, abs=1e-6)

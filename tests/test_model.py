@@ -3,8 +3,9 @@ import timm
 import torch
 from torch import nn
 
+from vitst_utils import losses as L
 from vitst_utils.config import get_preset
-from vitst_utils.function import adaptive_instance_normalization, calc_mean_std
+from vitst_utils.function import adaptive_instance_normalization, calc_mean_std, to_pixels
 from vitst_utils.model import Decoder, build_model
 from vitst_utils.weights import PretrainedWeightsError
 
@@ -36,9 +37,7 @@ def test_seed_architecture():
     assert isinstance(last_conv, nn.Conv2d) and last_conv.out_channels == 3
     assert (last_conv.kernel_size, last_conv.stride, last_conv.padding) == ((3, 3), (1, 1), (1, 1))
     assert isinstance(tanh, nn.Tanh)
-    vgg = m.vgg_loss_net
-    assert all(isinstance(vgg[i], nn.ReLU) for i in (1, 6, 11, 20, 29))
-    assert not any(p.requires_grad for p in vgg.parameters()) and not vgg.training
+    assert {k.split(".")[0] for k in m.state_dict()} == {"vit_encoder", "decoder"}  # no VGG19
     x = torch.randn(1, 3, 224, 224)
     with torch.no_grad():
         assert m.encode(x).shape == (1, 768, 14, 14)
@@ -49,24 +48,44 @@ def test_seed_architecture():
 def test_smoke_forward_and_loss_gradients(smoke_cfg):
     torch.manual_seed(0)
     m = build_model(smoke_cfg).train()
-    assert not m.vgg_loss_net.training  # stays frozen in train mode
+    vgg = L.loss_net(smoke_cfg)
+    assert not vgg.training  # the loss net is frozen, in eval mode
     s = smoke_cfg.image_size
     content, style = torch.randn(2, 3, s, s), torch.randn(2, 3, s, s)
     gen = m(content, style)
     assert gen.shape == (2, 3, s, s)
-    c_loss, s_loss = m.calculate_loss(gen, content, style)
+    terms = L.perceptual_losses(vgg, smoke_cfg, gen, content, style)
+    c_loss, s_loss = terms["content"], terms["style"]
     assert c_loss.ndim == 0 and torch.isfinite(c_loss) and torch.isfinite(s_loss)
     (3 * c_loss + s_loss).backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.decoder.parameters())
     assert m.vit_encoder.patch_embed.proj.weight.grad is not None
-    assert all(p.grad is None for p in m.vgg_loss_net.parameters())
+    assert all(p.grad is None for p in vgg.parameters())
 
 
 def test_gram_style_loss_runs(smoke_cfg):
-    m = build_model(smoke_cfg.replace(style_loss="gram"))
+    cfg = smoke_cfg.replace(style_loss="gram")
+    m = build_model(cfg)
     x = torch.randn(1, 3, 64, 64)
-    _, s_loss = m.calculate_loss(m(x, x), x, x)
+    s_loss = L.perceptual_losses(L.loss_net(cfg), cfg, m(x, x), x, x)["style"]
     assert torch.isfinite(s_loss)
+
+
+def test_pixel_output_reaches_black_and_white_the_seeds_does_not(smoke_cfg):
+    for space, reaches in (("pixels", True), ("normalized", False)):
+        m = build_model(smoke_cfg.replace(output_space=space))
+        last = m.decoder[-2]
+        with torch.no_grad():
+            last.weight.zero_()
+            x = torch.randn(2, 3, 64, 64)
+            last.bias.fill_(-20.0)
+            lo = to_pixels(m(x, x)).amin().item()
+            last.bias.fill_(20.0)
+            hi = to_pixels(m(x, x)).amax().item()
+        if reaches:
+            assert lo < 1e-6 and hi > 1 - 1e-6
+        else:  # Tanh read as a normalised image: red 0.26-0.71, blue 0.18-0.63 at most
+            assert lo > 0.17 and hi < 0.72
 
 
 def test_decoder_upsamples_16x():
@@ -92,11 +111,11 @@ def test_local_weight_files_are_loaded(smoke_cfg, tmp_path):
     torch.testing.assert_close(
         m.vit_encoder.blocks[0].attn.qkv.weight, src.blocks[0].attn.qkv.weight
     )
-    torch.testing.assert_close(m.vgg_loss_net[28].weight, vgg.features[28].weight)
+    torch.testing.assert_close(L.loss_net(cfg)[28].weight, vgg.features[28].weight)
     # a bare `features` state dict works too
     torch.save(vgg.features.state_dict(), tmp_path / "features.pth")
-    m2 = build_model(cfg.replace(vgg_weights_file=str(tmp_path / "features.pth")))
-    torch.testing.assert_close(m2.vgg_loss_net[0].weight, vgg.features[0].weight)
+    features = L.loss_net(cfg.replace(vgg_weights_file=str(tmp_path / "features.pth")))
+    torch.testing.assert_close(features[0].weight, vgg.features[0].weight)
 
 
 def test_missing_pretrained_weights_is_an_error_not_random(smoke_cfg, tmp_path):
@@ -106,10 +125,10 @@ def test_missing_pretrained_weights_is_an_error_not_random(smoke_cfg, tmp_path):
         build_model(smoke_cfg.replace(vit_weights_file="/nope.pth"))
     torch.save(timm.create_model("test_vit", img_size=64).state_dict(), tmp_path / "vit.pth")
     with pytest.raises(PretrainedWeightsError, match="VGG19.*not cached"):
-        build_model(smoke_cfg.replace(pretrained=True, vit_weights_file=str(tmp_path / "vit.pth")))
+        L.loss_net(smoke_cfg.replace(pretrained=True, vit_weights_file=str(tmp_path / "vit.pth")))
     torch.save({"x": torch.zeros(1)}, tmp_path / "bad.pth")
     with pytest.raises(PretrainedWeightsError, match="not a torchvision vgg19"):
-        build_model(smoke_cfg.replace(vgg_weights_file=str(tmp_path / "bad.pth")))
+        L.loss_net(smoke_cfg.replace(vgg_weights_file=str(tmp_path / "bad.pth")))
     # a wrong-architecture ViT file is refused with the file named
     torch.save({"x": torch.zeros(1)}, tmp_path / "badvit.pth")
     with pytest.raises(PretrainedWeightsError, match="badvit.pth"):

@@ -14,6 +14,7 @@ import vitst_utils.losses as L
 import vitst_utils.train as T
 from vitst_utils import checkpoint as C
 from vitst_utils import distributed
+from vitst_utils import rundir as R
 from vitst_utils.config import get_preset
 from vitst_utils.model import ViTStyleTransfer, build_model
 
@@ -50,13 +51,14 @@ def test_cli_smoke_run_writes_everything(tmp_path):
     with open(run / "history.csv") as f:
         row = next(csv.DictReader(f))
     shares = {"content_share", "style_share"}  # the seed's two terms' loss balance
-    assert set(T.HISTORY_FIELDS) | shares == set(row) and float(row["images_per_s"]) > 0
+    assert set(R.HISTORY_FIELDS) | shares == set(row) and float(row["images_per_s"]) > 0
     assert float(row["content_share"]) + float(row["style_share"]) == pytest.approx(1.0, abs=1e-4)
+    assert row["rec_loss"] == row["total_loss"]  # no adversary: what G minimised is rec
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
-    assert [e for e, _ in C.list_checkpoints(run)] == [1, 2]
-    ck = C.load_checkpoint(C.checkpoint_path(run, 2))
+    assert [e for e, _ in R.list_checkpoints(run)] == [1, 2]
+    ck = C.load_checkpoint(R.checkpoint_path(run, 2))
     assert ck["epoch"] == 2 and len(ck["history"]) == 2 and "optimizer" in ck
-    model, cfg = C.load_model(C.checkpoint_path(run, 2))
+    model, cfg = C.load_model(R.checkpoint_path(run, 2))
     assert cfg.preset == "smoke" and isinstance(model, ViTStyleTransfer)
 
 
@@ -67,15 +69,15 @@ def test_bad_cli_input_reads_well(tmp_path):
 
 def test_overfitting_a_fixed_batch_lowers_the_loss(smoke_cfg):
     torch.manual_seed(0)
-    model = build_model(smoke_cfg).train()
+    model, vgg = build_model(smoke_cfg).train(), L.loss_net(smoke_cfg)
     s = smoke_cfg.image_size
     content, style = torch.randn(2, 3, s, s).clamp(-2, 2), torch.randn(2, 3, s, s).clamp(-2, 2)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-3)
     losses = []
     for _ in range(40):
         opt.zero_grad()
-        c, st = model.calculate_loss(model(content, style), content, style)
-        total = 3 * c + st
+        terms = L.perceptual_losses(vgg, smoke_cfg, model(content, style), content, style)
+        total = 3 * terms["content"] + terms["style"]
         total.backward()
         opt.step()
         losses.append(total.item())
@@ -94,16 +96,41 @@ def test_in_process_run_then_resume_extends_and_refuses_overwrite(smoke_cfg, tmp
         T.train(smoke_cfg.replace(epochs=4, decoder_channels=(8, 8, 8, 8)), tmp_path, resume=True)
 
 
+def test_an_older_checkpoint_resumes_with_the_vgg19_it_carries(smoke_cfg, tmp_path, monkeypatch):
+    """A checkpoint written before issue 19 carries the generator's VGG19 (`vgg_loss_net.*`):
+    resumed, the run continues that objective (that VGG19, not the one its config would draw)
+    and ends bit-identical to a run that trained with that VGG19 throughout; the checkpoints
+    it writes from then on hold the generator alone."""
+    cfg = smoke_cfg.replace(epochs=2, save_every=1, keep_last=0)
+    carried = L.loss_net(cfg.replace(seed=7))  # not the net cfg draws
+    real = L.loss_net
+    monkeypatch.setattr(L, "loss_net", lambda c, state=None: real(c, state or carried.state_dict()))
+    T.train(cfg, tmp_path / "full")  # both epochs with `carried`
+    monkeypatch.undo()
+    old = C.load_checkpoint(R.checkpoint_path(tmp_path / "full", 1))
+    old["model"] = {
+        **old["model"],
+        **{f"vgg_loss_net.{k}": v for k, v in carried.state_dict().items()},
+    }
+    R.write_atomic(R.checkpoint_path(tmp_path / "cut", 1), lambda f: torch.save(old, f))
+    assert T.train(cfg, tmp_path / "cut", resume=True).epochs_completed == 2
+    a = C.load_checkpoint(R.checkpoint_path(tmp_path / "full", 2))["model"]
+    b = C.load_checkpoint(R.checkpoint_path(tmp_path / "cut", 2))["model"]
+    assert a.keys() == b.keys() and not any(k.startswith("vgg_loss_net.") for k in b)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+
+
 def test_keep_last_retention(smoke_cfg, tmp_path):
     T.train(smoke_cfg.replace(epochs=4, keep_last=2), tmp_path)
-    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [3, 4]
+    assert [e for e, _ in R.list_checkpoints(tmp_path)] == [3, 4]
 
 
 def test_amp_path_runs_on_cpu_with_autocast_disabled(smoke_cfg, tmp_path, caplog):
     caplog.set_level("INFO", logger="vitst_utils.train")
     res = T.train(smoke_cfg.replace(amp=True, epochs=1), tmp_path)
     assert res.epochs_completed == 1 and "amp off" in caplog.text
-    assert "scaler" in C.load_checkpoint(C.checkpoint_path(tmp_path, 1))
+    assert "scaler" in C.load_checkpoint(R.checkpoint_path(tmp_path, 1))
 
 
 def _nan_on(bad_calls, monkeypatch):
@@ -134,10 +161,10 @@ def test_persistent_nonfinite_loss_stops_with_clear_error(smoke_cfg, tmp_path, m
     with pytest.raises(T.NonFiniteLossError, match="3 consecutive non-finite.*epoch_002.pt"):
         T.train(cfg, tmp_path)
     # epoch 2 skipped both its steps: no mean loss, weights untouched and still finite
-    rows = T.read_history_csv(tmp_path / "history.csv")
+    rows = R.read_history(tmp_path)
     assert [r["skipped_steps"] for r in rows] == [0, 2] and math.isnan(rows[1]["total_loss"])
-    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [1, 2]
-    model, _ = C.load_model(C.checkpoint_path(tmp_path, 2))
+    assert [e for e, _ in R.list_checkpoints(tmp_path)] == [1, 2]
+    model, _ = C.load_model(R.checkpoint_path(tmp_path, 2))
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
@@ -160,7 +187,7 @@ def test_time_budget_stops_with_a_checkpoint_and_resumes(smoke_cfg, tmp_path, mo
     cfg = smoke_cfg.replace(epochs=5, save_every=10, time_budget_minutes=10 / 60)
     res = T.train(cfg, tmp_path)
     assert res.stopped == "time_budget" and 1 <= res.epochs_completed < 5
-    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [res.epochs_completed]
+    assert [e for e, _ in R.list_checkpoints(tmp_path)] == [res.epochs_completed]
     monkeypatch.undo()
     res = T.train(cfg.replace(time_budget_minutes=None), tmp_path, resume=True)
     assert res.epochs_completed == 5 and _epochs_in_history(tmp_path) == [1, 2, 3, 4, 5]
@@ -178,7 +205,7 @@ def test_ddp_two_cpu_processes_agree(smoke_cfg, tmp_path):
     )
     s0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     s1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
-    ck = C.load_checkpoint(C.checkpoint_path(tmp_path, 2))["model"]
+    ck = C.load_checkpoint(R.checkpoint_path(tmp_path, 2))["model"]
     initial = build_model(cfg).state_dict()
     moved = [k for k in s0 if not torch.equal(s0[k], initial[k])]
     assert moved, "training changed no weight"
@@ -216,22 +243,9 @@ def test_ddp_anime_ranks_stop_after_the_same_epoch_when_their_clocks_disagree(
     assert [(tmp_path / f"rank{r}_epochs.txt").read_text() for r in (0, 1)] == ["1", "1"]
     result = T.TrainResult.from_run_dir(tmp_path)
     assert (result.stopped, result.epochs_completed) == ("time_budget", 1)
-    assert [e for e, _ in C.list_checkpoints(tmp_path)] == [1]  # saved when the stop came
+    assert [e for e, _ in R.list_checkpoints(tmp_path)] == [1]  # saved when the stop came
     assert _epochs_in_history(tmp_path) == [1] and result.history[0]["d_loss"] > 0
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["epoch_001.pt"]
-
-
-def test_a_worker_error_ends_every_worker_and_reaches_the_parent_as_itself():
-    """Rank 1 raises while rank 0 waits for it in a barrier: the parent gets rank 1's own
-    ValueError (not torch's ProcessRaisedException holding a traceback) and no process is left."""
-    from ddp_helpers import fail_on_rank1, hang_guard
-
-    message = "rank 1 could not read /data/AnimeFace/train/0042.png"
-    with pytest.raises(ValueError) as caught:
-        distributed.spawn(fail_on_rank1, (message,), 2, poll=hang_guard(120))
-    assert str(caught.value) == message and type(caught.value) is ValueError
-    assert caught.value.worker_rank == 1 and "Traceback" in caught.value.worker_traceback
-    assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 def test_launch_ddp_fetches_weights_first_and_reports_a_config_error_once(
@@ -279,14 +293,14 @@ def test_kill_9_then_resume_reaches_the_planned_epochs(tmp_path, sample_root):
     ]
     proc = _cli(*args)
     deadline = time.monotonic() + 120
-    while not C.list_checkpoints(run) and time.monotonic() < deadline and proc.poll() is None:
+    while not R.list_checkpoints(run) and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     time.sleep(0.3)  # somewhere in a later epoch or inside a checkpoint write
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
     # a kill during a write leaves at most a temp file, never a broken epoch_XXX.pt
-    for _, p in C.list_checkpoints(run):
+    for _, p in R.list_checkpoints(run):
         C.load_checkpoint(p)
     proc = _cli(*args, "--resume")
     out, _ = proc.communicate(timeout=300)
@@ -298,10 +312,10 @@ def test_kill_9_then_resume_reaches_the_planned_epochs(tmp_path, sample_root):
 
 def test_resume_passes_over_a_broken_newest_checkpoint(smoke_cfg, tmp_path):
     T.train(smoke_cfg.replace(epochs=2), tmp_path)
-    C.checkpoint_path(tmp_path, 3).write_bytes(b"PK\x03\x04 half a file")
+    R.checkpoint_path(tmp_path, 3).write_bytes(b"PK\x03\x04 half a file")
     res = T.train(smoke_cfg.replace(epochs=3), tmp_path, resume=True)
     assert res.epochs_completed == 3 and _epochs_in_history(tmp_path) == [1, 2, 3]
-    assert C.load_checkpoint(C.checkpoint_path(tmp_path, 3))["epoch"] == 3
+    assert C.load_checkpoint(R.checkpoint_path(tmp_path, 3))["epoch"] == 3
 
 
 def test_torchrun_two_processes(tmp_path, sample_root):
@@ -326,4 +340,4 @@ def test_torchrun_two_processes(tmp_path, sample_root):
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "strategy ddp x2" in proc.stdout and proc.stdout.count("done: 2/2 epochs") == 1
-    assert _epochs_in_history(run) == [1, 2] and len(C.list_checkpoints(run)) == 2
+    assert _epochs_in_history(run) == [1, 2] and len(R.list_checkpoints(run)) == 2

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from video_helpers import save_smoke_checkpoint, smoke_model, stream_info, write_clip
 
-from vitst_utils import inference as I
+from vitst_utils import stylize as S
 from vitst_utils import video as VID
 from vitst_utils.sample_clip import make_sample_clip
 from vitst_utils.videoio import VideoError, temp_path
@@ -17,7 +17,7 @@ from vitst_utils.videoio import VideoError, temp_path
 @pytest.fixture(scope="module")
 def model_and_target(sample_root):
     model, proto = smoke_model(sample_root)
-    return model, I.target_from_prototype(proto), proto
+    return model, S.target_from_prototype(proto), proto
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +154,7 @@ def _odd_clip(path):
         ("not_a_video", "is not a video FFmpeg can read"),
         ("out_is_input", "is the input"),
         ("start_past_end", "--start 5 s: "),
-        ("odd_original", "needs even sides, so --size original cannot keep it"),
+        ("odd_original", "--size original: "),
         ("no_encoder", "has no no_such_h264 encoder"),
         ("not_mp4", "give it a .mp4 name"),
         ("alpha", "--alpha must be between 0 and 1"),

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 from vitst_utils import checkpoint as C
-from vitst_utils import inference as I
 from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
+from vitst_utils.prototype import build_prototype
 
 
 def write_clip(
@@ -59,13 +59,13 @@ def smoke_model(sample_root: Path):
     """A smoke-size model (random weights, seed 0) and the prototype of the sample anime."""
     cfg = get_preset("smoke", data_root=str(sample_root))
     torch.manual_seed(0)
-    model = build_model(cfg, use_weights=False, loss_net=False).eval()
-    proto = I.build_prototype(model, sample_root / "AnimeFace" / "test")
+    model = build_model(cfg, use_weights=False).eval()
+    proto = build_prototype(model, sample_root / "AnimeFace" / "test")
     return model, proto
 
 
 def save_smoke_checkpoint(path: Path, model, proto) -> Path:
-    cfg = model.cfg
+    cfg = get_preset("smoke")  # the architecture of `smoke_model`
     own = {k: proto[k] for k in ("mean", "std", "count")}
     return C.save_checkpoint(path, model, cfg, epoch=1, prototype=own)
 

@@ -4,22 +4,27 @@ A checkpoint is a dict with at least `model` (weights, no `module.` prefix), `co
 TrainConfig as a dict) and `epoch` (completed epochs), so the file alone rebuilds its model.
 Three kinds of file load as a model:
 
-- a training checkpoint (`format: vitst-checkpoint`, written by `train`): weights with the VGG19
-  loss net, optimizer and training state, and (newer runs) the style `prototype`;
+- a training checkpoint (`format: vitst-checkpoint`, written by `train`): the generator's
+  weights (encoder, fuse, decoder), optimizer and training state, and the style `prototype`;
 - a slim export (`format: vitst-slim`, written by `vitst_utils.export`): only what stylising
   needs: encoder + decoder weights (fp32 or fp16), config and a prototype;
 - a bare state dict saved the seed's way (`nn.DataParallel(model).state_dict()`), read as the
   `seed` architecture.
 
+Neither carries the VGG19 of the losses (the training step's: `losses.loss_net`). The seed's
+state dicts and vitst checkpoints written before issue 19 do (`vgg_loss_net.*`, 80 MB):
+`split_loss_net` is the one place that takes those keys apart, so such files still load, and
+resume and evaluate with the VGG19 they carry.
+
 A prototype is `{"mean": (C,), "std": (C,), "count": int}`: the mean AdaIN statistics of the
-anime domain (see `inference.build_prototype`).
+anime domain (see `prototype.build_prototype`).
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import pickle
-import re
+import random
 from pathlib import Path
 from typing import Any
 
@@ -28,12 +33,14 @@ from torch import nn
 
 from .config import TrainConfig, get_preset
 from .model import ViTStyleTransfer, build_model
+from .rundir import list_checkpoints, read_config, write_atomic
+
+log = logging.getLogger(__name__)
 
 FORMAT = "vitst-checkpoint"
 SLIM_FORMAT = "vitst-slim"
 PROTOTYPE_FORMAT = "vitst-prototype"  # a prototype file (inference); known here to say so
-LOSS_NET_PREFIX = "vgg_loss_net."
-_NAME = re.compile(r"^epoch_(\d+)\.pt$")
+LEGACY_LOSS_NET = "vgg_loss_net."  # the VGG19 inside the generator of older files
 
 
 class CheckpointError(RuntimeError):
@@ -53,15 +60,11 @@ def strip_prefix(state: dict[str, Any], prefix: str = "module.") -> dict[str, An
     return {k.removeprefix(prefix): v for k, v in state.items()}
 
 
-def checkpoint_path(run_dir: str | Path, epoch: int) -> Path:
-    return Path(run_dir) / "checkpoints" / f"epoch_{epoch:03d}.pt"
-
-
 def save_checkpoint(
     path: str | Path, model: nn.Module, cfg: TrainConfig, epoch: int, **state: Any
 ) -> Path:
-    """Write model weights, config, epoch and any extra training `state` atomically:
-    a temp file in the same folder, fsync, then rename, so a crash never leaves a broken file."""
+    """Write model weights, config, epoch and any extra training `state` atomically
+    (`rundir.write_atomic`): a crash never leaves a broken file."""
     payload = {
         "format": FORMAT,
         "model": strip_prefix(unwrap(model).state_dict()),
@@ -69,23 +72,7 @@ def save_checkpoint(
         "epoch": int(epoch),
         **state,
     }
-    return save_atomic(payload, path)
-
-
-def save_atomic(payload: Any, path: str | Path) -> Path:
-    """`torch.save` to a temp file beside `path`, fsync, rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return write_atomic(path, lambda f: torch.save(payload, f))
 
 
 def _is_state_dict(obj: Any) -> bool:
@@ -106,8 +93,8 @@ _MAGIC = (
     (b"{", "JSON text"),
 )
 NOT_A_CHECKPOINT_FIX = (
-    "Pass a training checkpoint (runs/<preset>/checkpoints/epoch_XXX.pt), a slim export "
-    "(python -m vitst_utils.export ... --out model.pt) or a state dict saved by the seed notebook."
+    "Expected a training checkpoint (runs/<preset>/checkpoints/epoch_XXX.pt), a slim export "
+    "(export.py) or a state dict saved by the seed notebook."
 )
 
 
@@ -165,8 +152,8 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
         return obj
     if fmt == PROTOTYPE_FORMAT:
         raise CheckpointError(
-            f"{path} is a style prototype, not a checkpoint: pass it with --prototype "
-            "(and the model with --checkpoint)"
+            f"{path} is a style prototype, not a checkpoint: give it as the prototype, and a "
+            "checkpoint as the model"
         )
     if _is_state_dict(obj):
         return {
@@ -200,67 +187,75 @@ def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str | P
         )
 
 
-def has_loss_net(ckpt: dict[str, Any]) -> bool:
-    """Whether the checkpoint carries the VGG19 loss net's weights (a slim export does not)."""
-    return any(k.removeprefix("module.").startswith(LOSS_NET_PREFIX) for k in ckpt["model"])
+def split_loss_net(
+    state: dict[str, torch.Tensor],
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
+    """(the generator's weights, the VGG19 loss net's or None) of a state dict (`module.`
+    prefixes stripped): older files carried the VGG19 inside the generator."""
+    state = strip_prefix(state)
+    prefix = LEGACY_LOSS_NET
+    vgg = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+    return {k: v for k, v in state.items() if not k.startswith(prefix)}, vgg or None
 
 
 def model_from_checkpoint(
-    ckpt: dict[str, Any],
-    source: str | Path = "",
-    map_location: str | torch.device = "cpu",
-    loss_net: bool | None = None,
+    ckpt: dict[str, Any], source: str | Path = "", map_location: str | torch.device = "cpu"
 ) -> tuple[ViTStyleTransfer, TrainConfig]:
-    """The model of a checkpoint read by `load_checkpoint`, in fp32 and eval mode.
-
-    `loss_net`: None builds the VGG19 loss net when the file has its weights (training
-    checkpoints, seed state dicts) and leaves it out when not (slim exports); False leaves it
-    out (stylising needs none: ~80 MB less); True asks for it and is an error for a file
-    without it (losses from a random VGG19 would mean nothing)."""
+    """The model of a checkpoint read by `load_checkpoint`, in fp32 and eval mode (a VGG19
+    the file carries is left out: see `split_loss_net`)."""
     cfg = TrainConfig.from_dict(ckpt["config"])
-    has_vgg = has_loss_net(ckpt)
-    if loss_net and not has_vgg:
-        raise CheckpointError(
-            f"{source} has no VGG19 loss-net weights (a slim export?), so it cannot compute "
-            "losses: use the training checkpoint it was exported from"
-        )
-    want_vgg = has_vgg if loss_net is None else loss_net
-    state = strip_prefix(ckpt["model"])
-    if not want_vgg:
-        state = {k: v for k, v in state.items() if not k.startswith(LOSS_NET_PREFIX)}
-    model = build_model(cfg, use_weights=False, loss_net=want_vgg)
-    load_state(model, state, source)  # copies into the fp32 parameters (fp16 slim files too)
+    model = build_model(cfg, use_weights=False)
+    load_state(model, split_loss_net(ckpt["model"])[0], source)  # into fp32 (fp16 slim files too)
     return model.to(map_location).eval(), cfg
 
 
 def load_model(
-    path: str | Path, map_location: str | torch.device = "cpu", loss_net: bool | None = None
+    path: str | Path, map_location: str | torch.device = "cpu"
 ) -> tuple[ViTStyleTransfer, TrainConfig]:
     """Rebuild the model from the file alone (no downloads), fp32, in eval mode. Reads
-    training checkpoints, slim exports and seed state dicts; `loss_net` as in
-    `model_from_checkpoint`."""
-    return model_from_checkpoint(load_checkpoint(path, map_location), path, map_location, loss_net)
+    training checkpoints, slim exports and seed state dicts."""
+    return model_from_checkpoint(load_checkpoint(path, map_location), path, map_location)
 
 
-def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
-    """(epoch, path) of the numbered checkpoints in `run_dir/checkpoints`, oldest first."""
-    folder = Path(run_dir) / "checkpoints"
-    if not folder.is_dir():
-        return []
-    found = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _NAME.match(p.name))]
-    return sorted(found)
+def run_config(run_dir: str | Path | None, path: str | Path | None = None) -> TrainConfig | None:
+    """The config a run (or a checkpoint file) trained with, the one reader: the run folder's
+    config.json, else the file's own (read without its tensors), a seed state dict's being the
+    seed preset's; None when neither reads."""
+    cfg = read_config(run_dir)
+    if cfg is not None or path is None:
+        return cfg
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        if isinstance(obj, dict) and isinstance(obj.get("config"), dict):
+            return TrainConfig.from_dict(obj["config"])
+        return get_preset("seed") if _is_state_dict(obj) else None
+    except Exception:  # unreadable: the caller reports the file when it loads it
+        return None
 
 
-def prune_checkpoints(run_dir: str | Path, keep_last: int) -> list[Path]:
-    """Delete all but the newest `keep_last` numbered checkpoints (0 keeps all) and stale temp
-    files from interrupted writes; return what was removed."""
-    removed = []
-    ckpts = list_checkpoints(run_dir)
-    if keep_last > 0:
-        removed = [p for _, p in ckpts[:-keep_last]]
-    folder = Path(run_dir) / "checkpoints"
-    if folder.is_dir():
-        removed += [p for p in folder.glob(".epoch_*.pt.tmp-*")]
-    for p in removed:
-        p.unlink(missing_ok=True)
-    return removed
+def rng_state() -> dict[str, Any]:
+    """This process's random generators (torch, python, every GPU), for an exact resume."""
+    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
+
+
+def latest_checkpoint(run_dir: str | Path) -> dict[str, Any] | None:
+    """The newest checkpoint of a run that reads back (with its `path`); a broken newer file is
+    reported and passed over. None when there is none."""
+    for _, path in reversed(list_checkpoints(run_dir)):
+        try:
+            state = load_checkpoint(path)
+            state["path"] = path
+            return state
+        except CheckpointError as e:
+            log.warning("skipping unreadable checkpoint: %s", e)
+    return None

@@ -12,8 +12,8 @@ from typing import Any
 CONTENT_DOMAIN = "CelebA"
 STYLE_DOMAIN = "AnimeFace"
 
-# Fields that decide the network's shape: a checkpoint only resumes or loads into a model
-# whose config agrees on all of them.
+# Fields that decide the network's shape (model.MODEL_ARGS) and the loss net's layers: a run
+# only resumes from a checkpoint whose config agrees on all of them.
 MODEL_FIELDS = (
     "vit_name",
     "vit_kwargs",
@@ -232,52 +232,65 @@ class TrainConfig:
 DECODERS = ("convtranspose", "upsample")
 
 # --- recipes: what is trained, whatever the scale -----------------------------------------------
-# The seed's: the last ViT block, the transposed-convolution decoder read as a normalised image,
-# MSE content at relu3_1, mean/std style over relu1_1-relu5_1, AdamW defaults.
-SEED_RECIPE: dict[str, Any] = dict(
-    vit_layers=(),
-    decoder="convtranspose",
-    output_space="normalized",
-    freeze_encoder=False,
-    vgg_layers=(1, 6, 11, 20, 29),
-    content_layer=2,
-    content_criterion="mse",
-    content_norm=False,
-    style_loss="mean_std",
-    style_norm=False,
-    lambda_content=3.0,
-    lambda_style=1.0,
-    lambda_gram_gray=0.0,
-    lambda_identity_pixel=0.0,
-    lambda_identity_feature=0.0,
-    lambda_tv=0.0,
-    lambda_color=0.0,
-    lambda_luma=0.0,
-    lambda_adv=0.0,
-    adv_adaptive=False,
-    d_blur_weight=0.0,
-    betas=(0.9, 0.999),
+# The fields a recipe decides (architecture choices and losses); the rest is the preset's scale.
+RECIPE_FIELDS = (
+    "vit_layers",
+    "decoder",
+    "output_space",
+    "freeze_encoder",
+    "vgg_layers",
+    "content_layer",
+    "content_criterion",
+    "content_norm",
+    "style_loss",
+    "style_norm",
+    "lambda_content",
+    "lambda_style",
+    "lambda_gram_gray",
+    "gram_layer",
+    "lambda_identity_pixel",
+    "lambda_identity_feature",
+    "lambda_tv",
+    "tv_kind",
+    "lambda_color",
+    "lambda_luma",
+    "luma_blur",
+    "lambda_adv",
+    "adv_adaptive",
+    "gan_loss",
+    "d_blur_weight",
+    "d_augment",
+    "betas",
 )
+
+# The seed's: TrainConfig's defaults (the last ViT block, the transposed-convolution decoder
+# read as a normalised image, MSE content at relu3_1, mean/std style over relu1_1-relu5_1,
+# AdamW defaults, no other term).
+SEED_RECIPE: dict[str, Any] = {f: getattr(TrainConfig(), f) for f in RECIPE_FIELDS}
+
+
+def _recipe(**overrides: Any) -> dict[str, Any]:
+    """A recipe as what it changes from the seed's; only RECIPE_FIELDS, so that swapping
+    recipes (`get_preset(name, recipe=...)`) resets everything the other one set."""
+    unknown = sorted(set(overrides) - set(RECIPE_FIELDS))
+    if unknown:
+        raise ValueError(f"{unknown} are not recipe fields: add them to config.RECIPE_FIELDS")
+    return overrides
+
 
 # The anime recipe; README "The anime recipe" gives each choice's source. The encoder's blocks
 # (`vit_layers`) and whether it is frozen depend on the backbone: the presets set them.
-ANIME_RECIPE: dict[str, Any] = dict(
+ANIME_RECIPE: dict[str, Any] = _recipe(
     decoder="upsample",
     output_space="pixels",
     vgg_layers=(1, 6, 11, 20),
     content_layer=3,
-    content_criterion="mse",
     content_norm=True,
-    style_loss="mean_std",
     lambda_content=2.0,
-    lambda_style=1.0,
     lambda_gram_gray=50.0,
     lambda_identity_pixel=50.0,
-    lambda_identity_feature=0.0,
     lambda_tv=10.0,
-    lambda_color=0.0,
     lambda_adv=1.0,
-    gan_loss="lsgan",
     betas=(0.5, 0.999),
 )
 

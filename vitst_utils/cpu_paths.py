@@ -178,7 +178,7 @@ def export_pieces(model: nn.Module, folder: str | Path) -> tuple[Path, Path]:
     `folder/decoder.onnx` (torch.onnx, dynamo exporter)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    p, s = model.patch_size, model.cfg.image_size
+    p, s = model.patch_size, model.image_size
     photo = torch.zeros(2, 3, s, s + p)  # batch 2: a sample dim of 1 would be specialised
     with torch.no_grad():
         feat = model.encode(photo)

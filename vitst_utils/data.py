@@ -16,8 +16,9 @@ import hashlib
 import logging
 import os
 import warnings
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
@@ -34,6 +35,7 @@ from .sample_data import make_sample_dataset
 logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif"})
+T = TypeVar("T")
 
 DOMAINS = (CONTENT_DOMAIN, STYLE_DOMAIN)
 SPLITS = ("train", "val", "test")
@@ -56,6 +58,13 @@ class ImageSkipped(ValueError):
         super().__init__(f"{path}: {reason}" if path is not None else reason)
         self.reason = reason
         self.path = path
+
+
+def is_image_name(name: str | Path) -> bool:
+    """Whether a file name is one of an image (IMAGE_EXTENSIONS) and not hidden: the one test
+    of "is an image file" (without decoding it; `load_image` says whether it is usable)."""
+    name = Path(name).name
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_EXTENSIONS
 
 
 # --- decoding ----------------------------------------------------------------------------------
@@ -185,7 +194,7 @@ def scan_folder(
             skipped.append((path, "sub-folder"))
         elif not path.is_file():
             skipped.append((path, "not a regular file (broken link?)"))
-        elif path.suffix.lower() not in IMAGE_EXTENSIONS:
+        elif not is_image_name(path):
             skipped.append((path, f"not an image file ({path.suffix or 'no extension'})"))
         else:
             try:
@@ -249,36 +258,10 @@ class ImageFolderDataset(Dataset):
         return self.transform(image) if self.transform is not None else image
 
 
-class CachedImages(Dataset):
-    """A training set decoded once into memory: each image resized (shorter side = `size`, as
-    the train transform's Resize) and kept as uint8. Items are random `size` x `size` crops,
-    still uint8; `gpu_augment` flips and normalises them on the device. For when decoding is
-    the bottleneck (Kaggle's T4 x2 machine has 4 CPU cores): about 0.18 MB per image at 224."""
-
-    def __init__(self, source: ImageFolderDataset, size: int):
-        self.files, self.folder, self.size = source.files, source.folder, size
-        self.skipped, self.excluded = source.skipped, source.excluded
-        resize = transforms.Resize(size)
-        self.images = [
-            torch.from_numpy(np.array(resize(load_image(p)))).permute(2, 0, 1).contiguous()
-            for p in tqdm(self.files, desc=f"caching {self.folder.name}", unit="img", leave=False)
-        ]
-        self.nbytes = sum(t.numel() for t in self.images)
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-    def __getitem__(self, index: int) -> torch.Tensor:
-        im = self.images[index]
-        h, w = im.shape[1:]
-        top = int(torch.randint(0, h - self.size + 1, ()))
-        left = int(torch.randint(0, w - self.size + 1, ()))
-        return im[:, top : top + self.size, left : left + self.size]
-
-
 def gpu_augment(batch: torch.Tensor, hflip: bool = True) -> torch.Tensor:
-    """uint8 crops (B, 3, S, S) on any device -> flipped (p = 0.5 each) and normalised, as
-    RandomHorizontalFlip + ToTensor + Normalize would on the CPU."""
+    """uint8 crops (B, 3, S, S) on any device (`imagecache.SharedImageCache`'s) -> flipped
+    (p = 0.5 each) and normalised, as RandomHorizontalFlip + ToTensor + Normalize would on the
+    CPU."""
     x = batch.float() / 255.0
     if hflip:
         flip = torch.rand(len(x), device=x.device) < 0.5
@@ -321,6 +304,61 @@ def to_pil(t: torch.Tensor) -> Image.Image:
         raise ValueError(f"to_pil expects one (3,H,W) image, got {tuple(t.shape)}; index a batch")
     arr = (denormalize(t.detach().float().cpu()) * 255.0).round().to(torch.uint8)
     return Image.fromarray(arr.permute(1, 2, 0).numpy())
+
+
+def image_tensor(path: str | Path | Image.Image, image_size: int) -> torch.Tensor:
+    """One image -> a normalised (1, 3, S, S) batch (the seed's eval transform: short side to
+    S, centre crop). Style images are always read this way, as training saw them."""
+    image = path if isinstance(path, Image.Image) else load_image(path)
+    return build_transform(image_size, train=False)(image).unsqueeze(0)
+
+
+def image_batch(paths: Iterable[str | Path | Image.Image], image_size: int) -> torch.Tensor:
+    """`image_tensor` of each, as one (N, 3, S, S) batch."""
+    return torch.cat([image_tensor(p, image_size) for p in paths])
+
+
+def chunks(items: Sequence[T], size: int, desc: str) -> Iterator[Sequence[T]]:
+    """`items` in slices of `size`, with a progress bar from three slices up."""
+    starts = range(0, len(items), size)
+    for start in tqdm(starts, desc=desc, unit="batch", disable=len(starts) < 3):
+        yield items[start : start + size]
+
+
+def gather_images(
+    sources: str | Path | Sequence[str | Path] | None,
+) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Usable image files from files and folders, and the (path, reason) of those skipped.
+
+    `sources`: a list of paths, or one string of paths joined by os.pathsep (as in an
+    environment variable); folders contribute their images (flat, as `scan_folder`). A path
+    that does not exist is an error (a typo must not pass silently); None or empty gives [].
+    """
+    if sources is None:
+        return [], []
+    if isinstance(sources, str):
+        items: list[str | Path] = [s for s in sources.split(os.pathsep) if s.strip()]
+    elif isinstance(sources, Path):
+        items = [sources]
+    else:
+        items = list(sources)
+    good: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for item in items:
+        path = Path(item).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"Your image {path} does not exist (check the path)")
+        if path.is_dir():
+            g, s = scan_folder(path)
+            good += g
+            skipped += s
+            continue
+        try:
+            load_image(path)
+            good.append(path)
+        except ImageSkipped as e:
+            skipped.append((path, e.reason))
+    return list(dict.fromkeys(good)), skipped
 
 
 # --- finding the data --------------------------------------------------------------------------
@@ -382,7 +420,8 @@ def find_data_root(
     env = os.environ if env is None else env
     base = Path(kaggle_input) if kaggle_input else kaggle_input_dir(env)
     if explicit not in (None, ""):
-        source, root = "--data-root/argument", _resolve_root(Path(explicit), "--data-root/argument")
+        source = "the given data root"
+        root = _resolve_root(Path(explicit), source)
     elif env.get(DATA_ROOT_ENV):
         source = f"${DATA_ROOT_ENV}"
         root = _resolve_root(Path(env[DATA_ROOT_ENV]), source)
@@ -393,14 +432,13 @@ def find_data_root(
         return root
     searched = f"searched {base}" if base.is_dir() else f"{base} does not exist"
     raise FileNotFoundError(
-        f"No dataset found: no --data-root, no ${DATA_ROOT_ENV}, and no AvatarAnime folder "
+        f"No dataset found: no data root given, no ${DATA_ROOT_ENV}, and no AvatarAnime folder "
         f"with {' and '.join(DOMAINS)} in the Kaggle input ({searched}).\n"
         f"Get the data:\n"
         f"  kaggle datasets download -d {KAGGLE_DATASET}\n"
         f"  unzip avataranime.zip -d data\n"
-        f"  export {DATA_ROOT_ENV}=$PWD/data/AvatarAnime   (or pass --data-root data/AvatarAnime)\n"
-        f"Expected layout: {LAYOUT}.\n"
-        f"No data at hand? `--preset smoke` runs on the built-in synthetic data."
+        f"  export {DATA_ROOT_ENV}=$PWD/data/AvatarAnime\n"
+        f"Expected layout: {LAYOUT}."
     )
 
 
@@ -425,8 +463,8 @@ def read_exclude_file(path: str | Path) -> list[str]:
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(
-            f"exclude_file={str(path)!r}: no such file. Write one with "
-            "`python -m vitst_utils.dataquality --data-root DIR --out DIR` or unset exclude_file."
+            f"exclude_file={str(path)!r}: no such file. Write one with the data-quality check "
+            "(dataquality.py, its exclude.txt) or unset exclude_file."
         )
     out = []
     for n, line in enumerate(path.read_text().splitlines(), 1):

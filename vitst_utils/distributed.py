@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import socket
@@ -19,10 +20,14 @@ import time
 import traceback
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
+from tqdm.auto import tqdm
+
+log = logging.getLogger(__name__)
 
 
 class WorkerDied(RuntimeError):
@@ -35,6 +40,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def launched() -> bool:
+    """True in one rank of a launched world (torchrun or `spawn` set WORLD_SIZE > 1)."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
 def initialized() -> bool:
     return dist.is_available() and dist.is_initialized()
 
@@ -45,6 +55,23 @@ def init_process_group(timeout_minutes: float) -> None:
     prototype or checkpoint waits that long before failing)."""
     backend = "nccl" if torch.cuda.is_available() else "gloo"
     dist.init_process_group(backend, timeout=timedelta(minutes=timeout_minutes))
+
+
+def join(timeout_minutes: float) -> tuple[int, int, torch.device]:
+    """This process's (rank, world size, device): in a launched world, after joining its
+    process group (`init_process_group`); else (0, 1, the first GPU or the CPU). The device is
+    made current."""
+    multi = launched()
+    if multi and not dist.is_initialized():
+        init_process_group(timeout_minutes)
+    rank = dist.get_rank() if multi else 0
+    world = dist.get_world_size() if multi else 1
+    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    cuda = torch.cuda.is_available()
+    device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
+    if cuda:
+        torch.cuda.set_device(device)
+    return rank, world, device
 
 
 def any_rank(flags: torch.Tensor) -> torch.Tensor:
@@ -169,3 +196,46 @@ def _end(processes: list) -> None:
         if p.is_alive():
             p.kill()
             p.join()
+
+
+def spawn_relaying(
+    fn: Callable,
+    args: tuple,
+    nprocs: int,
+    log_file: Path,
+    done: Callable[[], int],
+    total: int,
+) -> None:
+    """`spawn`, relaying the lines rank 0 appends to `log_file` into this process's log as they
+    come, under a bar of `done()` out of `total` (epochs): a notebook does not show its child
+    processes' output."""
+    pos = log_file.stat().st_size if log_file.is_file() else 0
+    with tqdm(total=total, desc=f"DDP x{nprocs}", unit="epoch", leave=False) as bar:
+
+        def relay() -> None:
+            nonlocal pos
+            if log_file.is_file():
+                with open(log_file) as f:
+                    f.seek(pos)
+                    for line in f.read().splitlines():
+                        log.info(line)
+                    pos = f.tell()
+            bar.n = done()
+            bar.refresh()
+
+        try:
+            spawn(fn, args, nprocs, poll=relay)
+        finally:
+            relay()
+
+
+def peak_memory_mib(device: torch.device, rank: int, world: int) -> list[float]:
+    """Every rank's peak GPU memory reserved by torch, in MiB, gathered on all ranks ([] on
+    the CPU). A collective: every rank calls it at the same point."""
+    if device.type != "cuda":
+        return []
+    vec = torch.zeros(world, device=device)
+    vec[rank] = torch.cuda.max_memory_reserved(device) / 2**20
+    if world > 1:
+        dist.all_reduce(vec)
+    return [round(v, 1) for v in vec.tolist()]

@@ -31,10 +31,10 @@ from torch import nn
 from torchvision.transforms.functional import pil_to_tensor
 from tqdm.auto import tqdm
 
-from .checkpoint import save_atomic
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN
 from .data import DOMAINS, domain_folder, load_image, scan_folder
 from .function import edge_smooth, gaussian_blur, to_pixels
+from .rundir import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +113,15 @@ class DomainClassifier:
             "n_heldout": list(self.n_heldout),
             "image_size": self.image_size,
         }
+
+    def digest(self) -> str:
+        """16 hex digits of SHA-256 over the weights: a cache's P(anime) of another
+        classifier is not used (`copies.HashCache`)."""
+        digest = hashlib.sha256()
+        for k, v in sorted(self.net.state_dict().items()):
+            digest.update(k.encode())
+            digest.update(v.detach().float().cpu().numpy().tobytes())
+        return digest.hexdigest()[:16]
 
     def summary(self) -> str:
         return (
@@ -424,7 +433,7 @@ def _write_classifier(path: Path, clf: DomainClassifier, key_text: str) -> None:
         "state_dict": {k: v.detach().cpu() for k, v in clf.net.state_dict().items()},
     }
     try:
-        save_atomic(payload, path)
+        write_atomic(path, lambda f: torch.save(payload, f))
     except OSError as e:  # a read-only cache costs a retrain next time, nothing else
         log.warning("Could not cache the domain classifier in %s: %s", path, e)
 

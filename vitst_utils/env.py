@@ -1,5 +1,6 @@
-"""Where we run: Kaggle or not, which folders to read and write, which devices exist, whether
-they can run this torch, and when a Kaggle session's work must be done."""
+"""Where we run: Kaggle or not, its input and working folders, which devices exist, whether
+they can run this torch, and when a Kaggle session's work must be done. (Run folders:
+`rundir.py`.)"""
 
 from __future__ import annotations
 
@@ -43,10 +44,6 @@ class HardwareWarning(UserWarning):
     """Training runs, but slower than the preset was planned for."""
 
 
-class ResumeError(RuntimeError):
-    """A run was asked to continue an earlier one, and nothing of it was found."""
-
-
 def kaggle_input_dir(environ: Mapping[str, str] | None = None) -> Path:
     """Kaggle's read-only inputs ($VITST_KAGGLE_INPUT overrides, e.g. for tests)."""
     environ = os.environ if environ is None else environ
@@ -60,14 +57,6 @@ def kaggle_working_dir() -> Path:
 
 def on_kaggle() -> bool:
     return "KAGGLE_KERNEL_RUN_TYPE" in os.environ or kaggle_working_dir().is_dir()
-
-
-def default_run_dir(preset: str) -> Path:
-    """$VITST_RUN_DIR, else /kaggle/working/vitst/<preset> on Kaggle, else ./runs/<preset>."""
-    if "VITST_RUN_DIR" in os.environ:
-        return Path(os.environ["VITST_RUN_DIR"])
-    base = kaggle_working_dir() / "vitst" if on_kaggle() else Path("runs")
-    return base / preset
 
 
 def gpu_count() -> int:
@@ -248,65 +237,3 @@ def adapt_to_hardware(cfg: TrainConfig, exact: bool = False) -> TrainConfig:
         deadline = session_deadline() - EVALUATION_MINUTES * 60
         overrides.update(deadline=deadline, time_budget_minutes=budget, keep_last=3)
     return cfg.replace(**overrides)
-
-
-def find_previous_runs(name: str, search: str | Path | None = None) -> list[Path]:
-    """Run folders `.../vitst/<name>` with checkpoints under the Kaggle inputs (up to 4 levels
-    down): an earlier session's or notebook's output attached as an input."""
-    base = Path(search) if search is not None else kaggle_input_dir()
-    pattern = f"vitst/{name}/checkpoints"
-    found = {p.parent for depth in range(5) for p in base.glob("*/" * depth + pattern)}
-    return sorted(p for p in found if list(p.glob("checkpoints/epoch_*.pt")))
-
-
-def restore_previous_run(
-    run_dir: str | Path, search: str | Path | None = None, source: str | None = None
-) -> Path | None:
-    """Continue a run across Kaggle sessions: when `run_dir` holds no checkpoint yet and an
-    earlier session's output is attached as an input (see `find_previous_runs`), copy its
-    newest checkpoint, history and samples into `run_dir`, so that `train(..., resume=True)`
-    picks up there. Returns the folder it copied from, or None.
-
-    With `source` ("user/slug": the notebook whose output the build's `--resume-from` attached)
-    only that source's folders are searched, and finding nothing there raises ResumeError:
-    the run stops before training instead of silently starting over.
-    """
-    run_dir = Path(run_dir)
-    if list(run_dir.glob("checkpoints/epoch_*.pt")):
-        return None
-    if source:
-        base = Path(search) if search is not None else kaggle_input_dir()
-        slug = source.rstrip("/").rsplit("/", 1)[-1]
-        mounts = {d for depth in range(4) for d in base.glob("*/" * depth + slug) if d.is_dir()}
-        runs = [r for m in sorted(mounts) for r in find_previous_runs(run_dir.name, m)]
-    else:
-        runs = find_previous_runs(run_dir.name, search)
-    found = [p for r in runs for p in r.glob("checkpoints/epoch_*.pt")]
-    if not found and source:
-        raise ResumeError(_nothing_to_resume(source, run_dir.name, base, sorted(mounts)))
-    if not found:
-        return None
-    newest = max(found, key=lambda p: (p.name, str(p)))
-    source = newest.parent.parent
-    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(newest, run_dir / "checkpoints" / newest.name)
-    for name in ("history.csv", "config.json", "train.log"):
-        if (source / name).is_file():
-            shutil.copy2(source / name, run_dir / name)
-    if (source / "samples").is_dir():
-        shutil.copytree(source / "samples", run_dir / "samples", dirs_exist_ok=True)
-    return source
-
-
-def _nothing_to_resume(source: str, name: str, base: Path, mounts: list[Path]) -> str:
-    held = sorted(str(p.relative_to(base)) for p in base.glob("*/*")) if base.is_dir() else []
-    where = ", ".join(map(str, mounts)) if mounts else f"no '{source.split('/')[-1]}' folder"
-    return (
-        f"--resume-from {source}: nothing to continue from, so nothing was trained. Looked for "
-        f"vitst/{name}/checkpoints/epoch_*.pt under {base} ({where}; {base} holds: "
-        f"{', '.join(held[:12]) or 'nothing'}). Likely Kaggle did not attach {source} (the "
-        "CLI only warns about a kernel source it refuses, then pushes anyway: read the push "
-        f"output), or that run saved no {name!r} checkpoint. Fix: attach its output (notebook "
-        f"editor: Add Input > Your Work > Notebooks) and run again, or build with a new --title "
-        f"and --resume-from {source}; build without --resume-from to start afresh."
-    )

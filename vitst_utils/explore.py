@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
+from itertools import zip_longest
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -34,6 +35,9 @@ from .data import (
     scan_folder,
 )
 from .sample_data import is_synthetic
+
+if TYPE_CHECKING:
+    from .dataquality import Issue, QualityReport
 
 ROLES = {CONTENT_DOMAIN: "content", STYLE_DOMAIN: "style"}
 HIST_BINS = 32
@@ -438,3 +442,55 @@ def transform_examples(
                 }
             )
     return out
+
+
+# --- what data quality found (figures for notebook 01) -----------------------------------------
+def _thumb(root: Path, rel: str, max_side: int) -> Image.Image:
+    try:
+        im = load_image(root / rel)
+    except (ImageSkipped, OSError):
+        return Image.new("RGB", (max_side, max_side), (128, 128, 128))
+    im.thumbnail((max_side, max_side), Image.Resampling.BICUBIC)
+    return im
+
+
+def pair_examples(
+    report: QualityReport, n: int = 6, max_side: int = 160
+) -> tuple[list[Image.Image], list[str]]:
+    """Images and captions for `plots.image_grid`: copy, original, copy, original, ...
+    (duplicates and leaks of a `dataquality.QualityReport`, the first `n` pairs)."""
+    images, captions = [], []
+    pairs = zip_longest(report.of_kind("leak"), report.of_kind("duplicate"))
+    mixed = [issue for pair in pairs for issue in pair if issue is not None]
+    for issue in mixed[:n]:
+        other = str(issue.other)
+        images += [_thumb(report.root, issue.file, max_side), _thumb(report.root, other, max_side)]
+        captions += [
+            f"{issue.kind}: {issue.split}/{short_name(issue.file, 18)}",
+            f"original: {other.split('/')[-2]}/{short_name(other, 18)}\nd={issue.distance}",
+        ]
+    return images, captions
+
+
+def outlier_examples(
+    report: QualityReport, n: int = 12, max_side: int = 160
+) -> tuple[list[Image.Image], list[str]]:
+    """Images and captions of up to `n` outliers of a report, the kinds taking turns."""
+    by_kind: dict[str, list[Issue]] = {}
+    for i in report.issues:
+        if i.kind not in ("duplicate", "leak", "unreadable"):
+            by_kind.setdefault(i.kind, []).append(i)
+    chosen: list[Issue] = []
+    while len(chosen) < n and any(by_kind.values()):
+        for items in by_kind.values():
+            while items and any(items[0].file == c.file for c in chosen):
+                items.pop(0)  # one picture once, under the kind whose turn came first
+            if items and len(chosen) < n:
+                chosen.append(items.pop(0))
+    images = [_thumb(report.root, i.file, max_side) for i in chosen]
+    captions = [
+        f"{i.kind}: {i.domain}/{i.split}\n{short_name(i.file, 18)}"
+        + ("" if i.excluded else " (kept)")
+        for i in chosen
+    ]
+    return images, captions

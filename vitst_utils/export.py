@@ -5,8 +5,8 @@
     python -m vitst_utils.export --checkpoint C --prototype p.pt --out anime.onnx
     python -m vitst_utils.export --checkpoint C --out anime_onnx/ --tiled   # any size
 
-Slim (`.pt`): only what stylising needs: encoder and decoder weights (no VGG19 loss net, no
-optimizer or training state), the config and a prototype; fp16 with --half. `load_model` and
+Slim (`.pt`): only what stylising needs: encoder and decoder weights (no optimizer or training
+state), the config and a prototype; fp16 with --half. `load_model` and
 `python -m vitst_utils.inference --checkpoint anime.pt` read it like a training checkpoint.
 
 ONNX (`.onnx`): the one-input photo -> anime network with the prototype built in. Input
@@ -40,31 +40,24 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkpoint import LOSS_NET_PREFIX, SLIM_FORMAT, CheckpointError, save_atomic, strip_prefix
+from .checkpoint import SLIM_FORMAT, CheckpointError, strip_prefix
+from .cli import NO_PROTOTYPE_FIX, UsageError, prototype_arg
 from .config import TrainConfig
 from .cpu_paths import export_pieces, onnx_session
 from .function import normalize, to_pixels
-from .inference import (
-    NO_PROTOTYPE_FIX,
-    UsageError,
-    load_for_inference,
-    load_prototype,
-    target_from_prototype,
-    transfer,
-)
 from .model import ViTStyleTransfer
+from .rundir import write_atomic
+from .stylize import load_for_inference, pad_to_multiple, target_from_prototype, transfer
 from .tiling import Tiling, decoder_halo, stylize_pieces
 
 log = logging.getLogger(__name__)
 
 
 def slim_state(model: nn.Module, half: bool = False) -> dict[str, torch.Tensor]:
-    """The weights stylising needs: the model's state dict without the VGG19 loss net, on the
+    """The weights stylising needs (the generator's state dict: encoder, fuse, decoder), on the
     CPU, floating tensors in fp16 when `half`."""
     state = {}
     for k, v in strip_prefix(model.state_dict()).items():
-        if k.startswith(LOSS_NET_PREFIX):
-            continue
         v = v.detach().cpu()
         state[k] = v.half() if half and v.is_floating_point() else v.clone()
     return state
@@ -92,12 +85,12 @@ def export_slim(
         "prototype": _plain_prototype(prototype),
         "dtype": "float16" if half else "float32",
     }
-    return save_atomic(payload, path)
+    return write_atomic(path, lambda f: torch.save(payload, f))
 
 
 class PhotoToAnime(nn.Module):
     """The one-input network: photo pixels (B, 3, H, W) in [0, 1] -> anime pixels in [0, 1],
-    stylised towards a fixed prototype (`inference.transfer`), any H and W."""
+    stylised towards a fixed prototype (`stylize.transfer`), any H and W."""
 
     def __init__(self, model: ViTStyleTransfer, prototype: dict[str, Any], alpha: float = 1.0):
         super().__init__()
@@ -123,7 +116,7 @@ def export_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     net = PhotoToAnime(model.cpu().eval(), prototype, alpha).eval()
-    p, s = model.patch_size, model.cfg.image_size
+    p, s = model.patch_size, model.image_size
     sample = torch.rand(1, 3, s, s + p)  # not square: height and width stay separate symbols
     dims = {2: torch.export.Dim("height", min=p, max=8192), 3: torch.export.Dim("width", min=p)}
     n_bytes = sum(t.numel() * t.element_size() for t in net.state_dict().values())
@@ -160,7 +153,7 @@ def export_onnx_tiled(
     meta = {
         "format": TILED_FORMAT,
         "patch": model.patch_size,
-        "window": tiling.window or model.cfg.image_size,
+        "window": tiling.window or model.image_size,
         "overlap": tiling.overlap,
         "direct_tokens": tiling.direct_tokens,
         "tile": tiling.tile,
@@ -169,9 +162,7 @@ def export_onnx_tiled(
         "mean": target.mean.flatten().tolist(),
         "std": target.std.flatten().tolist(),
     }
-    tmp = folder / ".stylize.json.tmp"
-    tmp.write_text(json.dumps(meta))
-    tmp.replace(folder / "stylize.json")
+    write_atomic(folder / "stylize.json", json.dumps(meta))
     return folder
 
 
@@ -198,8 +189,6 @@ class OnnxStylizer:
 
     @torch.no_grad()
     def __call__(self, photo: torch.Tensor) -> torch.Tensor:
-        from .inference import pad_to_multiple
-
         h, w = photo.shape[-2:]
         m = self.meta
         x = pad_to_multiple(normalize(photo.float()), m["patch"])
@@ -277,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         if out.resolve() == Path(args.checkpoint).resolve():
             raise UsageError(f"--out {out} is the checkpoint itself: choose another file")
         model, cfg, own = load_for_inference(args.checkpoint, "cpu", cpu_path=None)  # fp32
-        proto = load_prototype(args.prototype, model) if args.prototype else own
+        proto = prototype_arg(args.prototype, model) if args.prototype else own
         if kind in ("onnx", "tiled") and proto is None:
             raise UsageError(
                 f"ONNX needs a prototype and {args.checkpoint} holds none: {NO_PROTOTYPE_FIX}"

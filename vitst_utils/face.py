@@ -29,12 +29,12 @@ def face_detector() -> Detector:
     try:
         import cv2
     except ImportError as e:
-        raise FaceDetectorUnavailable(f"--face-crop needs OpenCV: {fix}") from e
+        raise FaceDetectorUnavailable(f"face detection needs OpenCV: {fix}") from e
     folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
     path = Path(folder or "") / FACE_CASCADE
     if not folder or not path.is_file():
         raise FaceDetectorUnavailable(
-            f"--face-crop needs OpenCV's bundled {FACE_CASCADE}, which OpenCV "
+            f"face detection needs OpenCV's bundled {FACE_CASCADE}, which OpenCV "
             f"{cv2.__version__} does not ship (5.0 dropped cv2.data): {fix}"
         )
     cascade = cv2.CascadeClassifier(str(path))

@@ -2,15 +2,14 @@
 crop, optical flow), and the model over batches with the temporal smoothers and the flicker
 meter. Works on numpy frames in memory; files are `video.py`'s.
 
-The model path is `inference.transfer`'s (encode, AdaIN towards the target, decode) with one
+The model path is `stylize.transfer` (encode, AdaIN towards the target, decode), through its
 hook between encode and AdaIN: the content statistics and the normalised tokens are smoothed
 over time there (`temporal.StatsSmoother`, `temporal.TokenSmoother`). With `temporal="off"`
-the result equals `inference.stylize_batch` frame by frame (tested).
+the result equals `stylize.stylize_batch` frame by frame (tested).
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,17 +18,9 @@ import cv2
 import numpy as np
 import torch
 
-from .function import calc_mean_std, coral, luminance_transfer, normalize, to_pixels
-from .inference import (
-    Size,
-    StyleTarget,
-    UsageError,
-    feature_stats,
-    output_size,
-    pad_to_multiple,
-    resolve_color_method,
-)
+from .function import calc_mean_std, fp16_on_cuda, luminance_transfer, normalize, to_pixels
 from .model import ViTStyleTransfer
+from .stylize import Size, StyleTarget, coral_target, output_size, resolve_color_method, transfer
 from .temporal import (
     FaceTracker,
     Flicker,
@@ -78,18 +69,18 @@ def frame_size(info: VideoInfo, size: Size, image_size: int, face_track: bool) -
         if side == "original":
             side = min(info.width, info.height)
         if side < MIN_SIDE:
-            raise UsageError(f"--size {side}: give {MIN_SIDE} px or more")
+            raise ValueError(f"a {side} px face crop is too small: {MIN_SIDE} px or more")
         return even(side), even(side)
     if size == "original":
         if info.width % 2 or info.height % 2:
             raise VideoError(
                 f"{info.path} is {info.width} x {info.height}: H.264 (yuv420p) needs even sides, "
-                f"so --size original cannot keep it; pass --size N (rounded to even)"
+                "so its original size cannot be kept; give a size in pixels (rounded to even)"
             )
         return info.width, info.height
     w, h = output_size(info.width, info.height, image_size if size is None else size)
     if min(w, h) < MIN_SIDE:
-        raise UsageError(f"--size {size}: the output would be {w} x {h}; give {MIN_SIDE} or more")
+        raise ValueError(f"size {size}: the output would be {w} x {h}; {MIN_SIDE} px or more")
     return even(w), even(h)
 
 
@@ -128,28 +119,6 @@ class Prepare:
 
 
 # --- the model over frames ----------------------------------------------------------------------
-def _autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """fp16 autocast on CUDA, fp32 elsewhere (as inference)."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16)
-    return contextlib.nullcontext()
-
-
-def coral_target(model: ViTStyleTransfer, target: StyleTarget, frame: np.ndarray) -> StyleTarget:
-    """`target` with its style images colour-matched (CORAL) to one frame, once per clip: per
-    frame it would move the target, and the output would flicker with the colours."""
-    if target.images is None or target.weights is None:
-        raise UsageError(
-            "--preserve-color coral needs --style images; with a prototype use luminance"
-        )
-    photo = torch.from_numpy(frame).permute(2, 0, 1).float() / 255.0
-    styles = to_pixels(target.images).clamp(0, 1)
-    matched = torch.stack([coral(s, photo).clamp(0, 1) for s in styles])
-    mean, std = feature_stats(model, normalize(matched))
-    w = target.weights.to(mean).view(-1, 1, 1, 1)
-    return StyleTarget((mean * w).sum(0, True), (std * w).sum(0, True), target.name)
-
-
 class Pipeline:
     """One clip's stylisation state: the model, the style target (fixed per clip), the
     temporal smoothers and the flicker meter. `run` takes `Frame`s (and passes anything else,
@@ -167,11 +136,11 @@ class Pipeline:
         flicker: bool = True,
     ):
         if temporal not in TEMPORAL_MODES:
-            raise UsageError(f"--temporal takes {'|'.join(TEMPORAL_MODES)}, got {temporal!r}")
+            raise ValueError(f"temporal takes {'|'.join(TEMPORAL_MODES)}, got {temporal!r}")
         if not 0 <= alpha <= 1:
-            raise UsageError(f"--alpha must be between 0 and 1, got {alpha}")
+            raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
         if batch_size < 1:
-            raise UsageError(f"--batch-size must be >= 1, got {batch_size}")
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         self.model, self.target, self.alpha = model.eval(), target, alpha
         self.color = resolve_color_method(preserve_color, target)
         self.device = next(model.parameters()).device
@@ -193,30 +162,26 @@ class Pipeline:
     @torch.no_grad()
     def stylize(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         """Consecutive same-size uint8 frames -> (B, H, W, 3) float32 pixels in [0, 1]:
-        encode, AdaIN with the content statistics (smoothed over time under `stats`/`flow`),
-        decode. `off` equals `inference.stylize_batch` frame by frame."""
-        if self.color == "coral" and self.target.images is not None:
-            self.target = coral_target(self.model, self.target, frames[0])
-        x = torch.from_numpy(np.stack(frames)).to(self.device).permute(0, 3, 1, 2)
-        x = normalize(x.float() / 255.0)
-        h, w = x.shape[-2:]
-        with _autocast(self.device):
-            feat = self.model.encode(pad_to_multiple(x, self.model.patch_size)).float()
-            mean, std = calc_mean_std(feat)
-            if self.stats is not None:
-                mean, std = self.stats(mean, std)
-            normed = (feat - mean) / std
-            if self.tokens is not None:
-                normed = self.tokens(normed)
-            t_mean, t_std = self.target.mean.to(feat), self.target.std.to(feat)
-            styled = normed * t_std + t_mean if self.alpha else feat
-            if 0 < self.alpha < 1:
-                styled = self.alpha * styled + (1 - self.alpha) * feat
-            out = self.model.decode(styled)[..., :h, :w]
-        pixels = to_pixels(out.float()).clamp(0, 1)
+        `stylize.transfer` with the content statistics (and tokens) smoothed over time under
+        `stats`/`flow`. `off` equals `stylize.stylize_batch` frame by frame."""
+        pixels = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float() / 255.0
+        if self.color == "coral" and self.target.images is not None:  # once per clip
+            self.target = coral_target(self.model, self.target, pixels[0])
+        x = normalize(pixels.to(self.device))
+        mean, std = (t.to(self.device) for t in (self.target.mean, self.target.std))
+        smooth = self._normalise if self.stats is not None else None
+        with fp16_on_cuda(self.device):
+            out = transfer(self.model, x, mean, std, self.alpha, normalise=smooth)
+        styled = to_pixels(out.float()).clamp(0, 1)
         if self.color == "luminance":
-            pixels = luminance_transfer(pixels, to_pixels(x).clamp(0, 1))
-        return pixels.permute(0, 2, 3, 1).cpu().numpy()
+            styled = luminance_transfer(styled, to_pixels(x).clamp(0, 1))
+        return styled.permute(0, 2, 3, 1).cpu().numpy()
+
+    def _normalise(self, feat: torch.Tensor) -> torch.Tensor:
+        """The content features normalised with statistics smoothed over time, then each token
+        held where it did not change (`transfer`'s hook between encode and AdaIN)."""
+        mean, std = self.stats(*calc_mean_std(feat))
+        return self.tokens((feat - mean) / std)
 
     def run(self, items: Iterable[Any]) -> Iterator[Any]:
         pending: list[Any] = []
@@ -249,15 +214,12 @@ def stylize_frames(
     frames: Iterable[np.ndarray],
     target: StyleTarget,
     temporal: str = DEFAULT_TEMPORAL,
-    fps: float = 24.0,
-    alpha: float = 1.0,
-    preserve_color: bool | str | None = None,
-    batch_size: int = 8,
-    flicker: bool = True,
+    **options: Any,
 ) -> tuple[list[np.ndarray], Flicker | None]:
     """In-memory frames (same-size (H, W, 3) uint8 RGB, even sides not needed) -> their
-    stylised frames and the flicker: for notebooks and tests. Files: `stylize_video`."""
-    pipe = Pipeline(model, target, temporal, fps, alpha, preserve_color, batch_size, flicker)
+    stylised frames and the flicker: for notebooks and tests. `options`: `Pipeline`'s (fps,
+    alpha, preserve_color, batch_size, flicker). Files: `stylize_video`."""
+    pipe = Pipeline(model, target, temporal, **options)
     prepare: Prepare | None = None
     items = []
     for rgb in frames:

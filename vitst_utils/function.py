@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from collections.abc import Callable
@@ -40,6 +41,14 @@ def _first_tensor(obj: Any) -> torch.Tensor | None:
 
 
 _Fn = TypeVar("_Fn", bound=Callable[..., Any])
+
+
+def fp16_on_cuda(device: torch.device) -> contextlib.AbstractContextManager:
+    """Stylising's precision: fp16 autocast on CUDA (the T4's tensor cores); elsewhere none
+    (the CPU runs its inference path, `cpu_paths.py`)."""
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
 
 
 def in_fp32(fn: _Fn) -> _Fn:

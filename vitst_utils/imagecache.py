@@ -17,21 +17,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from PIL import Image
 from torch.utils.data import Dataset
 from torchvision import transforms
 from tqdm.auto import tqdm
 
 from .data import load_image
+from .env import on_kaggle
+from .rundir import write_atomic
+
+if TYPE_CHECKING:
+    from .config import TrainConfig
+
+log = logging.getLogger(__name__)
 
 VERSION = 1
 RAM_SHARE = 0.5  # "fits with a margin": the caches take at most this share of available RAM
@@ -71,29 +80,27 @@ def build_cache(
     data_path, index_path = cache_paths(folder, name, key)
     if index_path.is_file() and data_path.is_file():
         return data_path
-    data_path.parent.mkdir(parents=True, exist_ok=True)
     resize = transforms.Resize(size)
-    tmp = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
     index: list[list[int]] = []
-    offset = 0
     threads = threads or os.cpu_count() or 1
-    with open(tmp, "wb") as out, ThreadPoolExecutor(threads) as pool:  # PIL decodes without GIL
-        images = pool.map(  # in order
-            lambda p: _decode(p, resize), files
-        )
-        bar = tqdm(
-            images, total=len(files), desc=f"caching {name}", unit="img", disable=not progress
-        )
-        for arr in bar:
-            h, w = arr.shape[:2]
-            out.write(np.ascontiguousarray(arr).tobytes())
-            index.append([offset, h, w])
-            offset += h * w * 3
-    os.replace(tmp, data_path)
-    meta = {"version": VERSION, "size": size, "key": key, "bytes": offset, "index": index}
-    tmp_index = index_path.with_name(f".{index_path.name}.{os.getpid()}.tmp")
-    tmp_index.write_text(json.dumps(meta))
-    os.replace(tmp_index, index_path)  # last: the index marks a complete cache
+
+    def write(out: Any) -> None:
+        offset = 0
+        with ThreadPoolExecutor(threads) as pool:  # PIL decodes without the GIL
+            images = pool.map(lambda p: _decode(p, resize), files)  # in order
+            bar = tqdm(
+                images, total=len(files), desc=f"caching {name}", unit="img", disable=not progress
+            )
+            for arr in bar:
+                h, w = arr.shape[:2]
+                out.write(np.ascontiguousarray(arr).tobytes())
+                index.append([offset, h, w])
+                offset += h * w * 3
+
+    write_atomic(data_path, write)
+    nbytes = sum(h * w * 3 for _, h, w in index)
+    meta = {"version": VERSION, "size": size, "key": key, "bytes": nbytes, "index": index}
+    write_atomic(index_path, json.dumps(meta))  # last: the index marks a complete cache
     for old in Path(folder).glob(f"{name}-*"):
         if old not in (data_path, index_path) and old.suffix in (".u8", ".json"):
             old.unlink(missing_ok=True)
@@ -206,3 +213,30 @@ def cache_decision(setting: bool | str, files: Sequence[str | Path], size: int) 
     ok = fits_in_ram(need, have)
     verdict = "caching" if ok else "decoding every epoch instead (cache_images=true forces it)"
     return ok, f"auto: {need / 2**20:.0f} MiB of images, {have / 2**20:.0f} MiB RAM free: {verdict}"
+
+
+def cache_training_images(data: dict[str, Any], cfg: TrainConfig, main: bool, world: int) -> None:
+    """Per `cfg.cache_images` (`cache_decision`), serve `data`'s two training sets from shared
+    decoded caches, in place. Rank 0 decides for all ranks (a rank waiting for a cache never
+    built hangs) and decodes once; the others poll for the finished file."""
+    files = [*data["content_train"].files, *data["style_train"].files]
+    use_cache, why = cache_decision(cfg.cache_images, files, cfg.image_size)
+    if world > 1:
+        decision = [use_cache]
+        dist.broadcast_object_list(decision, src=0)
+        use_cache = decision[0]
+    if main and why:
+        log.info("cache_images: %s", why)
+    if not use_cache:
+        return
+    folder = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_folder(on_kaggle())
+    for key in ("content_train", "style_train"):
+        files, name = data[key].files, f"{key}-{cfg.image_size}"
+        if main:
+            path = build_cache(files, cfg.image_size, folder, name, progress=True)
+        else:
+            path = wait_for_cache(files, cfg.image_size, folder, name, timeout_s=4 * 3600)
+        data[key] = SharedImageCache(data[key], cfg.image_size, path)
+    if main:
+        mib = sum(data[k].nbytes for k in ("content_train", "style_train")) / 2**20
+        log.info("cache_images: training images in %s (%.0f MiB, shared)", folder, mib)

@@ -2,17 +2,22 @@
 
 `kaggle kernels push` uploads only the text of `code_file`, never the files beside it, so a
 notebook that imports `vitst_utils` must carry the package. The first code cell of the built
-notebook holds every `vitst_utils/*.py` of the working tree (zip, base64) and unpacks it into
-the Kaggle working directory; the training notebook's cells follow unchanged.
+notebook holds every `vitst_utils/*.py` (`bundle.py`: zip, base64) and unpacks it into the
+Kaggle working directory; the training notebook's cells follow unchanged.
 
     python -m vitst_utils.kaggle build --user KAGGLE_USERNAME --out kaggle/build [--rehearsal]
-        [--resume-from KAGGLE_USERNAME/SLUG] [--title TITLE]
+        [--resume-from KAGGLE_USERNAME/SLUG] [--title TITLE] [--repo CHECKOUT]
     kaggle kernels push -p kaggle/build --accelerator NvidiaTeslaT4
 
 The first cell also records the session's start (training and the final evaluation share its
 deadline) and the build's choices: `--rehearsal` (a <= 15 min dress rehearsal of the full run,
 with a verdict) and `--resume-from` (the notebook whose output to continue; listed in
 `kernel_sources`, and the notebook refuses to train when nothing of it is found).
+
+The build reads the repository's kaggle/kernel-metadata.json, requirements.txt and training
+notebook: from the checkout this package lives in, or, for an installed package, from the
+clone named by --repo or the current folder (`find_repo`); the package it embeds is always the
+one running the build.
 
 Importing this module does not import the `kaggle` CLI package (it authenticates on import);
 the build checks the installed CLI's version from its package metadata.
@@ -21,25 +26,30 @@ the build checks the installed CLI's version from its package metadata.
 from __future__ import annotations
 
 import argparse
-import ast
-import base64
-import hashlib
 import importlib.metadata
-import io
 import json
 import platform
 import re
 import shlex
 import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO = PACKAGE_DIR.parent
-TEMPLATE = REPO / "kaggle" / "kernel-metadata.json"
-REQUIREMENTS = REPO / "requirements.txt"
-DEFAULT_NOTEBOOK = REPO / "notebooks" / "02_training.py"
+from .bundle import (
+    BUNDLE_TAG,
+    PACKAGE_DIR,
+    KaggleBuildError,
+    build_settings,
+    bundle_cell_source,
+    embedded_files,
+    kaggle_installs,
+    package_files,
+)
+
+# What the build reads from the repository checkout (`find_repo`), relative to its root.
+TEMPLATE = Path("kaggle") / "kernel-metadata.json"
+REQUIREMENTS = Path("requirements.txt")
+DEFAULT_NOTEBOOK = Path("notebooks") / "02_training.py"
 DEFAULT_TITLE = "vitst training"
 REHEARSAL_TITLE = "vitst rehearsal"  # its own kernel: the real run's versions stay its own
 ACCELERATOR = "NvidiaTeslaT4"  # "GPU T4 x2" (kaggle-cli PR #1198)
@@ -62,84 +72,10 @@ METADATA_FIELDS = (
     "model_sources",
     "machine_shape",
 )
-BUNDLE_VAR = "_VITST_BUNDLE"
-BUNDLE_TAG = "vitst-bundle"
-BUNDLE_MARKER = "UNPACKED_FROM_NOTEBOOK.txt"
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same sources give the same notebook
 _FIND_USERNAME = (
     "Your Kaggle username is the `username` in ~/.kaggle/kaggle.json (or $KAGGLE_USERNAME), "
     "and the last part of your profile URL, kaggle.com/<username>."
 )
-
-# The bundle cell; @TOKENS@ are filled in by `bundle_cell_source`.
-_BUNDLE_CELL = '''\
-# vitst_utils, bundled by `python -m vitst_utils.kaggle build` (payload at the bottom).
-# `kaggle kernels push` uploads only this notebook, so the package travels inside it. This cell
-# records the session's start, unpacks the package into ./vitst_utils (replacing an older copy),
-# imports it from there, and installs what Kaggle lacks (timm, torch-fidelity, ...) without
-# dependencies, never torch. Generated: edit the repository and rebuild, not this cell.
-import os as _vitst_os
-import time as _vitst_time
-
-# The session's clock, first of all: training and the final evaluation share one deadline
-# counted from here (child processes inherit it; a second run of this cell keeps it).
-_vitst_os.environ.setdefault("@START_VAR@", repr(_vitst_time.time()))
-_vitst_os.environ.update(@SETTINGS@)  # the build's choices, read by the training cells
-del _vitst_os, _vitst_time
-
-
-def _vitst_unpack(payload: str) -> None:
-    import base64
-    import importlib
-    import importlib.util
-    import io
-    import shutil
-    import subprocess
-    import sys
-    import zipfile
-    from pathlib import Path
-
-    pkg = Path.cwd() / "vitst_utils"
-    marker = pkg / "@MARKER@"
-    if pkg.exists():
-        if not marker.is_file():
-            raise RuntimeError(
-                f"{pkg} exists but was not unpacked by this notebook (a source checkout?). "
-                "Run the notebook from another folder, or move that folder away."
-            )
-        shutil.rmtree(pkg)
-    with zipfile.ZipFile(io.BytesIO(base64.b64decode(payload))) as zf:
-        zf.extractall(pkg)
-    marker.write_text("Unpacked from the vitst_utils bundle @SHA@ of a notebook.\\n")
-    root = str(pkg.parent)
-    sys.path[:] = [root] + [p for p in sys.path if p != root]
-    for name in [m for m in sys.modules if m == "vitst_utils" or m.startswith("vitst_utils.")]:
-        del sys.modules[name]
-    importlib.invalidate_caches()
-    # (module, requirement) pairs, pinned as in requirements.txt; only the missing ones install
-    installs = @INSTALLS@
-    missing = [req for module, req in installs if importlib.util.find_spec(module) is None]
-    if missing:
-        print(f"missing here: pip install --no-deps {' '.join(missing)}")
-        pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", *missing]
-        subprocess.check_call(pip)
-        importlib.invalidate_caches()
-    import vitst_utils
-
-    print(f"vitst_utils {vitst_utils.__version__} (bundle @SHA@, @N@ files)")
-    print(f"vitst_utils imported from {vitst_utils.__file__}")
-
-
-@VAR@ = """
-@PAYLOAD@
-"""
-_vitst_unpack(@VAR@)
-del _vitst_unpack, @VAR@
-'''
-
-
-class KaggleBuildError(ValueError):
-    """The push folder cannot be built; the message names the file or option and the fix."""
 
 
 # --- names -------------------------------------------------------------------------------------
@@ -179,145 +115,31 @@ def title_slug(title: str) -> str:
     return slug
 
 
-# --- the bundle --------------------------------------------------------------------------------
-def package_files(package_dir: Path = PACKAGE_DIR) -> dict[str, bytes]:
-    """{name: bytes} of every `*.py` in the package folder, each checked to compile."""
-    files = {p.name: p.read_bytes() for p in sorted(package_dir.glob("*.py"))}
-    if "__init__.py" not in files:
-        raise KaggleBuildError(f"{package_dir} has no __init__.py: is this the vitst_utils folder?")
-    for name, data in files.items():
-        try:
-            compile(data, str(package_dir / name), "exec")
-        except SyntaxError as e:
-            raise KaggleBuildError(
-                f"{package_dir / name} does not compile ({e}); fix it before building, since "
-                "the notebook would carry the broken file to Kaggle."
-            ) from e
-    return files
-
-
-def pack(files: dict[str, bytes]) -> bytes:
-    """A deterministic zip (sorted names, fixed timestamps, deflate) of `files`."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name in sorted(files):
-            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, files[name], compresslevel=9)
-    return buf.getvalue()
-
-
-def timm_pin(requirements: Path = REQUIREMENTS) -> str:
-    """The `timm==X` version pinned in requirements.txt (installed on Kaggle only if missing)."""
-    return requirement(requirements, "timm", pinned=True).split("==", 1)[1]
-
-
-def requirement(requirements: Path, name: str, pinned: bool = False) -> str:
-    """The requirement of `name` in requirements.txt ("torch-fidelity==0.4.0",
-    "torchmetrics>=1.4"); `pinned` insists on an exact `==` pin."""
-    try:
-        text = requirements.read_text()
-    except OSError as e:
-        raise KaggleBuildError(f"Cannot read {requirements}: {e}") from e
-    match = re.search(rf"^\s*({re.escape(name)}\s*(?:[=<>!~]=?[^\s;#,]+\s*,?\s*)+)", text, re.M)
-    spec = re.sub(r"\s+", "", match.group(1)).rstrip(",") if match else ""
-    if not spec or (pinned and not re.fullmatch(rf"{re.escape(name)}==[^,]+", spec)):
-        raise KaggleBuildError(
-            f"{requirements} has no '{name}{'==<version>' if pinned else '<version spec>'}' "
-            f"line; add it, since the Kaggle notebook installs {name} from it when missing."
-        )
-    return spec
-
-
-# What the Kaggle image may lack: (import name, requirements.txt name, exact pin needed).
-# Installed with --no-deps, so Kaggle's own torch is never touched; torchmetrics (preinstalled
-# there) brings lightning-utilities only when it has to be installed itself.
-KAGGLE_INSTALLS = (
-    ("timm", "timm", True),
-    ("torch_fidelity", "torch-fidelity", True),
-    ("torchmetrics", "torchmetrics", False),
-    ("av", "av", False),  # notebook 03's video section (PyAV; its wheels carry FFmpeg)
-)
-NEVER_INSTALL = frozenset({"torch", "torchvision", "torchaudio"})
-
-
-def kaggle_installs(requirements: Path = REQUIREMENTS) -> list[tuple[str, str]]:
-    """(module, requirement) pairs the bundle cell installs when the module is missing."""
-    pairs = [(mod, requirement(requirements, name, pin)) for mod, name, pin in KAGGLE_INSTALLS]
-    pairs.insert(2, ("lightning_utilities", "lightning-utilities"))  # torchmetrics' own need
-    for _, req in pairs:
-        if re.split(r"[=<>!~]", req, maxsplit=1)[0].lower() in NEVER_INSTALL:
-            raise KaggleBuildError(f"the Kaggle bundle must never install {req}: Kaggle's own")
-    return pairs
-
-
-def build_settings(rehearsal: bool = False, resume_from: str | None = None) -> dict[str, str]:
-    """The environment the bundle cell sets for the training notebook: VITST_REHEARSAL ("1"
-    or "0") and VITST_RESUME_FROM ("user/slug" or "")."""
-    return {"VITST_REHEARSAL": "1" if rehearsal else "0", "VITST_RESUME_FROM": resume_from or ""}
-
-
-def bundle_cell_source(
-    files: dict[str, bytes],
-    timm_version: str,
-    installs: list[tuple[str, str]] | None = None,
-    settings: dict[str, str] | None = None,
-) -> str:
-    """The first code cell: the session start and `settings` (`build_settings()`) recorded in
-    the environment, the zipped package as base64, the code that unpacks it, and the packages
-    it installs when missing (`kaggle_installs()`, with timm at `timm_version`)."""
-    installs = [
-        (m, f"timm=={timm_version}" if m == "timm" else r)
-        for m, r in (installs if installs is not None else kaggle_installs())
-    ]
-    data = pack(files)
-    b64 = base64.b64encode(data).decode("ascii")
-    payload = "\n".join(b64[i : i + 100] for i in range(0, len(b64), 100))
-    fill = {
-        "@START_VAR@": "VITST_SESSION_START",  # env.SESSION_START_VAR (not imported: light)
-        "@SETTINGS@": repr(settings if settings is not None else build_settings()),
-        "@MARKER@": BUNDLE_MARKER,
-        "@SHA@": "sha256:" + hashlib.sha256(data).hexdigest()[:12],
-        "@INSTALLS@": "[" + "".join(f"\n        {pair!r}," for pair in installs) + "\n    ]",
-        "@N@": str(len(files)),
-        "@VAR@": BUNDLE_VAR,
-        "@PAYLOAD@": payload,
-    }
-    return re.sub("|".join(fill), lambda m: fill[m.group(0)], _BUNDLE_CELL)
-
-
-def embedded_files(nb: Any) -> dict[str, bytes]:
-    """{name: bytes} of the package carried by a built notebook (a NotebookNode or a path)."""
-    import nbformat
-
-    if isinstance(nb, (str, Path)):
-        nb = nbformat.read(str(nb), as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type != "code" or BUNDLE_VAR not in cell.source:
-            continue
-        for node in ast.walk(ast.parse(cell.source)):
-            if (
-                isinstance(node, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == BUNDLE_VAR for t in node.targets)
-                and isinstance(node.value, ast.Constant)
-                and isinstance(node.value.value, str)
-            ):
-                data = base64.b64decode(node.value.value)
-                with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                    return {name: zf.read(name) for name in zf.namelist()}
+# --- the checkout ------------------------------------------------------------------------------
+def find_repo(repo: str | Path | None = None) -> Path:
+    """The vitst checkout whose metadata template and requirements.txt the build reads: `repo`,
+    else the folder holding this package when that is a checkout (`pip install -e .`, or
+    PYTHONPATH), else the current folder. An installed package builds from a clone this way."""
+    candidates = [Path(repo).expanduser()] if repo is not None else [PACKAGE_DIR.parent, Path.cwd()]
+    for folder in candidates:
+        if all((folder / f).is_file() for f in (TEMPLATE, REQUIREMENTS)):
+            return folder.resolve()
+    where = candidates[-1]
+    missing = [str(f) for f in (TEMPLATE, REQUIREMENTS) if not (where / f).is_file()]
     raise KaggleBuildError(
-        f"No {BUNDLE_VAR} bundle cell in this notebook: build it with "
-        "`python -m vitst_utils.kaggle build`."
+        f"{where} is not a vitst checkout: it lacks {' and '.join(missing)}, which the build "
+        "reads. Run the build in a clone of the repository, or pass --repo PATH_OF_THE_CLONE."
     )
 
 
-# --- the notebook ------------------------------------------------------------------------------
-def _display(path: Path) -> str:
+def _display(path: Path, repo: Path) -> str:
     try:
-        return path.resolve().relative_to(REPO).as_posix()
+        return path.resolve().relative_to(repo).as_posix()
     except ValueError:
         return str(path)
+
+
+# --- the notebook ------------------------------------------------------------------------------
 
 
 def read_training_notebook(path: Path) -> Any:
@@ -344,22 +166,22 @@ def read_training_notebook(path: Path) -> Any:
 def build_notebook(
     notebook: Path,
     title: str,
-    timm_version: str | None = None,
+    repo: Path,
     settings: dict[str, str] | None = None,
 ) -> Any:
-    """The self-contained notebook: an intro, the bundle cell, then the training cells."""
+    """The self-contained notebook: an intro, the bundle cell (the installs pinned as in the
+    checkout `repo`'s requirements.txt), then the training cells."""
     import nbformat
     from nbformat import v4
 
     files = package_files()
-    timm_version = timm_version or timm_pin()
     source_nb = read_training_notebook(notebook)
     settings = settings if settings is not None else build_settings()
-    bundle = bundle_cell_source(files, timm_version, settings=settings)
+    bundle = bundle_cell_source(files, kaggle_installs(repo / REQUIREMENTS), settings=settings)
     sha = re.search(r"sha256:[0-9a-f]+", bundle).group(0)
     intro = (
         f"# {title} (Kaggle build)\n\n"
-        f"Generated by `python -m vitst_utils.kaggle build` from `{_display(notebook)}`. "
+        f"Generated by `python -m vitst_utils.kaggle build` from `{_display(notebook, repo)}`. "
         "`kaggle kernels push` uploads only this file, so the next cell carries the project's "
         f"`vitst_utils` package ({len(files)} files, bundle {sha}) and unpacks it into the "
         "working directory; the cells after it are the training notebook, unchanged.\n\n"
@@ -392,14 +214,14 @@ def build_notebook(
         metadata={
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"},
-            "vitst": {"source": _display(notebook), "bundle": sha, "settings": settings},
+            "vitst": {"source": _display(notebook, repo), "bundle": sha, "settings": settings},
         },
     )
     nbformat.validate(nb)
     return nb
 
 
-def load_template(template: Path = TEMPLATE) -> dict[str, Any]:
+def load_template(template: Path) -> dict[str, Any]:
     """The kernel-metadata.json template, with every field a push reads."""
     try:
         meta = json.loads(template.read_text())
@@ -431,24 +253,27 @@ def build_push_folder(
     notebook: str | Path | None = None,
     resume_from: str | None = None,
     rehearsal: bool = False,
+    repo: str | Path | None = None,
 ) -> Path:
     """Write `out/kernel-metadata.json` and `out/<slug>.ipynb`; return the notebook's path.
     `resume_from` ("user/slug") goes into `kernel_sources` and makes the notebook continue that
-    run or stop; `rehearsal` builds the dress rehearsal (default title REHEARSAL_TITLE)."""
+    run or stop; `rehearsal` builds the dress rehearsal (default title REHEARSAL_TITLE). The
+    template, requirements.txt and default notebook come from the checkout (`find_repo`)."""
     title = title or (REHEARSAL_TITLE if rehearsal else DEFAULT_TITLE)
     user, slug = check_user(user), title_slug(title)
     resume_from = check_kernel_ref(resume_from) if resume_from else None
-    out = Path(out)
-    if out.resolve() == TEMPLATE.parent.resolve():
+    out, root = Path(out), find_repo(repo)
+    template = root / TEMPLATE
+    if out.resolve() == template.parent.resolve():
         raise KaggleBuildError(
-            f"--out {out} would overwrite the template {TEMPLATE}; use e.g. --out kaggle/build."
+            f"--out {out} would overwrite the template {template}; use e.g. --out kaggle/build."
         )
     if out.exists() and not out.is_dir():
         raise KaggleBuildError(f"--out {out} is a file; pass a folder (e.g. kaggle/build).")
-    meta = load_template()
+    meta = load_template(template)
     settings = build_settings(rehearsal, resume_from)
-    path = Path(notebook) if notebook is not None else DEFAULT_NOTEBOOK
-    nb = build_notebook(path, title, settings=settings)
+    path = Path(notebook) if notebook is not None else root / DEFAULT_NOTEBOOK
+    nb = build_notebook(path, title, root, settings=settings)
     meta.update(id=f"{user}/{slug}", title=title, code_file=f"{slug}.ipynb")
     if resume_from:
         meta["kernel_sources"] = sorted({*meta["kernel_sources"], resume_from})
@@ -524,7 +349,13 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument(
         "--notebook",
         type=Path,
-        help=f"jupytext percent-format .py notebook (default {_display(DEFAULT_NOTEBOOK)})",
+        help=f"jupytext percent-format .py notebook (default: the checkout's {DEFAULT_NOTEBOOK})",
+    )
+    build.add_argument(
+        "--repo",
+        type=Path,
+        help="the vitst checkout to read kaggle/kernel-metadata.json and requirements.txt from "
+        "(default: the folder holding this package if it is one, else the current folder)",
     )
     build.add_argument(
         "--rehearsal",
@@ -542,7 +373,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         note = check_kaggle_cli(kaggle_cli_version())
         nb_path = build_push_folder(
-            args.user, args.out, args.title, args.notebook, args.resume_from, args.rehearsal
+            args.user,
+            args.out,
+            args.title,
+            args.notebook,
+            args.resume_from,
+            args.rehearsal,
+            args.repo,
         )
     except KaggleBuildError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""The losses: VGG19 perceptual terms, identity, TV, colour, and the adversarial pair.
+"""The losses: VGG19 perceptual terms, identity, TV, colour, and the adversarial pair; the frozen
+VGG19 they compare in (`loss_net`) and the one weighted sum of them (`weighted_total`).
 
 Each term has its weight in `TrainConfig` (`lambda_*`, 0 = off) and its source in a docstring.
 Every image given here is ImageNet-normalised (the space `model(...)` returns); terms defined
@@ -7,6 +8,9 @@ on pixels convert with `function.to_pixels`. Every loss runs in fp32 with autoca
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +28,7 @@ from .function import (
     rgb_to_yuv,
     to_pixels,
 )
+from .weights import PretrainedWeightsError, create_vgg19_features
 
 # The generator's terms, in the order of history.csv, and the weight that switches each on.
 TERMS = {
@@ -42,6 +47,51 @@ TERMS = {
 def active_terms(cfg: TrainConfig) -> list[str]:
     """The generator terms this config trains (content and style always, as the seed)."""
     return [t for t, w in TERMS.items() if t in ("content", "style") or getattr(cfg, w) > 0]
+
+
+@dataclass
+class Weighted:
+    """The terms of one step (or one evaluation batch) weighted as the config says: `terms`
+    each term x its weight, `weights` those weights, `rec` the sum of all but the adversarial
+    term (the reconstruction), `total` rec + the weighted adversarial term: what the generator
+    minimises. history.csv's `rec_loss` / `total_loss` and evaluate's `rec_loss` are these."""
+
+    terms: dict[str, torch.Tensor]
+    weights: dict[str, float | torch.Tensor]
+    rec: torch.Tensor
+    total: torch.Tensor
+
+
+def weighted_total(
+    cfg: TrainConfig, terms: dict[str, torch.Tensor], adv_weight: float | torch.Tensor | None = None
+) -> Weighted:
+    """THE weighted sum of `terms` (unweighted, by name: `perceptual_losses`, plus "adv"): each
+    term times its `lambda_*`, the adversarial one times `adv_weight` when given (the adaptive
+    weight); `rec` sums every weighted term but "adv", `total` adds it."""
+    weights: dict[str, float | torch.Tensor] = {k: getattr(cfg, TERMS[k]) for k in terms}
+    if "adv" in terms and adv_weight is not None:
+        weights["adv"] = adv_weight
+    weighted = {k: weights[k] * v for k, v in terms.items()}
+    rec = sum(v for k, v in weighted.items() if k != "adv")
+    total = rec + weighted["adv"] if "adv" in weighted else rec
+    return Weighted(weighted, weights, rec, total)
+
+
+def loss_net(cfg: TrainConfig, state: dict[str, torch.Tensor] | None = None) -> nn.Sequential:
+    """The frozen VGG19 the perceptual terms compare in (torchvision's vgg19().features, eval
+    mode, no gradients), owned by the training step: `state` when given (the VGG19 an older
+    checkpoint carried: `checkpoint.split_loss_net`), else per `cfg`: pretrained from the hub
+    or `vgg_weights_file`, or random from a generator seeded with `cfg.seed`, so a run with
+    random weights compares in the same net when it trains, resumes and is evaluated."""
+    vgg = create_vgg19_features(cfg, use_weights=state is None)
+    if state is not None:
+        missing, unexpected = vgg.load_state_dict(state, strict=False)
+        if missing or unexpected:
+            raise PretrainedWeightsError(
+                f"the checkpoint's VGG19 is not torchvision's vgg19().features: missing "
+                f"{missing[:5]}, unexpected {unexpected[:5]}"
+            )
+    return vgg
 
 
 def vgg_features(
@@ -301,3 +351,34 @@ def adaptive_weight(
     (g_adv,) = torch.autograd.grad(adv, param, retain_graph=True)
     weight = g_rec.float().norm() / (g_adv.float().norm() + 1e-4)
     return weight.clamp(0.0, max_weight).detach()
+
+
+class BalanceMeans:
+    """An epoch's mean loss-balance shares (`<term>_share`) and adaptive adversarial weight
+    (`adv_weight`) over the good steps that measured them (already the same on every rank)."""
+
+    def __init__(self) -> None:
+        self.shares: dict[str, float] = {}
+        self.n_shares = 0
+        self.adv: list[float] = []
+
+    def add(self, out: Any) -> None:
+        """One step's `step.StepResult`."""
+        if out.balance:
+            for k, v in out.balance.items():
+                self.shares[k] = self.shares.get(k, 0.0) + v
+            self.n_shares += 1
+        if out.adv_weight is not None:
+            self.adv.append(out.adv_weight)
+
+    def columns(self) -> dict[str, float]:
+        cols = {f"{k}_share": v / self.n_shares for k, v in self.shares.items()}
+        if self.adv:
+            cols["adv_weight"] = sum(self.adv) / len(self.adv)
+        return cols
+
+
+def format_balance(shares: dict[str, float], when: str) -> str:
+    """One log line: each term's share of the generator's gradient (decoder's last layer)."""
+    parts = " | ".join(f"{k} {v:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1]))
+    return f"loss balance ({when}; share of the generator's gradient): {parts}"

@@ -1,18 +1,37 @@
-"""Weight-free image metrics for stylised portraits: structure kept, crispness, identity.
+"""Image metrics for stylised portraits: the weight-free ones (structure kept, crispness,
+identity), and the math of the feature ones (FID, KID, LPIPS) given their networks
+(`metric_weights.py`).
 
-Each takes [0, 1] pixel batches (B, 3, H, W) and returns plain floats, so `evaluate` can score
-outputs of vitst and of any other tool alike. None of them rewards a blank or blurred picture:
-a flat output keeps no structure (0) and has no crisp edge (0), a blurred one is not crisp.
+Each takes [0, 1] pixel batches (B, 3, H, W) (or features) and returns plain floats, so
+`evaluate` can score outputs of vitst and of any other tool alike. None of the weight-free ones
+rewards a blank or blurred picture: a flat output keeps no structure (0) and has no crisp edge
+(0), a blurred one is not crisp.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from .function import gaussian_blur, rgb_to_gray
+
+HIGHER_IS_BETTER = {
+    "domain_score": True,  # looks like anime
+    "crispness": True,  # drawn, not blurred (compare with the anime baseline)
+    "structure": True,  # keeps the photo's layout (the photo itself scores 1)
+    "identity_top1": True,  # its own photo is the nearest (chance: 1 / pairs)
+    "identity_cos": True,  # the same person to a face recogniser (the photo itself: 1)
+    "fid": False,
+    "kid": False,
+    "lpips": False,  # perceptual distance to the photo: lower keeps the person
+    "art_fid": False,
+}
+
+METRICS = tuple(HIGHER_IS_BETTER)
 
 
 def _luma(pixels: torch.Tensor) -> torch.Tensor:
@@ -110,3 +129,82 @@ def identity_ranks(photos: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
 def identity_top1(photos: torch.Tensor, images: torch.Tensor) -> float:
     """Share of images whose own photo is the most similar of all photos (chance: 1 / N)."""
     return float((identity_ranks(photos, images) == 0).float().mean())
+
+
+# --- FID, KID, LPIPS: their math, given the networks -----------------------------------------
+class _Features(nn.Module):
+    """Feeds precomputed Inception features to torchmetrics' KID (one Inception pass per image
+    serves FID and KID, and the anime features serve every checkpoint)."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+@torch.no_grad()
+def inception_features(net: nn.Module, pixels: torch.Tensor, batch_size: int = 50) -> torch.Tensor:
+    """(N, 2048) Inception pool features of [0, 1] pixel images (uint8 in, as torch-fidelity)."""
+    dev = next(net.parameters()).device
+    out = []
+    for start in range(0, len(pixels), batch_size):
+        x = (pixels[start : start + batch_size] * 255).round().clamp(0, 255).to(torch.uint8)
+        out.append(net(x.to(dev)).float().cpu())
+    return torch.cat(out)
+
+
+def frechet_distance(real: torch.Tensor, fake: torch.Tensor) -> float:
+    """FID between two feature sets: |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr sqrt(S1 S2), the
+    quantity torchmetrics' FrechetInceptionDistance computes (the tests check they agree).
+
+    tr sqrt(S1 S2) is taken exactly from the smaller side: with fewer images than feature
+    dimensions it is the sum of the singular values of A B^T (S1 = A^T A, S2 = B^T B), else
+    the eigenvalues of S1^1/2 S2 S1^1/2; torchmetrics' general eigvals of a 2048 x 2048
+    product costs seconds per checkpoint on a CPU, this costs milliseconds."""
+    x, y = real.double(), fake.double()
+    mu1, mu2 = x.mean(0), y.mean(0)
+    a = (x - mu1) / math.sqrt(len(x) - 1)
+    b = (y - mu2) / math.sqrt(len(y) - 1)
+    d = x.shape[1]
+    if len(x) * len(y) <= d * d:
+        cross = torch.linalg.svdvals(a @ b.T).sum()
+    else:
+        evals, evecs = torch.linalg.eigh(a.T @ a)
+        root = (evecs * evals.clamp(min=0).sqrt()) @ evecs.T
+        cross = torch.linalg.eigvalsh(root @ (b.T @ b) @ root).clamp(min=0).sqrt().sum()
+    return float((mu1 - mu2).square().sum() + a.square().sum() + b.square().sum() - 2 * cross)
+
+
+def fid_kid(real: torch.Tensor, fake: torch.Tensor, seed: int = 0) -> tuple[float, float]:
+    """(FID, KID mean) between two feature sets; KID from torchmetrics, its subset size fitted
+    to the number of images (min(1000, n)) and its random subsets seeded."""
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    n = min(len(real), len(fake))
+    if n < 2:
+        raise ValueError(f"FID and KID need at least 2 images a side, got {n}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "saves all features": we know
+        kid = KernelInceptionDistance(feature=_Features(real.shape[1]), subset_size=min(1000, n))
+    kid.update(real, real=True)
+    kid.update(fake, real=False)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)  # KID draws random subsets: the same ones every time
+        kid_mean, _ = kid.compute()
+    return frechet_distance(real, fake), float(kid_mean)
+
+
+@torch.no_grad()
+def lpips_score(
+    net: nn.Module, photos: torch.Tensor, images: torch.Tensor, batch: int = 32
+) -> float:
+    """Mean LPIPS between photos and images ([0, 1] pixels)."""
+    dev = next(net.parameters()).device
+    total = 0.0
+    for start in range(0, len(photos), batch):
+        a = photos[start : start + batch].to(dev)
+        b = images[start : start + batch].to(dev)
+        total += float(net(a, b, normalize=True).sum())
+    return total / len(photos)

@@ -1,8 +1,10 @@
-"""The networks: ViT encoder -> AdaIN -> CNN decoder, the frozen VGG19 loss net beside it, and
-the PatchGAN discriminator of the anime domain.
+"""The networks: ViT encoder -> AdaIN -> CNN decoder, and the PatchGAN discriminator of the
+anime domain.
 
-Part names are the seed notebook's (`vit_encoder`, `decoder`, `vgg_loss_net`), so a state dict
-saved by the seed loads here unchanged.
+Part names are the seed notebook's (`vit_encoder`, `decoder`), so a state dict saved by the seed
+loads here (its `vgg_loss_net.*`, the seed's VGG19 inside the generator, is split off by
+`checkpoint.py`): like pytorch-AdaIN's decoder files, the generator holds what stylising needs,
+and the frozen VGG19 of the losses belongs to the training step (`losses.loss_net`).
 """
 
 from __future__ import annotations
@@ -15,10 +17,9 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from . import losses
 from .config import TrainConfig
 from .function import adaptive_instance_normalization, calc_mean_std, normalize
-from .weights import create_vgg19_features, create_vit
+from .weights import create_vit
 
 __all__ = [
     "Decoder",
@@ -79,30 +80,44 @@ class ViTStyleTransfer(nn.Module):
     as a normalised image directly, which caps red at 0.26-0.71 (and so on).
     """
 
-    def __init__(self, cfg: TrainConfig, use_weights: bool = True, loss_net: bool = True):
+    def __init__(
+        self,
+        vit: nn.Module,
+        image_size: int,
+        vit_name: str = "",
+        vit_kwargs: dict[str, Any] | None = None,
+        vit_layers: tuple[int, ...] = (),
+        decoder: str = "convtranspose",
+        decoder_channels: tuple[int, ...] = (512, 256, 128, 64),
+        output_space: str = "normalized",
+        freeze_encoder: bool = False,
+    ):
+        """`vit`: a timm ViT (`weights.create_vit`); `image_size`: the training size (style
+        images and prototypes are read at it); `vit_name`, `vit_kwargs`: what `vit` is (for
+        prototypes and messages); the rest as the `TrainConfig` fields of the same names."""
         super().__init__()
-        self.cfg = cfg
-        vit = create_vit(cfg, use_weights)
-        if cfg.vit_layers:  # drop the blocks after the last one used
-            vit.prune_intermediate_layers(list(cfg.vit_layers), prune_norm=False)
-        vit.requires_grad_(not cfg.freeze_encoder)
+        self.image_size, self.vit_name = image_size, vit_name
+        self.vit_kwargs, self.vit_layers = dict(vit_kwargs or {}), tuple(vit_layers)
+        self.output_space, self.freeze_encoder = output_space, freeze_encoder
+        if self.vit_layers:  # drop the blocks after the last one used
+            vit.prune_intermediate_layers(list(self.vit_layers), prune_norm=False)
+        vit.requires_grad_(not freeze_encoder)
         self.vit_encoder = vit
         dim = vit.embed_dim
         stages = math.log2(self.patch_size)
-        if stages != len(cfg.decoder_channels):
+        if stages != len(decoder_channels):
             raise ValueError(
-                f"decoder_channels={list(cfg.decoder_channels)} has {len(cfg.decoder_channels)} "
-                f"x2 stages, but {cfg.vit_name} (patch {self.patch_size}) needs {stages:g}: "
+                f"decoder_channels={list(decoder_channels)} has {len(decoder_channels)} "
+                f"x2 stages, but {vit_name} (patch {self.patch_size}) needs {stages:g}: "
                 f"give one width per stage, e.g. {[max(16, 256 >> i) for i in range(int(stages))]}"
             )
-        n = max(1, len(cfg.vit_layers))
+        n = max(1, len(self.vit_layers))
         # Features of several blocks: AdaIN on all their channels, then a 1x1 conv fuses them.
         self.fuse = nn.Conv2d(n * dim, dim, 1) if n > 1 else nn.Identity()
-        if cfg.decoder == "upsample":
-            self.decoder = UpsampleDecoder(dim, cfg.decoder_channels)
+        if decoder == "upsample":
+            self.decoder = UpsampleDecoder(dim, decoder_channels)
         else:
-            self.decoder = Decoder(dim, cfg.decoder_channels)
-        self.vgg_loss_net = create_vgg19_features(cfg, use_weights) if loss_net else None
+            self.decoder = Decoder(dim, decoder_channels)
 
     @property
     def patch_size(self) -> int:
@@ -117,17 +132,17 @@ class ViTStyleTransfer(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, H/p, W/p) features: the patch tokens after the final norm (the seed), or the
         normed outputs of the `vit_layers` blocks stacked on channels. H, W: multiples of p."""
-        if self.cfg.freeze_encoder:  # no graph through a frozen encoder
+        if self.freeze_encoder:  # no graph through a frozen encoder
             with torch.no_grad():
                 return self._encode(x)
         return self._encode(x)
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
         vit = self.vit_encoder
-        if self.cfg.vit_layers:
+        if self.vit_layers:
             maps = vit.forward_intermediates(
                 x,
-                indices=list(self.cfg.vit_layers),
+                indices=list(self.vit_layers),
                 norm=True,
                 output_fmt="NCHW",
                 intermediates_only=True,
@@ -143,42 +158,38 @@ class ViTStyleTransfer(nn.Module):
     def decode(self, feat: torch.Tensor) -> torch.Tensor:
         """An ImageNet-normalised image from (AdaIN-ed) features."""
         out = self.decoder(self.fuse(feat))
-        if self.cfg.output_space == "pixels":
+        if self.output_space == "pixels":
             out = normalize((out + 1) / 2)
         return out
 
     def encode_pair(
-        self, content: torch.Tensor, style: torch.Tensor
+        self, content: torch.Tensor, style: torch.Tensor, batched: bool = True
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Both encodings; one batched pass when `batched_passes` and the shapes allow it."""
-        if self.cfg.batched_passes and content.shape[1:] == style.shape[1:]:
+        """Both encodings; one pass over both when `batched` and the shapes allow it (the same
+        values as two: `TrainConfig.batched_passes`)."""
+        if batched and content.shape[1:] == style.shape[1:]:
             feats = self.encode(torch.cat([content, style]))
             return feats[: len(content)], feats[len(content) :]
         return self.encode(content), self.encode(style)
 
     def forward(
-        self, content: torch.Tensor, style: torch.Tensor, identity: bool = False
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor,
+        identity: bool = False,
+        batched: bool = True,
     ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """The stylised content. With `identity`, also decode(AdaIN(c, c)) and
-        decode(AdaIN(s, s)) (StyTr2's identity images; AdaIN(x, x) = x), and the style
-        features' channel statistics are available to the caller through `encode_pair`."""
-        c, s = self.encode_pair(content, style)
+        decode(AdaIN(s, s)) (StyTr2's identity images; AdaIN(x, x) = x). `batched`: encode
+        (and decode) the images in one pass each, as `encode_pair`."""
+        c, s = self.encode_pair(content, style, batched)
         t = adaptive_instance_normalization(c, s)
         if not identity:
             return self.decode(t)
-        if self.cfg.batched_passes:
+        if batched:
             out = self.decode(torch.cat([t, c, s]))
             return tuple(out.split([len(t), len(c), len(s)]))
         return self.decode(t), self.decode(c), self.decode(s)
-
-    def calculate_loss(
-        self, generated: torch.Tensor, content: torch.Tensor, style: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(content_loss, style_loss) from the frozen VGG19, as configured."""
-        if self.vgg_loss_net is None:
-            raise RuntimeError("this model was built without its VGG19 loss net (loss_net=False)")
-        terms = losses.perceptual_losses(self.vgg_loss_net, self.cfg, generated, content, style)
-        return terms["content"], terms["style"]
 
     @torch.no_grad()
     def style_prototype(self, batches: Iterable[torch.Tensor]) -> dict[str, Any]:
@@ -200,19 +211,26 @@ class ViTStyleTransfer(nn.Module):
             "count": count,
         }
 
-    def train(self, mode: bool = True) -> ViTStyleTransfer:
-        super().train(mode)
-        if self.vgg_loss_net is not None:
-            self.vgg_loss_net.eval()  # the loss network never trains
-        return self
+
+# The TrainConfig fields the generator is built from (`MODEL_FIELDS` without the loss net's
+# `vgg_layers`, and whether the encoder trains).
+MODEL_ARGS = (
+    "image_size",
+    "vit_name",
+    "vit_kwargs",
+    "vit_layers",
+    "decoder",
+    "decoder_channels",
+    "output_space",
+    "freeze_encoder",
+)
 
 
-def build_model(
-    cfg: TrainConfig, use_weights: bool = True, loss_net: bool = True
-) -> ViTStyleTransfer:
-    """The model for `cfg`; `use_weights=False` skips all weight loading (for checkpoints),
-    `loss_net=False` leaves out the VGG19 (stylising needs none)."""
-    return ViTStyleTransfer(cfg, use_weights, loss_net)
+def build_model(cfg: TrainConfig, use_weights: bool = True) -> ViTStyleTransfer:
+    """The generator of `cfg`, the one place a config becomes model arguments;
+    `use_weights=False` skips all weight loading (a checkpoint brings its own)."""
+    args = {k: getattr(cfg, k) for k in MODEL_ARGS}
+    return ViTStyleTransfer(create_vit(cfg, use_weights), **args)
 
 
 # --- the adversary ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,6 +19,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from .data import IMAGENET_MEAN, IMAGENET_STD, denormalize
 from .explore import channel_summary, short_name
+from .metrics import HIGHER_IS_BETTER, METRICS
 
 
 class Figure(figure.Figure):
@@ -50,13 +52,16 @@ def save_figure(fig: Figure, path: str | Path, dpi: int = 100) -> Path:
     return path
 
 
-LOSS_PANELS = ("total_loss", "content_loss", "style_loss")
+LOSS_PANELS = ("total_loss", "rec_loss", "content_loss", "style_loss")
+VAL_PANELS = ("rec_loss", "content_loss", "style_loss")  # what evaluate has of them
+FIGURE_METRICS = (*METRICS, "content_loss", "style_loss", "rec_loss")  # metrics.png
 
 
 def plot_history(rows: Sequence[dict[str, float]], title: str = "") -> Figure:
     """Loss curves per epoch, from history rows (`TrainResult.history` or
-    `train.read_history_csv`): total, content and style always, then every other loss the run
-    trained (identity, Gram, TV, adversarial, the discriminator's), one panel each."""
+    `rundir.read_history`): total (what the generator minimised), rec (the same without the
+    adversarial term), content and style always, then every other loss the run trained
+    (identity, Gram, TV, adversarial, the discriminator's), one panel each."""
     extra = [k for k in dict.fromkeys(k for r in rows for k in r) if k.endswith("loss")]
     keys = [*LOSS_PANELS, *(k for k in extra if k not in LOSS_PANELS)]
     cols = min(4, len(keys)) if len(keys) > 3 else 3
@@ -385,12 +390,78 @@ def plot_val_losses(
     history: Sequence[dict[str, float]] | None = None,
     title: str = "",
 ) -> Figure:
-    """Validation losses per checkpoint epoch (markers) over the training loss curves of
-    `plot_history` when `history` is given (content, style and weighted total)."""
+    """Validation losses per checkpoint epoch (evaluate's rows: markers) over the training loss
+    curves of `plot_history` when `history` is given: rec_loss (the weighted sum of every term
+    but the adversarial one, the same meaning in both), content and style."""
     fig = plot_history(history or [], title)
     rows = [r for r in rows if r.get("epoch") is not None]
     epochs = [r["epoch"] for r in rows]
     for ax, key in zip(fig.axes, LOSS_PANELS, strict=False):
-        ax.plot(epochs, [r[key] for r in rows], marker="o", color="tab:red", label="validation")
-        ax.legend(fontsize=8)
+        if key in VAL_PANELS:
+            values = [float("nan") if r.get(key) is None else r[key] for r in rows]
+            ax.plot(epochs, values, marker="o", color="tab:red", label="validation")
+            ax.legend(fontsize=8)
+    return fig
+
+
+# --- evaluation (notebook 04, metrics.png) -----------------------------------------------------
+_BASELINE_STYLE = {"photo": ("tab:gray", "--"), "anime": ("black", "--")}
+
+
+def _plot_metric(
+    ax: Any, table: Sequence[dict[str, Any]], metric: str, classifier: dict[str, Any] | None
+) -> None:
+    """One panel: a line per run over epochs, a dotted line per checkpoint without an epoch,
+    a dashed line per baseline."""
+    arrow = "higher is better" if HIGHER_IS_BETTER.get(metric) else "lower is better"
+    title = f"{metric} ({arrow})"
+    if metric == "domain_score" and classifier and "heldout_accuracy" in classifier:
+        title += f"\nclassifier held-out accuracy {classifier['heldout_accuracy']:.2f}"
+    ax.set_title(title, fontsize=9)
+    runs = dict.fromkeys(r["run"] for r in table if r["checkpoint"] != "baseline")
+    for k, run in enumerate(runs):
+        colour = f"C{k % 10}"
+        mine = [r for r in table if r["run"] == run and r.get(metric) is not None]
+        pts = sorted((r["epoch"], r[metric]) for r in mine if r["epoch"] is not None)
+        if pts:
+            ax.plot(*zip(*pts, strict=True), marker="o", ms=4, color=colour, label=run)
+        for r in mine:
+            if r["epoch"] is None:
+                ax.axhline(r[metric], color=colour, ls=":", label=f"{run} ({r['checkpoint']})")
+    for r in table:
+        if r["checkpoint"] == "baseline" and r.get(metric) is not None:
+            colour, ls = _BASELINE_STYLE.get(r["run"], ("gray", "--"))
+            ax.axhline(r[metric], color=colour, ls=ls, lw=1, label=r["run"])
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+
+
+def plot_metrics(
+    table: Sequence[dict[str, Any]],
+    unavailable: dict[str, str] | None = None,
+    classifier: dict[str, Any] | None = None,
+    label: str = "",
+    metrics: Sequence[str] = FIGURE_METRICS,
+) -> Figure:
+    """One panel per available metric: x = epoch, one line per run, the photo and anime
+    baselines as dashed lines, checkpoints without an epoch (seed state dicts) as dotted
+    lines; the metrics that were not available are named below (reasons in the table)."""
+    unavailable = unavailable or {}
+    shown = [m for m in metrics if m not in unavailable]
+    cols = min(3, max(1, len(shown)))
+    rows = max(1, -(-len(shown) // cols))
+    fig = Figure(layout="constrained", figsize=(4.4 * cols, 3.1 * rows + 0.6))
+    axes = list(fig.subplots(rows, cols, squeeze=False).flat)
+    for ax, metric in zip(axes, shown, strict=False):
+        _plot_metric(ax, table, metric, classifier)
+    for ax in axes[len(shown) :]:
+        ax.set_axis_off()
+    title = f"metrics by checkpoint | {label}" if label else "metrics by checkpoint"
+    missing = [m for m in metrics if m in unavailable]
+    if missing:
+        title += f"\nnot available: {', '.join(missing)} (reasons: the table, metrics.json)"
+    fig.suptitle(title, fontsize=10)
     return fig

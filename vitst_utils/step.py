@@ -1,6 +1,7 @@
 """One training step, in one place: forward, losses, backward, the generator's and the
-discriminator's updates. The loop (`train.py`) and the benchmark (`benchmark.py`) both call
-`Trainer.step`, so the benchmark times exactly what training runs.
+discriminator's updates. The step owns the frozen VGG19 the losses compare in (`loss_net`).
+The loop (`train.py`) and the benchmark (`benchmark.py`) both call `Trainer.step`, so the
+benchmark times exactly what training runs.
 
 One `torch.amp.GradScaler` serves both optimizers (PyTorch's recipe for several models:
 `scale`/`step` per optimizer, one `update`). Under DDP the generator and the discriminator are
@@ -52,11 +53,12 @@ class WarmupCosine:
 
 @dataclass
 class StepResult:
-    """What one step did: unweighted loss terms plus `total` and (adversarial) `d_loss`,
-    detached; `skipped` when a loss was not finite on some rank; `stop` when some rank asked;
-    `balance`: each weighted term's share of the generator's gradient at the decoder's last
-    layer, on the steps where it is measured (`balance_every`), else None; `adv_weight`: the
-    adversarial term's effective weight (adaptive or `lambda_adv`), None without one."""
+    """What one step did: unweighted loss terms plus `rec` and `total` (`losses.weighted_total`)
+    and (adversarial) `d_loss`, detached; `skipped` when a loss was not finite on some rank;
+    `stop` when some rank asked; `balance`: each weighted term's share of the generator's
+    gradient at the decoder's last layer, on the steps where it is measured (`balance_every`),
+    else None; `adv_weight`: the adversarial term's effective weight (adaptive or
+    `lambda_adv`), None without one."""
 
     losses: dict[str, torch.Tensor]
     skipped: bool
@@ -65,14 +67,15 @@ class StepResult:
     adv_weight: float | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Trainer:
-    """Everything a step touches: the bare networks, their wrapped (DP/DDP) forms, the
-    optimizers, their LR schedulers and the one GradScaler."""
+    """Everything a step touches: the bare networks, their wrapped (DP/DDP) forms, the frozen
+    VGG19 of the losses, the optimizers, their LR schedulers and the one GradScaler."""
 
     cfg: TrainConfig
     model: ViTStyleTransfer
     net: nn.Module
+    loss_net: nn.Module
     disc: nn.Module | None
     disc_net: nn.Module | None
     opt_g: torch.optim.Optimizer
@@ -132,14 +135,14 @@ class Trainer:
         """One update of the generator (and, when `adversarial` and the config has an
         adversary, of the discriminator). Every rank learns in one collective whether any
         loss was non-finite (then nobody updates) and whether any rank asked to `stop`."""
-        cfg, model = self.cfg, self.model
+        cfg = self.cfg
         adversarial = adversarial and self.disc is not None
         identity = cfg.lambda_identity_pixel > 0 or cfg.lambda_identity_feature > 0
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
-            out = self.net(content, style, identity=identity)
+            out = self.net(content, style, identity=identity, batched=cfg.batched_passes)
             generated = out[0] if identity else out
             terms = losses.perceptual_losses(
-                model.vgg_loss_net, cfg, generated, content, style, out[1:] if identity else None
+                self.loss_net, cfg, generated, content, style, out[1:] if identity else None
             )
             if adversarial:
                 self.disc.requires_grad_(False)  # G's term must not touch D's gradients
@@ -148,12 +151,12 @@ class Trainer:
                 terms["adv"] = losses.generator_adv_loss(cfg.gan_loss, d_for_g(seen))
                 self.disc.requires_grad_(True)
                 d_loss = self._discriminator_loss(style, generated.detach())
-        weights = {k: getattr(cfg, losses.TERMS[k]) for k in terms}
+        w = losses.weighted_total(cfg, terms)
         if adversarial and cfg.adv_adaptive:
-            weights["adv"] = cfg.lambda_adv * self._adaptive_weight(terms, weights)
-        weighted = {k: weights[k] * v for k, v in terms.items()}
-        total = sum(weighted.values())
-        balance = self._balance(weighted) if self._balance_due() else None
+            lam = self._adaptive_weight(w.rec, terms["adv"])
+            w = losses.weighted_total(cfg, terms, cfg.lambda_adv * lam)
+        total = w.total
+        balance = self._balance(w.terms) if self._balance_due() else None
         check = [total.detach()] + ([d_loss.detach()] if adversarial else [])
         flags = torch.stack(
             [
@@ -174,10 +177,10 @@ class Trainer:
             self.scaler.update()
             self._step_schedules()
         result = {k: v.detach().float() for k, v in terms.items()}
-        result["total"] = total.detach().float()
+        result["rec"], result["total"] = w.rec.detach().float(), total.detach().float()
         if adversarial:
             result["d_loss"] = d_loss.detach().float()
-        adv_weight = float(weights["adv"]) if adversarial else None
+        adv_weight = float(w.weights["adv"]) if adversarial else None
         return StepResult(result, skipped, bool(flags[1] > 0), balance, adv_weight)
 
     # --- balance ----------------------------------------------------------------------------
@@ -196,16 +199,13 @@ class Trainer:
         vec = distributed.mean(torch.tensor(list(shares.values()), device=self.device))
         return dict(zip(shares, vec.tolist(), strict=True))
 
-    def _adaptive_weight(
-        self, terms: dict[str, torch.Tensor], weights: dict[str, float]
-    ) -> torch.Tensor:
+    def _adaptive_weight(self, rec: torch.Tensor, adv: torch.Tensor) -> torch.Tensor:
         """VQGAN's adaptive weight of the adversarial term (`losses.adaptive_weight`), on the
         scaled losses (the ratio does not change; fp16 gradients do not underflow), averaged
         over ranks so all of them take the same step; 1.0 where a gradient is not finite."""
-        rec = sum(weights[k] * v for k, v in terms.items() if k != "adv")
         scale = self.scaler.scale
         lam = losses.adaptive_weight(
-            scale(rec), scale(terms["adv"]), self.model.last_layer, self.cfg.adv_weight_max
+            scale(rec), scale(adv), self.model.last_layer, self.cfg.adv_weight_max
         )
         lam = distributed.mean(lam)
         return torch.where(torch.isfinite(lam), lam, torch.ones_like(lam))
@@ -258,15 +258,18 @@ def build_trainer(
     strategy: str = "single",
     amp: bool = False,
     total_steps: int = 1,
+    loss_net: nn.Module | None = None,
 ) -> Trainer:
     """Wrap, place and pair with optimizers: `model` on `device` already; strategy single, dp
-    (the seed's DataParallel) or ddp (inside an initialised process group)."""
+    (the seed's DataParallel) or ddp (inside an initialised process group); `loss_net`: the
+    frozen VGG19 (default: `losses.loss_net(cfg)`)."""
     cuda = device.type == "cuda"
     disc = build_discriminator(cfg)
     if disc is not None:
         disc = disc.to(device)
+    loss_net = (loss_net if loss_net is not None else losses.loss_net(cfg)).to(device)
     if cuda and cfg.channels_last:
-        for m in (model.decoder, model.fuse, model.vgg_loss_net, disc):
+        for m in (model.decoder, model.fuse, loss_net, disc):
             if m is not None:
                 m.to(memory_format=torch.channels_last)
     if cfg.compile:
@@ -305,16 +308,17 @@ def build_trainer(
         )
         sched_d = torch.optim.lr_scheduler.LambdaLR(opt_d, factor)
     return Trainer(
-        cfg,
-        model,
-        wrap(model),
-        disc,
-        wrap(disc) if disc is not None else None,
-        opt_g,
-        opt_d,
-        sched_g,
-        sched_d,
-        torch.amp.GradScaler(device.type, enabled=amp),
-        device,
-        amp,
+        cfg=cfg,
+        model=model,
+        net=wrap(model),
+        loss_net=loss_net,
+        disc=disc,
+        disc_net=wrap(disc) if disc is not None else None,
+        opt_g=opt_g,
+        opt_d=opt_d,
+        sched_g=sched_g,
+        sched_d=sched_d,
+        scaler=torch.amp.GradScaler(device.type, enabled=amp),
+        device=device,
+        amp=amp,
     )

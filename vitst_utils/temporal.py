@@ -361,8 +361,8 @@ class FaceTracker:
             found = self._detect(rgb)
             if not found:
                 raise FaceNotFound(
-                    f"no face found in the first frame of {self.name}: drop --face-track, or "
-                    "--start where the face is seen from the front"
+                    f"no face found in the first frame of {self.name}: follow no face, or start "
+                    "the clip where the face is seen from the front"
                 )
             self.state = max(found, key=lambda b: b[2])  # the largest, as --face-crop
         elif self.count % self.every == 0:
@@ -381,4 +381,4 @@ class FaceTracker:
 
 
 class FaceNotFound(ValueError):
-    """--face-track found no face to follow."""
+    """Face tracking found no face to follow in the first frame."""

@@ -41,6 +41,7 @@ from .function import adain_from_stats, calc_mean_std
 
 Encode = Callable[[torch.Tensor], torch.Tensor]  # normalised (N, 3, h, w) -> (N, C, h/p, w/p)
 Decode = Callable[[torch.Tensor], torch.Tensor]  # (N, C, h, w) features -> (N, 3, h*p, w*p)
+Normalise = Callable[[torch.Tensor], torch.Tensor]  # features -> their normalised form
 
 
 @dataclass(frozen=True)
@@ -156,15 +157,25 @@ def encode_blended(
 
 
 def restyle(
-    feat: torch.Tensor, mean: torch.Tensor, std: torch.Tensor, alpha: float
+    feat: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    alpha: float,
+    normalise: Normalise | None = None,
 ) -> torch.Tensor:
     """alpha * AdaIN(feat -> mean, std) + (1 - alpha) * feat, with `feat`'s own statistics over
-    all of it. Small maps: `adain_from_stats` as ever; large ones (over 2**24 values) in place,
-    one fused affine per channel, so a 12 MP map is not copied three times."""
+    all of it (or `normalise(feat)` as the normalised content: video smooths it over time).
+    Small maps: `adain_from_stats` as ever; large ones (over 2**24 values) in place, one fused
+    affine per channel, so a 12 MP map is not copied three times."""
     mean, std = mean.to(feat), std.to(feat)
-    if feat.numel() <= 2**24:
-        target = adain_from_stats(feat, mean, std) if alpha else feat
-        return alpha * target + (1 - alpha) * feat if 0 < alpha < 1 else target
+    if normalise is not None or feat.numel() <= 2**24:
+        if not alpha:
+            return feat
+        if normalise is None:
+            target = adain_from_stats(feat, mean, std)
+        else:
+            target = normalise(feat) * std + mean
+        return alpha * target + (1 - alpha) * feat if alpha < 1 else target
     c_mean, c_std = calc_mean_std(feat)
     scale = alpha * std / c_std + (1 - alpha)
     shift = alpha * (mean - std / c_std * c_mean)
@@ -202,12 +213,14 @@ def stylize_tiled(
     tiling: Tiling | None = None,
     encode: Encode | None = None,
     decode: Decode | None = None,
+    normalise: Normalise | None = None,
 ) -> torch.Tensor:
     """decode(restyle(encode(photos))) at any size: normalised photos (B, 3, H, W), H and W
     multiples of the patch, to normalised (B, 3, H, W). `encode`/`decode` default to the
-    model's own (an inference path may bring faster ones, see `cpu_paths`)."""
+    model's own (an inference path may bring faster ones, see `cpu_paths`); `normalise` as
+    in `restyle`."""
     tiling = tiling or Tiling()
-    window = tiling.window or model.cfg.image_size
+    window = tiling.window or model.image_size
     return stylize_pieces(
         encode or model.encode,
         decode or model.decode,
@@ -219,6 +232,7 @@ def stylize_tiled(
         window,
         decoder_halo(model),
         tiling,
+        normalise,
     )
 
 
@@ -233,63 +247,10 @@ def stylize_pieces(
     window: int,
     halo: int | None,
     tiling: Tiling,
+    normalise: Normalise | None = None,
 ) -> torch.Tensor:
     """`stylize_tiled` from its pieces: any encoder and decoder (PyTorch, ONNX Runtime), the
     patch, the window in pixels, and the decoder's halo (None: decode in one piece)."""
     feat = encode_blended(encode, photos, patch, window, tiling)
-    target = restyle(feat, mean, std, alpha)
+    target = restyle(feat, mean, std, alpha, normalise)
     return decode_tiled(decode, target, patch, tiling.tile if halo is not None else None, halo or 0)
-
-
-# --- small quality measures (to be replaced by evaluate's `structure` / `crispness`) -----------
-def _luma(pixels: torch.Tensor) -> torch.Tensor:
-    """(B, 1, H, W) Rec. 601 luma of (B, 3, H, W) pixels in [0, 1]."""
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=pixels.dtype).view(1, 3, 1, 1)
-    return (pixels * w.to(pixels.device)).sum(1, keepdim=True)
-
-
-def gradient_magnitude(pixels: torch.Tensor) -> torch.Tensor:
-    """(B, 1, H-2, W-2) Sobel gradient magnitude of the luma (pixels in [0, 1])."""
-    k = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]]) / 8
-    kernels = torch.stack([k, k.t()]).unsqueeze(1).to(pixels)
-    g = torch.nn.functional.conv2d(_luma(pixels), kernels)
-    return g.pow(2).sum(1, keepdim=True).sqrt()
-
-
-def tile_crispness(pixels: torch.Tensor) -> float:
-    """Mean Sobel gradient magnitude of the luma: how much edge there is (pixels in [0, 1])."""
-    return float(gradient_magnitude(pixels).mean())
-
-
-def tile_structure(a: torch.Tensor, b: torch.Tensor, window: int = 7) -> float:
-    """SSIM of the lumas of two (B, 3, H, W) pixel batches in [0, 1] (Wang et al. 2004, uniform
-    `window`, C1 = 0.01**2, C2 = 0.03**2): 1 is the same structure."""
-    x, y = _luma(a), _luma(b)
-    pool = torch.nn.AvgPool2d(window, 1)
-    mx, my = pool(x), pool(y)
-    vx, vy, cxy = pool(x * x) - mx**2, pool(y * y) - my**2, pool(x * y) - mx * my
-    c1, c2 = 0.01**2, 0.03**2
-    ssim = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
-    return float(ssim.mean())
-
-
-def seam_ratio(pixels: torch.Tensor, seams_x: list[int], seams_y: list[int], band: int = 2):
-    """Gradient energy (mean squared Sobel magnitude) in `band`-pixel strips along the given
-    window borders (pixel columns `seams_x`, rows `seams_y`) over that of the rest of the image;
-    about 1 or below: no seam."""
-    g = gradient_magnitude(pixels)[0, 0].pow(2)  # indices shifted by 1 (valid conv)
-    mask = torch.zeros_like(g, dtype=torch.bool)
-    for x in seams_x:
-        mask[:, max(0, x - 1 - band) : x - 1 + band] = True
-    for y in seams_y:
-        mask[max(0, y - 1 - band) : y - 1 + band, :] = True
-    return float(g[mask].mean() / g[~mask].mean())
-
-
-def window_borders(size: int, window: int, overlap: int, patch: int) -> list[int]:
-    """Pixel positions where windows start or end inside a side of `size` pixels (for
-    `seam_ratio`)."""
-    n, win = size // patch, window // patch
-    starts = window_starts(n, win, overlap)
-    edges = {s for s in starts[1:]} | {s + min(win, n) for s in starts[:-1]}
-    return sorted(e * patch for e in edges)

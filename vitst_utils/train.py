@@ -10,12 +10,9 @@ and summary.json. `--resume` continues from the newest checkpoint there.
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import logging
 import math
 import os
-import random
 import sys
 import time
 import traceback
@@ -26,56 +23,28 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt_io
-from . import distributed, losses
+from . import distributed, losses, rundir
 from .config import PRESETS, RECIPES, TrainConfig, get_preset, parse_overrides
-from .data import (
-    CachedImages,
-    ImageFolderDataset,
-    build_datasets,
-    build_transform,
-    file_sha256,
-    first_images,
-    format_skip_report,
-    gpu_augment,
-    read_exclude_file,
-    resolve_data_root,
-)
-from .env import (
-    default_run_dir,
-    describe_environment,
-    describe_hardware,
-    gpu_count,
-    on_kaggle,
-    resolve_strategy,
-)
-from .imagecache import (
-    SharedImageCache,
-    build_cache,
-    cache_decision,
-    default_cache_folder,
-    wait_for_cache,
-)
+from .data import first_images
+from .env import describe_environment, describe_hardware, gpu_count, resolve_strategy
 from .model import build_model
 from .plots import sample_grid, save_figure
+from .prototype import training_prototype
+from .rundir import TrainResult
 from .step import Trainer, build_trainer
-from .weights import create_vgg19_features, create_vit
+from .trainingdata import epoch_loader, on_device, training_data, with_exclude_hash
+from .weights import fetch_pretrained_weights
 
 log = logging.getLogger(__name__)
+package_log = logging.getLogger(__package__)  # train.log: every module's lines of the run
 
-# Columns every history.csv has; each active loss term adds its own (`<term>_loss`, `d_loss`).
-HISTORY_FIELDS = (
-    "epoch",
-    "total_loss",
-    "content_loss",
-    "style_loss",
-    "lr",
-    "skipped_steps",
-    "seconds",
-    "images_per_s",
+
+NO_DATA_FIX = (
+    "fix: pass --data-root DIR (or --preset smoke for the built-in synthetic data); write an "
+    "exclude list with `python -m vitst_utils.dataquality --data-root DIR --out DIR`"
 )
 
 
@@ -83,168 +52,46 @@ class NonFiniteLossError(RuntimeError):
     """Too many consecutive non-finite losses: training stopped, last good checkpoint kept."""
 
 
-@dataclass
-class TrainResult:
-    """What a run did: read back from its run directory, whichever process trained."""
-
-    run_dir: Path
-    epochs_completed: int
-    stopped: str  # completed | time_budget | already_complete
-    history: list[dict[str, Any]] = field(default_factory=list)
-    checkpoints: list[Path] = field(default_factory=list)
-    summary: dict[str, Any] = field(default_factory=dict)  # summary.json as written
-
-    @classmethod
-    def from_run_dir(cls, run_dir: str | Path) -> TrainResult:
-        run_dir = Path(run_dir)
-        summary = json.loads((run_dir / "summary.json").read_text())
-        return cls(
-            run_dir,
-            summary["epochs_completed"],
-            summary["stopped"],
-            read_history_csv(run_dir / "history.csv"),
-            [p for _, p in ckpt_io.list_checkpoints(run_dir)],
-            summary,
-        )
-
-
-# --- distributed helpers ---------------------------------------------------------------------
-def _dist_env() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
-
-
-def fetch_pretrained_weights(cfg: TrainConfig) -> None:
-    """Download the pretrained weights `cfg` asks for into the hub caches, here and once, so
-    that DDP workers load them from disk: a download error then shows as one clear error in
-    the launching process (a notebook), not inside a worker while the others wait."""
-    if not cfg.pretrained:
-        return
-    if not cfg.vit_weights_file:
-        create_vit(cfg)
-    if not cfg.vgg_weights_file:
-        create_vgg19_features(cfg)
-
-
+# --- DDP --------------------------------------------------------------------------------------
 def launch_ddp(
     cfg: TrainConfig, run_dir: str | Path, resume: bool = False, nprocs: int | None = None
 ) -> TrainResult:
     """Start one DDP process per GPU (2 gloo processes on CPU) and train. Works from a notebook,
     because the worker lives in this module; rank 0's log lines are relayed here as they come,
-    with a bar over epochs, since a notebook does not show its child processes' output.
-    Pretrained weights are fetched first, here; an error in any worker ends them all and is
-    raised here as that worker's own exception (its traceback: worker_errors.log)."""
+    with a bar over epochs (`distributed.spawn_relaying`). Pretrained weights are fetched first,
+    here; an error in any worker ends them all and is raised here as that worker's own
+    exception (its traceback: worker_errors.log)."""
     run_dir = Path(run_dir)
     nprocs = nprocs or gpu_count() or 2
     fetch_pretrained_weights(cfg)
-    log_file = run_dir / "train.log"
-    pos = log_file.stat().st_size if log_file.is_file() else 0
-    with tqdm(total=cfg.epochs, desc=f"DDP x{nprocs}", unit="epoch", leave=False) as bar:
-
-        def relay() -> None:
-            nonlocal pos
-            if log_file.is_file():
-                with open(log_file) as f:
-                    f.seek(pos)
-                    for line in f.read().splitlines():
-                        log.info(line)
-                    pos = f.tell()
-            bar.n = len(read_history_csv(run_dir / "history.csv"))
-            bar.refresh()
-
-        try:
-            distributed.spawn(
-                _ddp_worker, (cfg.to_dict(), str(run_dir), resume), nprocs, poll=relay
-            )
-        finally:
-            relay()
+    distributed.spawn_relaying(
+        _ddp_worker,
+        (cfg.to_dict(), str(run_dir), resume),
+        nprocs,
+        log_file=run_dir / rundir.LOG,
+        done=lambda: len(rundir.read_history(run_dir)),
+        total=cfg.epochs,
+    )
     return TrainResult.from_run_dir(run_dir)
 
 
 def _ddp_worker(rank: int, world: int, cfg_dict: dict, run_dir: str, resume: bool) -> None:
     """One rank of `launch_ddp`. A failure is noted in train.log (one line) and its traceback
     in worker_errors.log before it is passed on to the parent."""
-    log.setLevel(logging.INFO)  # lines reach train.log, which the parent relays
+    package_log.setLevel(logging.INFO)  # lines reach train.log, which the parent relays
     try:
         _run(TrainConfig.from_dict(cfg_dict), Path(run_dir), resume)
     except Exception as e:
-        run = Path(run_dir)
-        try:
-            run.mkdir(parents=True, exist_ok=True)
-            with open(run / "worker_errors.log", "a") as f:
-                f.write(f"DDP rank {rank} failed:\n{traceback.format_exc()}\n")
-            with open(run / "train.log", "a") as f:
-                f.write(f"DDP rank {rank} failed: {type(e).__name__}: {e} (traceback in ")
-                f.write(f"{run / 'worker_errors.log'})\n")
-        except OSError:
-            pass  # the error itself matters more than its log
+        rundir.note_worker_error(run_dir, rank, e, traceback.format_exc())
         raise
-
-
-# --- files -----------------------------------------------------------------------------------
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def write_history_csv(path: Path, history: list[dict[str, Any]]) -> None:
-    """One row per epoch; loss columns first. A term that starts later (the adversary after
-    its warm-up epochs) is blank before."""
-    keys = list(dict.fromkeys(k for row in history for k in row))
-    keys.sort(key=lambda k: (k != "epoch", not k.endswith("loss")))  # stable: keeps the order
-    lines = [",".join(keys)]
-    for row in history:
-        cells = (row.get(k, "") for k in keys)
-        lines.append(",".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in cells))
-    _write_atomic(path, "\n".join(lines) + "\n")
-
-
-def read_history_csv(path: Path) -> list[dict[str, Any]]:
-    """The rows of a history.csv as numbers (blank cells: NaN)."""
-    if not path.is_file():
-        return []
-    with open(path, newline="") as f:
-        return [
-            {
-                k: (int(v) if k in ("epoch", "skipped_steps") else float(v) if v else math.nan)
-                for k, v in r.items()
-            }
-            for r in csv.DictReader(f)
-        ]
-
-
-def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    random.setstate(state["python"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"][: torch.cuda.device_count()])
-
-
-def _latest_good_checkpoint(run_dir: Path) -> dict[str, Any] | None:
-    """The newest checkpoint that reads back; a broken newer file is reported and passed over."""
-    for _, path in reversed(ckpt_io.list_checkpoints(run_dir)):
-        try:
-            state = ckpt_io.load_checkpoint(path)
-            state["path"] = path
-            return state
-        except ckpt_io.CheckpointError as e:
-            log.warning("skipping unreadable checkpoint: %s", e)
-    return None
 
 
 # --- the loop --------------------------------------------------------------------------------
 def train(cfg: TrainConfig, run_dir: str | Path | None = None, resume: bool = False) -> TrainResult:
-    """Train per `cfg` into `run_dir` (default: see env.default_run_dir); DDP is launched as
+    """Train per `cfg` into `run_dir` (default: see rundir.default_run_dir); DDP is launched as
     needed. With `resume`, continue from the newest checkpoint there (or start if none)."""
-    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg.run_name)
-    if resolve_strategy(cfg.strategy) == "ddp" and not _dist_env():
+    run_dir = Path(run_dir) if run_dir is not None else rundir.default_run_dir(cfg.run_name)
+    if resolve_strategy(cfg.strategy) == "ddp" and not distributed.launched():
         return launch_ddp(cfg, run_dir, resume)
     _run(cfg, run_dir, resume)
     return TrainResult.from_run_dir(run_dir)
@@ -284,27 +131,20 @@ class _Ctx:
 
 def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
     """Train in this process (one DDP rank when WORLD_SIZE > 1); return the bare model."""
-    multi = _dist_env()
-    cuda = torch.cuda.is_available()
-    if multi and not dist.is_initialized():
-        distributed.init_process_group(cfg.ddp_timeout_minutes)
-    rank = dist.get_rank() if multi else 0
-    world = dist.get_world_size() if multi else 1
-    local_rank = int(os.environ.get("LOCAL_RANK", rank))
+    multi = distributed.launched()
+    rank, world, device = distributed.join(cfg.ddp_timeout_minutes)
     strategy = "ddp" if multi else resolve_strategy(cfg.strategy)
-    device = torch.device(f"cuda:{local_rank}" if cuda else "cpu")
-    if cuda:
-        torch.cuda.set_device(device)
+    if device.type == "cuda":
         torch.backends.cudnn.benchmark = cfg.cudnn_benchmark
     amp = cfg.amp and device.type == "cuda"
     ctx = _Ctx(cfg, run_dir, rank, world, device, strategy, amp)
-    handler = None
+    handler, level = None, package_log.level
     if ctx.main:  # the run's log also goes to run_dir/train.log (launch_ddp shows it live)
-        log.setLevel(logging.INFO)
+        package_log.setLevel(logging.INFO)
         run_dir.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(run_dir / "train.log")
+        handler = logging.FileHandler(run_dir / rundir.LOG)
         handler.setFormatter(logging.Formatter("%(message)s"))
-        log.addHandler(handler)
+        package_log.addHandler(handler)
     ok = False
     try:
         model = _loop(ctx, resume)
@@ -313,7 +153,8 @@ def _run(cfg: TrainConfig, run_dir: Path, resume: bool) -> nn.Module | None:
         ok = True
     finally:
         if handler is not None:
-            log.removeHandler(handler)
+            package_log.removeHandler(handler)
+            package_log.setLevel(level)
             handler.close()
         if multi and dist.is_initialized() and ok:  # after an error: exit, do not wait
             dist.destroy_process_group()
@@ -325,9 +166,9 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
     state = _resume_state(ctx, resume)
     start_epoch = state["epoch"] if state else 0
     history: list[dict[str, Any]] = list(state.get("history", [])) if state else []
-    cfg = ctx.cfg = _with_exclude_hash(ctx.cfg)
+    cfg = ctx.cfg = with_exclude_hash(ctx.cfg)
     if ctx.main:
-        cfg.to_json(ctx.run_dir / "config.json")
+        rundir.write_config(ctx.run_dir, cfg)
         log.info("%s", describe_environment())
         log.info(
             "vitst | preset %s, %s recipe | %s | strategy %s x%d | amp %s | run dir %s",
@@ -347,10 +188,10 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
                 start_epoch,
                 cfg.epochs,
             )
-            _write_summary(ctx.run_dir, start_epoch, "already_complete", _elapsed(ctx))
+            rundir.write_summary(ctx.run_dir, start_epoch, "already_complete", _elapsed(ctx))
         return None
 
-    data, synthetic = _datasets(ctx)
+    data, synthetic = training_data(cfg, ctx.run_dir, ctx.rank, ctx.world)
     steps_per_epoch = min(len(data["content_train"]), len(data["style_train"])) // cfg.batch_size
     trainer = _build(ctx, steps_per_epoch, state, start_epoch)
     n_val = min(cfg.num_samples, len(data["content_val"]), len(data["style_val"]))
@@ -385,7 +226,7 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
             _save(ctx, trainer, epoch, history, data)
             saved_epoch = epoch
         if ctx.main:
-            last = ckpt_io.checkpoint_path(ctx.run_dir, saved_epoch) if saved_epoch else "none yet"
+            last = rundir.checkpoint_path(ctx.run_dir, saved_epoch) if saved_epoch else "none yet"
             log.info(
                 "out of time (%s) after epoch %d/%d; checkpoint %s. Continue with --resume.",
                 _limits(cfg),
@@ -393,11 +234,11 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
                 cfg.epochs,
                 last,
             )
-    peaks = _peak_memory_mib(ctx)
+    peaks = distributed.peak_memory_mib(ctx.device, ctx.rank, ctx.world)
     if ctx.main:
         if peaks:
             log.info("peak GPU memory (MiB, reserved by torch): %s", peaks)
-        _write_summary(ctx.run_dir, epoch, stopped, _elapsed(ctx), peaks)
+        rundir.write_summary(ctx.run_dir, epoch, stopped, _elapsed(ctx), peaks)
     return trainer.model
 
 
@@ -421,28 +262,16 @@ def _limits(cfg: TrainConfig) -> str:
     return ", ".join(parts) or "no limit"
 
 
-def _peak_memory_mib(ctx: _Ctx) -> list[float]:
-    """Every rank's peak GPU memory reserved by torch, in MiB, gathered on all ranks ([] on
-    the CPU). A collective: every rank calls it at the same point."""
-    if ctx.device.type != "cuda":
-        return []
-    vec = torch.zeros(ctx.world, device=ctx.device)
-    vec[ctx.rank] = torch.cuda.max_memory_reserved(ctx.device) / 2**20
-    if ctx.world > 1:
-        dist.all_reduce(vec)
-    return [round(v, 1) for v in vec.tolist()]
-
-
 def _resume_state(ctx: _Ctx, resume: bool) -> dict[str, Any] | None:
     """The checkpoint to continue from (None: start afresh), after checking it fits."""
     run_dir, cfg = ctx.run_dir, ctx.cfg
     run_dir.mkdir(parents=True, exist_ok=True)
-    if not resume and ckpt_io.list_checkpoints(run_dir):
+    if not resume and rundir.list_checkpoints(run_dir):
         raise FileExistsError(
             f"{run_dir} already holds checkpoints. Continue that run with --resume "
             "(train(..., resume=True)), or choose another --out folder."
         )
-    state = _latest_good_checkpoint(run_dir) if resume else None
+    state = ckpt_io.latest_checkpoint(run_dir) if resume else None
     if state is None:
         return None
     if state.get("legacy"):
@@ -456,76 +285,6 @@ def _resume_state(ctx: _Ctx, resume: bool) -> dict[str, Any] | None:
     return state
 
 
-def _with_exclude_hash(cfg: TrainConfig) -> TrainConfig:
-    """config.json records which exclude list the run used."""
-    if not cfg.exclude_file:
-        return cfg
-    return cfg.replace(exclude_sha256=file_sha256(cfg.exclude_file))
-
-
-def _datasets(ctx: _Ctx) -> tuple[dict[str, Any], bool]:
-    """The four datasets (and whether they are synthetic). Rank 0 makes the synthetic set, if
-    any, before the others look at it; with `cache_images` the training images are decoded
-    into memory once."""
-    cfg = ctx.cfg
-    if ctx.main:
-        root, synthetic = resolve_data_root(cfg, ctx.run_dir)
-    if ctx.world > 1:
-        dist.barrier()
-    if not ctx.main:
-        root, synthetic = resolve_data_root(cfg, ctx.run_dir)
-    data: dict[str, Any] = build_datasets(cfg, root)
-    if ctx.main:
-        log.info(
-            "data: %s%s | %s",
-            root,
-            " (SYNTHETIC sample data)" if synthetic else "",
-            ", ".join(f"{k} {len(v)}" for k, v in data.items()),
-        )
-        for ds in data.values():
-            if ds.skipped:
-                log.warning(format_skip_report(ds.skipped, ds.folder))
-        if cfg.exclude_file:
-            log.info(
-                "exclude_file %s (sha256 %s): left out %d files (of %d listed; the others lie "
-                "in other splits or past the image limits)",
-                cfg.exclude_file,
-                cfg.exclude_sha256,
-                sum(len(ds.excluded) for ds in data.values()),
-                len(read_exclude_file(cfg.exclude_file)),
-            )
-    if cfg.batch_size % ctx.world:
-        raise ValueError(
-            f"batch_size={cfg.batch_size} must be divisible by the {ctx.world} DDP processes"
-        )
-    if min(len(data["content_train"]), len(data["style_train"])) < cfg.batch_size:
-        raise ValueError(
-            f"batch_size={cfg.batch_size} exceeds the training images "
-            f"({len(data['content_train'])} content, {len(data['style_train'])} style)"
-        )
-    files = [*data["content_train"].files, *data["style_train"].files]
-    use_cache, why = cache_decision(cfg.cache_images, files, cfg.image_size)
-    if ctx.world > 1:  # rank 0's decision for all: a rank waiting for a cache never built hangs
-        decision = [use_cache]
-        dist.broadcast_object_list(decision, src=0)
-        use_cache = decision[0]
-    if ctx.main and why:
-        log.info("cache_images: %s", why)
-    if use_cache:
-        folder = Path(cfg.cache_dir) if cfg.cache_dir else default_cache_folder(on_kaggle())
-        for key in ("content_train", "style_train"):
-            files, name = data[key].files, f"{key}-{cfg.image_size}"
-            if ctx.main:  # one decode for everyone; the others poll for the finished file
-                path = build_cache(files, cfg.image_size, folder, name, progress=True)
-            else:
-                path = wait_for_cache(files, cfg.image_size, folder, name, timeout_s=4 * 3600)
-            data[key] = SharedImageCache(data[key], cfg.image_size, path)
-        if ctx.main:
-            mib = sum(data[k].nbytes for k in ("content_train", "style_train")) / 2**20
-            log.info("cache_images: training images in %s (%.0f MiB, shared)", folder, mib)
-    return data, synthetic
-
-
 def _build(ctx: _Ctx, steps_per_epoch: int, state: dict | None, start_epoch: int) -> Trainer:
     """Model, wrappers, optimizers and schedulers, restored from `state` when resuming."""
     cfg = ctx.cfg
@@ -533,52 +292,24 @@ def _build(ctx: _Ctx, steps_per_epoch: int, state: dict | None, start_epoch: int
     if ctx.world > 1 and not ctx.main:
         dist.barrier()  # let rank 0 download (and cache) pretrained weights alone
     model = build_model(cfg).to(ctx.device)
+    weights, old_vgg = ckpt_io.split_loss_net(state["model"]) if state is not None else ({}, None)
+    loss_net = losses.loss_net(cfg, old_vgg)  # an older checkpoint's own VGG19: the same objective
     if ctx.world > 1 and ctx.main:
         dist.barrier()
     if state is not None:
-        ckpt_io.load_state(model, state["model"], state["path"])
+        ckpt_io.load_state(model, weights, state["path"])
+    total_steps = steps_per_epoch * cfg.epochs
     trainer = build_trainer(
-        cfg, model, ctx.device, ctx.strategy, ctx.amp, steps_per_epoch * cfg.epochs
+        cfg, model, ctx.device, ctx.strategy, ctx.amp, total_steps, loss_net=loss_net
     )
     torch.manual_seed(cfg.seed + 1000 * ctx.rank + start_epoch)  # augmentation differs per rank
     if state is not None:
         trainer.load_state_dict(state, start_epoch * steps_per_epoch)
         if ctx.main and "rng" in state:
-            _set_rng_state(state["rng"])
+            ckpt_io.set_rng_state(state["rng"])
         if ctx.main:
             log.info("resumed from %s (%d/%d epochs done)", state["path"], start_epoch, cfg.epochs)
     return trainer
-
-
-def _loader(ctx: _Ctx, ds: Any, epoch: int, offset: int) -> DataLoader:
-    """Order is a function of (seed, epoch): a resumed run sees the data a full run would."""
-    cfg = ctx.cfg
-    if ctx.world > 1:
-        sampler = DistributedSampler(
-            ds, ctx.world, ctx.rank, shuffle=True, seed=cfg.seed + offset, drop_last=True
-        )
-        sampler.set_epoch(epoch)
-        kw: dict[str, Any] = {"sampler": sampler}
-    else:
-        g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch * 2 + offset)
-        kw = {"shuffle": True, "generator": g}
-    cached = isinstance(ds, (CachedImages, SharedImageCache))  # a slice, no decode: no workers
-    return DataLoader(
-        ds,
-        batch_size=cfg.batch_size // ctx.world,
-        drop_last=True,
-        num_workers=0 if cached else cfg.num_workers,
-        pin_memory=ctx.device.type == "cuda",
-        **kw,
-    )
-
-
-def _to_device(ctx: _Ctx, batch: torch.Tensor) -> torch.Tensor:
-    """A batch on the device, normalised; cached uint8 crops are flipped there."""
-    batch = batch.to(ctx.device, non_blocking=True)
-    if batch.dtype == torch.uint8:
-        batch = gpu_augment(batch, ctx.cfg.hflip)
-    return batch
 
 
 def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[str, Any] | None:
@@ -588,8 +319,8 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
     if trainer.disc_net is not None:
         trainer.disc_net.train()
     adversarial = epoch >= cfg.adv_start_epoch
-    cl = _loader(ctx, data["content_train"], epoch, 0)
-    sl = _loader(ctx, data["style_train"], epoch, 1)
+    cl = epoch_loader(data["content_train"], cfg, epoch, 0, ctx.rank, ctx.world, ctx.device)
+    sl = epoch_loader(data["style_train"], cfg, epoch, 1, ctx.rank, ctx.world, ctx.device)
     n_steps = min(len(cl), len(sl))
     bar = tqdm(
         zip(cl, sl, strict=False),
@@ -598,12 +329,12 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
         **ctx.bar_options,
     )
     sums: dict[str, torch.Tensor] = {}
-    balance = _Balance()
+    balance = losses.BalanceMeans()
     good = skipped = 0
     for step, (content, style) in enumerate(bar, 1):
         out = trainer.step(
-            _to_device(ctx, content),
-            _to_device(ctx, style),
+            on_device(content, ctx.device, cfg.hflip),
+            on_device(style, ctx.device, cfg.hflip),
             adversarial,
             stop=_seconds_left(ctx) <= 0,  # agreed on in the step's collective
         )
@@ -611,7 +342,7 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
             skipped += 1
             ctx.bad_steps += 1
             if ctx.bad_steps >= cfg.max_nonfinite_steps:
-                good_ckpts = ckpt_io.list_checkpoints(ctx.run_dir)
+                good_ckpts = rundir.list_checkpoints(ctx.run_dir)
                 raise NonFiniteLossError(
                     f"{ctx.bad_steps} consecutive non-finite losses (epoch {epoch}, step {step}); "
                     "training stopped. Last good checkpoint: "
@@ -626,7 +357,7 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
             balance.add(out)
             if ctx.main and out.balance and not ctx.balance_logged:
                 ctx.balance_logged = True
-                log.info("%s", format_balance(out.balance, f"epoch {epoch}, step {step}"))
+                log.info("%s", losses.format_balance(out.balance, f"epoch {epoch}, step {step}"))
             if ctx.main and (step % 5 == 0 or step == n_steps):
                 bar.set_postfix({k: f"{v.item():.3f}" for k, v in out.losses.items()})
         if out.stop:
@@ -636,58 +367,24 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
     return {**_epoch_row(ctx, trainer, epoch, sums, good, skipped), **balance.columns()}
 
 
-class _Balance:
-    """An epoch's mean loss-balance shares (`<term>_share`) and adaptive adversarial weight
-    (`adv_weight`) over the good steps that measured them (already the same on every rank)."""
-
-    def __init__(self) -> None:
-        self.shares: dict[str, float] = {}
-        self.n_shares = 0
-        self.adv: list[float] = []
-
-    def add(self, out: Any) -> None:
-        if out.balance:
-            for k, v in out.balance.items():
-                self.shares[k] = self.shares.get(k, 0.0) + v
-            self.n_shares += 1
-        if out.adv_weight is not None:
-            self.adv.append(out.adv_weight)
-
-    def columns(self) -> dict[str, float]:
-        cols = {f"{k}_share": v / self.n_shares for k, v in self.shares.items()}
-        if self.adv:
-            cols["adv_weight"] = sum(self.adv) / len(self.adv)
-        return cols
-
-
-def format_balance(shares: dict[str, float], when: str) -> str:
-    """One log line: each term's share of the generator's gradient (decoder's last layer)."""
-    parts = " | ".join(f"{k} {v:.0%}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1]))
-    return f"loss balance ({when}; share of the generator's gradient): {parts}"
-
-
 def _epoch_row(
     ctx: _Ctx, trainer: Trainer, epoch: int, sums: dict, good: int, skipped: int
 ) -> dict[str, Any]:
     """Mean losses over the epoch's good steps, averaged over ranks (NaN if none was good)."""
     adversarial = trainer.disc is not None and epoch >= ctx.cfg.adv_start_epoch
-    names = [k for k in ["total", *losses.active_terms(ctx.cfg)] if k != "adv" or adversarial]
-    names += ["d_loss"] if adversarial else []
+    terms = [k for k in losses.active_terms(ctx.cfg) if k != "adv" or adversarial]
+    names = ["total", "rec", *terms, *(["d_loss"] if adversarial else [])]
     zero = torch.zeros((), device=ctx.device)
     vec = torch.stack([torch.as_tensor(sums.get(k, zero), device=ctx.device) for k in names])
     vec = torch.cat([vec, torch.tensor([float(good)], device=ctx.device)])
-    if ctx.world > 1:
-        dist.all_reduce(vec)
-    *means, n = (vec / ctx.world).tolist()
+    *means, n = distributed.mean(vec).tolist()
     row: dict[str, Any] = {"epoch": epoch}
-    row.update({_column(k): m / (n or math.nan) for k, m in zip(names, means, strict=True)})
+    row.update(
+        {rundir.history_column(k): m / (n or math.nan) for k, m in zip(names, means, strict=True)}
+    )
     row["lr"] = trainer.opt_g.param_groups[0]["lr"]
     row["skipped_steps"] = skipped
     return row
-
-
-def _column(term: str) -> str:
-    return term if term == "d_loss" else f"{term}_loss"
 
 
 def _end_of_epoch(
@@ -703,9 +400,9 @@ def _end_of_epoch(
     title = f"{cfg.run_name} | epoch {epoch}" + (" | synthetic data" if synthetic else "")
     save_figure(
         sample_grid(content, style, gen.float(), title),
-        ctx.run_dir / "samples" / f"epoch_{epoch:03d}.png",
+        rundir.sample_path(ctx.run_dir, epoch),
     )
-    write_history_csv(ctx.run_dir / "history.csv", history)
+    rundir.write_history(ctx.run_dir, history)
     eta = row["seconds"] * (cfg.epochs - epoch)
     terms = " | ".join(
         f"{k.removesuffix('_loss')} {v:.4f}" for k, v in row.items() if k.endswith("loss")
@@ -727,53 +424,20 @@ def _save(ctx: _Ctx, trainer: Trainer, epoch: int, history: list, data: dict) ->
     mean AdaIN statistics of the training style images, for stylising without a style image)."""
     if not ctx.main:
         return
-    prototype = _prototype(ctx, trainer.model, data["style_train"])
+    prototype = training_prototype(
+        trainer.model, data["style_train"].files, ctx.cfg, ctx.device, ctx.amp
+    )
     ckpt_io.save_checkpoint(
-        ckpt_io.checkpoint_path(ctx.run_dir, epoch),
+        rundir.checkpoint_path(ctx.run_dir, epoch),
         trainer.model,
         ctx.cfg,
         epoch,
         history=history,
-        rng=_rng_state(),  # after the prototype's loader drew its seed: resume is exact
+        rng=ckpt_io.rng_state(),  # after the prototype's loader drew its seed: resume is exact
         prototype=prototype,
         **trainer.state_dict(),
     )
-    ckpt_io.prune_checkpoints(ctx.run_dir, ctx.cfg.keep_last)
-
-
-def _prototype(ctx: _Ctx, model: nn.Module, style_train: Any) -> dict[str, Any]:
-    """`model.style_prototype` over up to `prototype_images` training style images, evenly
-    spread, with the evaluation transform."""
-    cfg = ctx.cfg
-    files = list(style_train.files)
-    if cfg.prototype_images and len(files) > cfg.prototype_images:
-        files = [files[i * len(files) // cfg.prototype_images] for i in range(cfg.prototype_images)]
-    ds = ImageFolderDataset.from_files(files, build_transform(cfg.image_size, train=False))
-    batches = DataLoader(ds, batch_size=cfg.batch_size, num_workers=cfg.num_workers)
-    model.eval()
-    with torch.autocast(ctx.device.type, dtype=torch.float16, enabled=ctx.amp):
-        proto = model.style_prototype(b.to(ctx.device) for b in batches)
-    model.train()
-    return proto
-
-
-def _write_summary(
-    run_dir: Path, epochs: int, stopped: str, seconds: float, peaks: list[float] | None = None
-) -> None:
-    _write_atomic(
-        run_dir / "summary.json",
-        json.dumps(
-            {
-                "epochs_completed": epochs,
-                "stopped": stopped,
-                "seconds": round(seconds, 2),
-                "checkpoints": [p.name for _, p in ckpt_io.list_checkpoints(run_dir)],
-                "peak_memory_mib": peaks or [],
-            },
-            indent=2,
-        )
-        + "\n",
-    )
+    rundir.prune_checkpoints(ctx.run_dir, ctx.cfg.keep_last)
 
 
 # --- CLI -------------------------------------------------------------------------------------
@@ -832,11 +496,16 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    run_dir = args.out or default_run_dir(cfg.run_name)
-    if args.nproc and not _dist_env():
-        result = launch_ddp(cfg.replace(strategy="ddp"), run_dir, args.resume, args.nproc)
-    else:
-        result = train(cfg, run_dir, args.resume)
+    run_dir = args.out or rundir.default_run_dir(cfg.run_name)
+    try:
+        if args.nproc and not distributed.launched():
+            result = launch_ddp(cfg.replace(strategy="ddp"), run_dir, args.resume, args.nproc)
+        else:
+            result = train(cfg, run_dir, args.resume)
+    except FileNotFoundError as e:  # no data, or a missing exclude list: say which flag fixes it
+        print(f"error: {e}", file=sys.stderr)
+        print(NO_DATA_FIX, file=sys.stderr)
+        return 2
     if int(os.environ.get("RANK", "0")) == 0:
         print(
             f"done: {result.epochs_completed}/{cfg.epochs} epochs ({result.stopped}); "

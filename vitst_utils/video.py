@@ -44,6 +44,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import CheckpointError
+from .cli import UsageError, check_common, cli_target, style_inputs
 from .face import Detector, FaceDetectorUnavailable, face_detector
 from .frames import (
     DEFAULT_TEMPORAL,
@@ -54,21 +55,9 @@ from .frames import (
     even,
     frame_size,
 )
-from .inference import (
-    NO_PROTOTYPE_FIX,
-    Size,
-    StyleTarget,
-    UsageError,
-    gather_images,
-    load_for_inference,
-    load_prototype,
-    parse_size,
-    resolve_color_method,
-    style_target,
-    target_from_prototype,
-)
 from .model import ViTStyleTransfer
-from .temporal import FaceTracker, Flicker
+from .stylize import Size, StyleTarget, load_for_inference, resolve_color_method
+from .temporal import FaceNotFound, FaceTracker, Flicker
 from .videoio import (
     END,
     Decoded,
@@ -132,11 +121,11 @@ def check_paths(source: Path, out: Path, protect: Iterable[str | Path] = ()) -> 
     """Refuse an output that is not .mp4 or that would replace the input (or a `protect`ed
     file: checkpoint, style images)."""
     if out.suffix.lower() != ".mp4":
-        raise UsageError(f"--out {out}: the output is H.264 MP4, so give it a .mp4 name")
+        raise ValueError(f"{out}: the output is H.264 MP4, so give it a .mp4 name")
     resolved = out.resolve()
     for p in [source, *protect]:
         if Path(p).resolve() == resolved:
-            raise UsageError(f"--out {out} is the input {p}: pick another name (nothing written)")
+            raise ValueError(f"{out} is the input {p}: pick another name (nothing written)")
 
 
 def stylize_video(
@@ -158,20 +147,20 @@ def stylize_video(
     crf: int = 18,
 ) -> VideoReport:
     """Stylise the video file `source` into the H.264 MP4 `out` (see the module docstring).
-    Bad input raises VideoError / UsageError before anything is written; an error or Ctrl-C
+    Bad input raises VideoError / ValueError before anything is written; an error or Ctrl-C
     midway removes the temp file, and `out` is untouched."""
     source, out = Path(source), Path(out)
     check_encoder()
     info = probe(source)
     check_paths(source, out)
     if start is not None and (start < 0 or start >= info.duration > 0):
-        raise VideoError(f"--start {start:g} s: {source} runs 0 to {info.duration:.2f} s")
+        raise VideoError(f"start {start:g} s: {source} runs 0 to {info.duration:.2f} s")
     if duration is not None and duration <= 0:
-        raise UsageError(f"--duration must be > 0 seconds, got {duration:g}")
+        raise ValueError(f"duration must be > 0 seconds, got {duration:g}")
     fps = float(info.fps)
     pipe = Pipeline(model, target, temporal, fps, alpha, preserve_color, batch_size, flicker)
     tracker = FaceTracker(detector or face_detector(), str(source)) if face_track else None
-    out_size = frame_size(info, size, model.cfg.image_size, face_track)
+    out_size = frame_size(info, size, model.image_size, face_track)
     prepare = Prepare(out_size, tracker, pipe.needs_motion)
 
     def frames() -> Iterator[Any]:
@@ -306,7 +295,7 @@ def measure_video(
     return {
         "device": str(device),
         "precision": "fp16 autocast" if device.type == "cuda" else "fp32",
-        "model": f"{model.cfg.vit_name} ({model.cfg.preset})",
+        "model": model.vit_name,
         "batch_size": batch_size,
         "rows": rows,
     }
@@ -387,46 +376,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _check_usage(args: argparse.Namespace) -> None:
-    if not 0 <= args.alpha <= 1:
-        raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be >= 1, got {args.batch_size}")
+    check_common(args)
     if not 0 <= args.crf <= 51:
         raise UsageError(f"--crf must be in 0-51 (x264's scale), got {args.crf}")
-    if str(args.device).startswith("cuda") and not torch.cuda.is_available():
-        raise UsageError(f"--device {args.device}: no CUDA GPU is visible here; use --device cpu")
-    args.size = parse_size(args.size)
-    if args.style and args.prototype:
-        raise UsageError("pass either --style or --prototype, not both")
     if args.input is None and args.benchmark is None:
         raise UsageError("pass --input VIDEO (the clip to stylise)")
     if args.duration is not None and args.duration <= 0:
         raise UsageError(f"--duration must be > 0 seconds, got {args.duration:g}")
     if args.start is not None and args.start < 0:
         raise UsageError(f"--start must be >= 0 seconds, got {args.start:g}")
-    for p in [*(args.style or []), *([args.prototype] if args.prototype else [])]:
-        if not Path(p).exists():
-            raise FileNotFoundError(f"{p} does not exist (check the path)")
 
 
-def _cli_target(
-    args: argparse.Namespace, model: ViTStyleTransfer, own: dict[str, Any] | None
-) -> StyleTarget:
-    """--style images, else --prototype, else the checkpoint's own prototype."""
-    if args.style:
-        styles, skipped = gather_images(args.style)
-        for path, reason in skipped:
-            print(f"skipped style {path}: {reason}", file=sys.stderr)
-        if not styles:
-            raise FileNotFoundError(f"no usable style image in {' '.join(args.style)}")
-        return style_target(model, styles, args.style_weights)
-    if args.prototype:
-        return target_from_prototype(
-            load_prototype(args.prototype, model), Path(args.prototype).stem
-        )
-    if own is not None:
-        return target_from_prototype(own, "anime")
-    raise UsageError(f"{args.checkpoint} holds no style prototype: {NO_PROTOTYPE_FIX}")
+def _check_clip(args: argparse.Namespace, info: VideoInfo, image_size: int) -> None:
+    """The flags that depend on the clip, checked against it before anything is written."""
+    try:
+        frame_size(info, args.size, image_size, args.face_track)
+    except ValueError as e:
+        raise UsageError(f"--size {args.size}: {e}") from None
+    if args.start is not None and args.start >= info.duration > 0:
+        raise UsageError(f"--start {args.start:g} s: {info.path} runs 0 to {info.duration:.2f} s")
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -466,23 +434,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _check_usage(args)
         check_encoder()
-        if args.input is not None:
-            probe(args.input)  # a bad video fails before the model loads
+        info = probe(args.input) if args.input is not None else None  # before the model loads
         model, _, own = load_for_inference(args.checkpoint, args.device)
-        target = _cli_target(args, model, own)
+        if info is not None:
+            _check_clip(args, info, model.image_size)
+        target = cli_target(args, model, own)
         resolve_color_method(args.preserve_color, target)
         if args.benchmark is not None:
             _benchmark(args, model, target)
             return 0
         source = Path(args.input)
         out = Path(args.out) if args.out else source.with_name(f"{source.stem}_x_{target.name}.mp4")
-        protect = [
-            args.checkpoint,
-            *(args.style or []),
-            *([args.prototype] if args.prototype else []),
-        ]
-        check_paths(source, out, protect)
-        detector = face_detector() if args.face_track else None
+        try:
+            check_paths(source, out, [args.checkpoint, *style_inputs(args)])
+        except ValueError as e:
+            raise UsageError(f"--out {e}") from None
+        try:
+            detector = face_detector() if args.face_track else None
+        except FaceDetectorUnavailable as e:
+            raise UsageError(f"--face-track: {e}") from None
     except errors as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -500,6 +470,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"interrupted: nothing written to {out}", file=sys.stderr)
         return 130
+    except FaceNotFound as e:
+        print(
+            f"error: --face-track: {e} (drop --face-track, or pass a later --start)",
+            file=sys.stderr,
+        )
+        return 2
     except errors as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

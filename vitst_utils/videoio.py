@@ -99,7 +99,7 @@ def _open(path: Path) -> Any:
         container.close()
         if has_video:
             raise VideoError(
-                f"{path} is an image, not a video (for photos: python -m vitst_utils.inference)"
+                f"{path} is an image, not a video (photos are stylised as photos, not clips)"
             )
         raise VideoError(f"{path} holds no video stream (audio only?): pass a video file")
     stream = container.streams.video[0]
@@ -235,7 +235,7 @@ def read(
         at = f"after frame {index}" if index else "at its first frame"
         raise VideoError(
             f"{path} is unreadable {at} ({e.strerror or e}): the file is damaged; re-encode "
-            "it, or cut it to the readable part (--start / --duration)"
+            "it, or cut it to the readable part (a start and duration)"
         ) from e
     finally:
         container.close()

@@ -79,12 +79,16 @@ def _vgg_cached(weights: VGG19_Weights) -> bool:
 
 def create_vgg19_features(cfg: TrainConfig, use_weights: bool = True) -> nn.Sequential:
     """torchvision's vgg19().features (same layer indices), frozen, in eval mode, every ReLU
-    out-of-place. Built without the 120M-parameter classifier, which the losses never use."""
-    features = make_layers(cfgs["E"])
-    for m in features:  # torchvision's VGG init, so random-weight features keep their scale
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            nn.init.zeros_(m.bias)
+    out-of-place. Built without the 120M-parameter classifier, which the losses never use.
+    Random weights (no pretrained ones asked for, or `use_weights=False`) come from their own
+    generator seeded with `cfg.seed`: the same net every time, whatever the global RNG did."""
+    with torch.random.fork_rng(devices=[]):  # the global RNG (the generator's init) untouched
+        torch.manual_seed(cfg.seed)
+        features = make_layers(cfgs["E"])
+        for m in features:  # torchvision's VGG init, so random-weight features keep their scale
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(m.bias)
     if use_weights and cfg.vgg_weights_file:
         file = _existing_file(cfg.vgg_weights_file, "vgg_weights_file")
         state = torch.load(file, map_location="cpu", weights_only=True)
@@ -123,3 +127,15 @@ def _load_features(features: nn.Sequential, state: dict, source: str) -> None:
             f"{source} is not a torchvision vgg19 state dict: missing {missing[:5]}, "
             f"unexpected {unexpected[:5]}"
         )
+
+
+def fetch_pretrained_weights(cfg: TrainConfig) -> None:
+    """Download the pretrained weights `cfg` asks for into the hub caches, here and once, so
+    that DDP workers load them from disk: a download error then shows as one clear error in
+    the launching process (a notebook), not inside a worker while the others wait."""
+    if not cfg.pretrained:
+        return
+    if not cfg.vit_weights_file:
+        create_vit(cfg)
+    if not cfg.vgg_weights_file:
+        create_vgg19_features(cfg)

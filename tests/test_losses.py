@@ -1,0 +1,110 @@
+"""The losses (losses.py): the terms, the one weighted total, the frozen VGG19 they compare in,
+the adaptive adversarial weight and the loss balance."""
+
+import pytest
+import torch
+from torch import nn
+
+from vitst_utils import losses as L
+from vitst_utils.config import get_preset
+from vitst_utils.function import normalize
+
+
+def test_the_loss_net_is_the_frozen_vgg19_features_seeded_when_random():
+    cfg = get_preset("seed", pretrained=False)
+    vgg = L.loss_net(cfg)
+    assert all(isinstance(vgg[i], nn.ReLU) and not vgg[i].inplace for i in (1, 6, 11, 20, 29))
+    assert not any(p.requires_grad for p in vgg.parameters()) and not vgg.training
+    # random weights: the same net for the same seed whatever the global RNG did before
+    torch.manual_seed(123)
+    again = L.loss_net(cfg)
+    assert all(torch.equal(a, b) for a, b in zip(vgg.parameters(), again.parameters(), strict=True))
+    other = L.loss_net(cfg.replace(seed=1))
+    assert not torch.equal(other[0].weight, vgg[0].weight)
+    state = torch.get_rng_state()
+    L.loss_net(cfg)
+    assert torch.equal(state, torch.get_rng_state())  # the generator's init is not moved
+    carried = L.loss_net(cfg, other.state_dict())  # an older checkpoint's own VGG19
+    assert torch.equal(carried[28].weight, other[28].weight)
+
+
+def test_the_one_weighted_total():
+    """rec: every weighted term but the adversarial one; total: rec + the weighted adversarial
+    term (adaptive: the given weight); what history.csv and evaluate report as rec_loss."""
+    cfg = get_preset("demo")
+    g = torch.Generator().manual_seed(0)
+    terms = {k: torch.rand((), generator=g) for k in L.active_terms(cfg)}
+    w = L.weighted_total(cfg, terms)
+    by_hand = {k: getattr(cfg, L.TERMS[k]) * v for k, v in terms.items()}
+    assert w.terms.keys() == terms.keys() and "adv" in terms and len(terms) > 3
+    torch.testing.assert_close(w.rec, sum(v for k, v in by_hand.items() if k != "adv"))
+    torch.testing.assert_close(w.total, w.rec + cfg.lambda_adv * terms["adv"])
+    adaptive = L.weighted_total(cfg, terms, adv_weight=torch.tensor(0.25))
+    torch.testing.assert_close(adaptive.rec, w.rec)
+    torch.testing.assert_close(adaptive.total, w.rec + 0.25 * terms["adv"])
+    no_adv = L.weighted_total(cfg, {k: v for k, v in terms.items() if k != "adv"})
+    assert torch.equal(no_adv.total, no_adv.rec) and torch.equal(no_adv.rec, w.rec)
+
+
+def test_identity_losses_vanish_for_a_perfect_reconstruction():
+    x, y = torch.randn(2, 3, 8, 8), torch.randn(2, 3, 8, 8)
+    assert L.identity_pixel_loss((x, y), (x, y)).item() == 0
+    feats = [[torch.randn(2, 4, 4, 4)], [torch.randn(2, 4, 4, 4)]]
+    assert L.identity_feature_loss(feats, feats).item() == 0
+    assert L.identity_pixel_loss((x, y), (y, x)).item() > 0
+
+
+def test_adaptive_weight_is_vqgans_gradient_ratio():
+    w = torch.randn(4, 3, requires_grad=True)
+    x = torch.randn(5, 3)
+    rec = (x @ w.T).square().mean()
+    adv = 0.01 * (x @ w.T).sum()
+    g_rec = torch.autograd.grad(rec, w, retain_graph=True)[0]
+    g_adv = torch.autograd.grad(adv, w, retain_graph=True)[0]
+    expected = g_rec.norm() / (g_adv.norm() + 1e-4)  # taming-transformers, by hand
+    lam = L.adaptive_weight(rec, adv, w)
+    assert not lam.requires_grad and lam.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert L.adaptive_weight(rec, adv, w, max_weight=0.5).item() == 0.5  # clamped
+    # scale-free: the reconstruction 10x larger gives a 10x larger weight
+    assert L.adaptive_weight(10 * rec, adv, w).item() == pytest.approx(10 * lam.item(), rel=1e-4)
+
+
+def test_balance_shares_are_gradient_norms_summing_to_one():
+    w = torch.randn(3, requires_grad=True)
+    terms = {
+        "a": 3 * w.sum(),
+        "b": (w * torch.tensor([0.0, 4.0, 0.0])).sum(),
+        "c": w.detach().sum(),
+    }
+    norms = L.grad_norms(terms, w)
+    assert norms == pytest.approx({"a": 3 * 3**0.5, "b": 4.0, "c": 0.0})
+    shares = L.shares(norms)
+    assert sum(shares.values()) == pytest.approx(1.0) and shares["c"] == 0
+    assert shares["a"] / shares["b"] == pytest.approx(3 * 3**0.5 / 4)
+    assert L.shares({"a": 0.0}) == {"a": 0.0}
+
+
+def test_style_norm_makes_style_terms_scale_free():
+    g = [torch.randn(2, 8, 6, 6), torch.randn(2, 16, 3, 3)]
+    s = [torch.randn(2, 8, 6, 6) + 1, torch.randn(2, 16, 3, 3) * 2]
+    for kind in ("mean_std", "gram"):
+        plain = L.style_loss(g, s, kind)
+        scaled = L.style_loss([10 * x for x in g], [10 * x for x in s], kind)
+        assert scaled.item() > 50 * plain.item()  # the raw term grows with the features
+        normed = L.style_loss(g, s, kind, norm=True)
+        normed_scaled = L.style_loss([10 * x for x in g], [10 * x for x in s], kind, norm=True)
+        assert normed_scaled.item() == pytest.approx(normed.item(), rel=1e-4)
+    a, b = torch.randn(2, 8, 6, 6), torch.randn(2, 8, 6, 6)
+    assert L.gram_gray_loss(7 * a, 7 * b, norm=True).item() == pytest.approx(
+        L.gram_gray_loss(a, b, norm=True).item(), rel=1e-4
+    )
+
+
+def test_luma_loss_keeps_layout_and_ignores_thin_lines():
+    photo = torch.zeros(1, 3, 64, 64)
+    photo[..., 16:48, 16:48] = 0.8  # a bright square
+    lined = photo.clone()
+    lined[..., 16, 16:48] = 0.0  # a one-pixel dark outline
+    moved = photo.roll(12, dims=-1)
+    loss = [L.luma_loss(normalize(x), normalize(photo), 2.0).item() for x in (photo, lined, moved)]
+    assert loss[0] == 0 and loss[1] < 0.1 * loss[2]
