@@ -268,13 +268,20 @@ def _loud_vgg(trainer, content, rms=60.0):
         assert L.vgg_features(vgg, content, (20,))[0].square().mean().sqrt() >= 30
 
 
+def _seeded(fn, *args):
+    torch.manual_seed(0)
+    return fn(*args)
+
+
 @pytest.fixture(scope="module")
 def loud_anime():
-    """The demo preset (the anime recipe: every term, the adversary from the first step) at
-    32 px with a loud VGG19, built once: config, generator, the loud VGG19, discriminator
-    weights, a batch.
+    """The demo preset (the anime recipe, the adversary from the first step, plus the VGG
+    content and grey Gram terms it leaves off, so that every term runs) at 32 px with a loud
+    VGG19, built once: config, generator, the loud VGG19, discriminator weights, a batch.
     (32 px and one pair: fp16 convolution backward on a CPU is a slow reference kernel.)"""
-    cfg = get_preset("demo", adv_start_epoch=1, image_size=32)
+    cfg = get_preset(
+        "demo", adv_start_epoch=1, image_size=32, lambda_content=2.0, lambda_gram_gray=50.0
+    )
     ref = _trainer(cfg)
     content, style = _batch(cfg, n=1)
     _loud_vgg(ref, content, rms=100.0)  # relu4_1 has 4 x 4 positions here: 16 x 100^2 > 65504
@@ -297,13 +304,18 @@ def test_anime_step_under_fp16_autocast_matches_fp32_and_the_scaler_skips(loud_a
     assert half.scaler.is_enabled() and not ref.scaler.is_enabled()
     half.scaler = torch.amp.GradScaler("cpu", init_scale=2.0**100)
     before = [p.clone() for p in (*half.model.decoder.parameters(), *half.disc.parameters())]
-    a, b = ref.step(content, style), half.step(content, style)
+    a, b = (_seeded(t.step, content, style) for t in (ref, half))  # the same DiffAugment draws
     assert not a.skipped and not b.skipped  # finite losses; before the fix gram_gray was inf
     assert set(a.losses) == set(b.losses) >= {"gram_gray", "style", "adv", "d_loss", "total"}
-    assert a.losses["gram_gray"] > 100  # the features are loud: fp16 overflow was possible
+    # the features are loud: relu4_1's Gram sums 16 positions of RMS 100, over fp16's 65504
+    assert L.gram_matrix(L.vgg_features(vgg, content, (20,))[0]).abs().max() * 16 > 65504
     for k, v in b.losses.items():
         assert v.dtype == torch.float32 and torch.isfinite(v), k
-        torch.testing.assert_close(v, a.losses[k], rtol=2e-2, atol=1e-3, msg=k)
+        # the total carries the adaptive adversarial weight, a ratio of two fp16 gradient norms
+        rtol = 5e-2 if k == "total" else 2e-2
+        torch.testing.assert_close(
+            v, a.losses[k], rtol=rtol, atol=1e-3, msg=lambda m, k=k: f"{k}: {m}"
+        )
     after = [*half.model.decoder.parameters(), *half.disc.parameters()]
     assert half.scaler.get_scale() == 2.0**99  # the scaled gradients overflowed: no update
     assert all(torch.equal(p, q) for p, q in zip(before, after, strict=True))
