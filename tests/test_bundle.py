@@ -112,21 +112,27 @@ def test_bundle_installs_only_missing_pinned_packages_never_torch(cell_source):
     assert not names & {"torch", "torchvision", "torchaudio"}
 
 
-def test_bundle_cell_installs_what_is_missing_with_no_deps(cell_source, tmp_path):
-    """Run the cell with torch-fidelity and lightning-utilities hidden and pip recorded."""
+def _cell_runner(tmp_path, cell_source, runner_source):
+    """The bundle cell and a runner script written to tmp_path, an empty work folder, and a
+    function that runs the runner on the cell there (a fresh interpreter, a clean env)."""
     cell = tmp_path / "bundle_cell.py"
     cell.write_text(cell_source)
     runner = tmp_path / "runner.py"
-    runner.write_text(MISSING_RUNNER)
+    runner.write_text(runner_source)
     work = tmp_path / "work"
     work.mkdir()
-    done = subprocess.run(
-        [sys.executable, str(runner), str(cell)],
-        cwd=work,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-    )
+
+    def run() -> subprocess.CompletedProcess:
+        cmd = [sys.executable, str(runner), str(cell)]
+        return subprocess.run(cmd, cwd=work, env=clean_env(), capture_output=True, text=True)
+
+    return cell, work, run
+
+
+def test_bundle_cell_installs_what_is_missing_with_no_deps(cell_source, tmp_path):
+    """Run the cell with torch-fidelity and lightning-utilities hidden and pip recorded."""
+    cell, _, run = _cell_runner(tmp_path, cell_source, MISSING_RUNNER)
+    done = run()
     assert done.returncode == 0, done.stderr
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps"]
     fidelity = dict(_installs(cell.read_text()))["torch_fidelity"]
@@ -148,17 +154,7 @@ def test_kaggle_installs_refuse_torch(tmp_path):
 
 def test_bundle_cell_unpacks_replaces_and_guards(cell_source, tmp_path):
     """The bundle cell imports its own copy, replaces an older one, spares a foreign one."""
-    cell = tmp_path / "bundle_cell.py"
-    cell.write_text(cell_source)
-    runner = tmp_path / "runner.py"
-    runner.write_text(RUNNER)
-    work = tmp_path / "work"
-    work.mkdir()
-
-    def run() -> subprocess.CompletedProcess:
-        cmd = [sys.executable, str(runner), str(cell)]
-        return subprocess.run(cmd, cwd=work, env=clean_env(), capture_output=True, text=True)
-
+    cell, work, run = _cell_runner(tmp_path, cell_source, RUNNER)
     before = time.time()
     first = run()
     assert first.returncode == 0, first.stderr
