@@ -108,3 +108,55 @@ def test_luma_loss_keeps_layout_and_ignores_thin_lines():
     moved = photo.roll(12, dims=-1)
     loss = [L.luma_loss(normalize(x), normalize(photo), 2.0).item() for x in (photo, lined, moved)]
     assert loss[0] == 0 and loss[1] < 0.1 * loss[2]
+
+
+def test_luma_closing_makes_thin_dark_lines_free_but_not_a_moved_layout():
+    photo = torch.zeros(1, 3, 64, 64)
+    photo[..., 16:48, 16:48] = 0.8
+    lined = photo.clone()
+    lined[..., 32, 20:44] = 0.0  # a one-pixel dark line inside the bright square
+    moved = photo.roll(12, dims=-1)
+    open_, closed = (
+        [L.luma_loss(normalize(x), normalize(photo), 2.0, close=k).item() for x in (lined, moved)]
+        for k in (0, 3)
+    )
+    assert open_[0] > 0 and closed[0] == pytest.approx(0, abs=1e-6)  # the line costs nothing
+    assert closed[1] == pytest.approx(open_[1], rel=0.05)  # the layout still counts
+    two_px = torch.zeros(1, 1, 9, 9)
+    two_px[..., 3:5, :] = 1  # a bright 2 px band on black: closing keeps it
+    assert torch.equal(L.grey_closing(two_px, 3), two_px)
+
+
+def test_luma_norm_ignores_the_outputs_own_brightness_and_contrast():
+    photo = torch.zeros(1, 3, 64, 64)
+    photo[..., 16:48, 16:48] = 0.6
+    lighter = 0.5 * photo + 0.4  # the same layout in other tones
+    moved = photo.roll(12, dims=-1)
+    plain = L.luma_loss(normalize(lighter), normalize(photo), 2.0).item()
+    normed = [
+        L.luma_loss(normalize(x), normalize(photo), 2.0, norm=True).item() for x in (lighter, moved)
+    ]
+    assert plain > 0.1 and normed[0] < 0.01 * plain and normed[1] > 0.05
+
+
+def test_palette_loss_wants_the_styles_colours_not_their_places_nor_a_blur():
+    gen = torch.Generator().manual_seed(0)
+    style = torch.zeros(2, 3, 32, 32)
+    style[:, 0, :, :16], style[:, 2, :, 16:] = 1.0, 1.0  # two flat fills: red | blue
+    shuffled = style.flatten(2)[..., torch.randperm(32 * 32, generator=gen)].view_as(style)
+    blurred = L.gaussian_blur(style, 2.0)
+    other = style[:, [1, 0, 2]]  # green | blue: a colour the style lacks
+    loss = {
+        name: L.palette_loss(normalize(x), normalize(style)).item()
+        for name, x in [
+            ("same", style),
+            ("shuffled", shuffled),
+            ("blurred", blurred),
+            ("other", other),
+        ]
+    }
+    assert loss["same"] == 0 and loss["shuffled"] == pytest.approx(0, abs=1e-6)
+    assert loss["blurred"] > 0.01 and loss["other"] > loss["blurred"]
+    # another size: the same quantiles are compared
+    small = torch.nn.functional.interpolate(style, size=16, mode="nearest")
+    assert L.palette_loss(normalize(small), normalize(style)).item() == pytest.approx(0, abs=1e-6)

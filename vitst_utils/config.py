@@ -80,6 +80,9 @@ class TrainConfig:
     lambda_color: float = 0.0  # AnimeGANv2: YUV colour of the output vs the photo
     lambda_luma: float = 0.0  # L1 of blurred luminance, output vs photo: layout, not lines
     luma_blur: float = 0.03  # that blur's sigma, as a fraction of image_size
+    luma_close: int = 0  # px: the output's thin dark lines are closed away first (0: off)
+    luma_norm: bool = False  # layout up to the output's own brightness and contrast
+    lambda_palette: float = 0.0  # sliced Wasserstein of pixel colours, output vs style image
 
     # --- adversary (lambda_adv > 0 adds a PatchGAN discriminator on the anime domain) ------
     lambda_adv: float = 0.0
@@ -155,6 +158,7 @@ class TrainConfig:
             (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
             (self.tv_kind in ("l2", "l1"), "tv_kind", "l2|l1"),
             (0 < self.luma_blur < 0.5, "luma_blur", "a fraction of image_size in (0, 0.5)"),
+            (self.luma_close >= 0, "luma_close", "a width in px, >= 0 (0: off)"),
             (self.adv_weight_max > 0, "adv_weight_max", "> 0"),
             (self.balance_every >= 0, "balance_every", ">= 0"),
             (self.gan_loss in ("lsgan", "hinge"), "gan_loss", "lsgan|hinge"),
@@ -255,6 +259,9 @@ RECIPE_FIELDS = (
     "lambda_color",
     "lambda_luma",
     "luma_blur",
+    "luma_close",
+    "luma_norm",
+    "lambda_palette",
     "lambda_adv",
     "adv_adaptive",
     "gan_loss",
@@ -289,9 +296,11 @@ ANIME_RECIPE: dict[str, Any] = _recipe(
     lambda_content=0.0,
     style_norm=True,
     lambda_identity_pixel=100.0,
-    lambda_tv=10.0,
-    tv_kind="l1",
+    tv_kind="l1",  # TV is off (the palette term flattens fills); who turns it on gets L1
     lambda_luma=10.0,
+    luma_close=3,
+    luma_norm=True,
+    lambda_palette=50.0,
     lambda_adv=0.3,
     adv_adaptive=True,
     d_blur_weight=1.7,

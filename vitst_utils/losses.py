@@ -40,6 +40,7 @@ TERMS = {
     "tv": "lambda_tv",
     "color": "lambda_color",
     "luma": "lambda_luma",
+    "palette": "lambda_palette",
     "adv": "lambda_adv",
 }
 
@@ -187,13 +188,56 @@ def tv_loss(image: torch.Tensor, kind: str = "l2") -> torch.Tensor:
 
 
 @in_fp32
-def luma_loss(generated: torch.Tensor, photo: torch.Tensor, sigma: float) -> torch.Tensor:
+def luma_loss(
+    generated: torch.Tensor,
+    photo: torch.Tensor,
+    sigma: float,
+    close: int = 0,
+    norm: bool = False,
+) -> torch.Tensor:
     """L1 between the blurred luminance (Gaussian, `sigma` px) of output and photo: the photo's
-    layout and shading in pixels, blind to colour and to the thin lines a drawing adds. Needs
-    no loss network, so its scale is the same with random or pretrained weights."""
-    g = gaussian_blur(rgb_to_gray(to_pixels(generated))[:, :1], sigma)
+    layout and shading in pixels, blind to colour. `close` > 0: the output's luminance is
+    first closed (grey dilation then erosion, a `close` px square), so the thin dark lines a
+    drawing adds cost nothing (without it, each outline is paid back by a bright halo beside
+    it). `norm`: the output's blurred luminance is first given the photo's mean and standard
+    deviation, so only the layout counts, not the tones (anime skin is lighter than a photo's).
+    Needs no loss network: its scale is the same with random or pretrained weights."""
+    y = rgb_to_gray(to_pixels(generated))[:, :1]
+    if close > 0:
+        y = grey_closing(y, close)
+    g = gaussian_blur(y, sigma)
     p = gaussian_blur(rgb_to_gray(to_pixels(photo))[:, :1], sigma)
+    if norm:
+        gm, gs = g.mean((2, 3), keepdim=True), g.std((2, 3), keepdim=True)
+        pm, ps = p.mean((2, 3), keepdim=True), p.std((2, 3), keepdim=True)
+        g = (g - gm) / (gs + 1e-3) * ps + pm
     return F.l1_loss(g, p)
+
+
+def grey_closing(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Grey-level closing with a `size` x `size` square (max filter, then min filter): dark
+    lines and dots thinner than `size` px vanish, larger regions keep their edges."""
+    pad = size // 2
+    dilated = F.max_pool2d(F.pad(x, (pad,) * 4, mode="replicate"), size, stride=1)
+    return -F.max_pool2d(F.pad(-dilated, (pad,) * 4, mode="replicate"), size, stride=1)
+
+
+@in_fp32
+def palette_loss(
+    generated: torch.Tensor, style: torch.Tensor, directions: int = 16
+) -> torch.Tensor:
+    """Sliced Wasserstein-1 distance between the pixel colours of output and style image (the
+    histogram losses of Risser et al. 2017; sliced as in Heitz et al. 2021): both images'
+    pixels projected on fixed RGB directions, sorted, compared (L1). The output must use the
+    style's palette in the style's proportions: blended in-between colours (blur, halos) and
+    hues the style lacks cost, flat fills of its colours do not. Pixels, no loss network."""
+    gen = torch.Generator().manual_seed(0)  # the same directions every call: deterministic
+    dirs = torch.randn(3, directions, generator=gen)
+    dirs = (dirs / dirs.norm(dim=0, keepdim=True)).to(generated.device)
+    g, s = (to_pixels(x).flatten(2).transpose(1, 2) @ dirs for x in (generated, style))
+    if g.shape[1] != s.shape[1]:  # other sizes: compare the same quantiles
+        s = F.interpolate(s.sort(1).values.transpose(1, 2), size=g.shape[1]).transpose(1, 2)
+    return F.l1_loss(g.sort(1).values, s.sort(1).values)
 
 
 @in_fp32
@@ -282,8 +326,12 @@ def perceptual_losses(
         out["tv"] = tv_loss(generated, cfg.tv_kind)
     if cfg.lambda_color > 0:
         out["color"] = color_loss(generated, content)
+    if cfg.lambda_palette > 0:
+        out["palette"] = palette_loss(generated, style)
     if cfg.lambda_luma > 0:
-        out["luma"] = luma_loss(generated, content, cfg.luma_blur * cfg.image_size)
+        out["luma"] = luma_loss(
+            generated, content, cfg.luma_blur * cfg.image_size, cfg.luma_close, cfg.luma_norm
+        )
     return out
 
 
