@@ -39,6 +39,7 @@ def test_json_round_trip(tmp_path):
         ({"image_size": 100}, "multiple of 16"),
         ({"content_layer": 5}, "content_layer"),
         ({"style_loss": "x"}, "style_loss"),
+        ({"luma_close": 2}, "luma_close=2 is invalid: use an odd width"),
     ],
 )
 def test_invalid_values_are_named(bad, match):

@@ -80,7 +80,7 @@ class TrainConfig:
     lambda_color: float = 0.0  # AnimeGANv2: YUV colour of the output vs the photo
     lambda_luma: float = 0.0  # L1 of blurred luminance, output vs photo: layout, not lines
     luma_blur: float = 0.03  # that blur's sigma, as a fraction of image_size
-    luma_close: int = 0  # px: the output's thin dark lines are closed away first (0: off)
+    luma_close: int = 0  # odd px: the output's thin dark lines are closed away first (0: off)
     luma_norm: bool = False  # layout up to the output's own brightness and contrast
     lambda_palette: float = 0.0  # sliced Wasserstein of pixel colours, output vs style image
 
@@ -158,7 +158,11 @@ class TrainConfig:
             (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
             (self.tv_kind in ("l2", "l1"), "tv_kind", "l2|l1"),
             (0 < self.luma_blur < 0.5, "luma_blur", "a fraction of image_size in (0, 0.5)"),
-            (self.luma_close >= 0, "luma_close", "a width in px, >= 0 (0: off)"),
+            (
+                self.luma_close == 0 or self.luma_close % 2 == 1,
+                "luma_close",
+                "an odd width in px (0: off)",
+            ),
             (self.adv_weight_max > 0, "adv_weight_max", "> 0"),
             (self.balance_every >= 0, "balance_every", ">= 0"),
             (self.gan_loss in ("lsgan", "hinge"), "gan_loss", "lsgan|hinge"),

@@ -18,6 +18,7 @@ from torch import nn
 
 from .config import TrainConfig
 from .function import (
+    adaptive_instance_normalization,
     calc_mean_std,
     gaussian_blur,
     gram_matrix,
@@ -208,18 +209,16 @@ def luma_loss(
     g = gaussian_blur(y, sigma)
     p = gaussian_blur(rgb_to_gray(to_pixels(photo))[:, :1], sigma)
     if norm:
-        gm, gs = g.mean((2, 3), keepdim=True), g.std((2, 3), keepdim=True)
-        pm, ps = p.mean((2, 3), keepdim=True), p.std((2, 3), keepdim=True)
-        g = (g - gm) / (gs + 1e-3) * ps + pm
+        g = adaptive_instance_normalization(g, p)
     return F.l1_loss(g, p)
 
 
 def grey_closing(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Grey-level closing with a `size` x `size` square (max filter, then min filter): dark
-    lines and dots thinner than `size` px vanish, larger regions keep their edges."""
-    pad = size // 2
-    dilated = F.max_pool2d(F.pad(x, (pad,) * 4, mode="replicate"), size, stride=1)
-    return -F.max_pool2d(F.pad(-dilated, (pad,) * 4, mode="replicate"), size, stride=1)
+    """Grey-level closing with an odd `size` x `size` square (max filter, then min filter;
+    the borders see only pixels inside): dark lines and dots thinner than `size` px vanish,
+    larger regions keep their edges."""
+    dilated = F.max_pool2d(x, size, stride=1, padding=size // 2)
+    return -F.max_pool2d(-dilated, size, stride=1, padding=size // 2)
 
 
 @in_fp32
