@@ -31,6 +31,7 @@ from vitst_utils.data import (
 )
 from vitst_utils.function import normalize
 from vitst_utils.sample_data import (
+    FAMILIES,
     SYNTHETIC_MARKER,
     add_messy_files,
     is_synthetic,
@@ -421,3 +422,23 @@ def test_gpu_augment_is_the_cpu_transforms(sample_root: Path) -> None:
     flipped = torch.stack([gpu_augment(crop[None])[0] for _ in range(20)])
     assert any(torch.equal(f, norm.flip(-1)) for f in flipped)
     assert any(torch.equal(f, norm) for f in flipped)
+
+
+def test_each_family_draws_its_own_faces(tmp_path: Path) -> None:
+    """The three families (tuned on, tuning transfer, reported on) are told apart by their
+    anime faces' mean colour layout; each family's images vary and its marker names it."""
+    means = {}
+    for family in FAMILIES:
+        root = make_sample_dataset(tmp_path / family, {"train": 6}, size=64, family=family)
+        assert (family == "builtin") != (
+            f'"family": "{family}"' in (root / SYNTHETIC_MARKER).read_text()
+        )
+        for domain in ("CelebA", "AnimeFace"):
+            files = sorted((root / domain / "train").iterdir())
+            ims = [np.asarray(load_image(p).resize((64, 64)), np.float32) for p in files]
+            assert all(np.abs(ims[0] - a).mean() > 5 for a in ims[1:]), (family, domain)
+            means[family, domain] = np.mean(ims, axis=0)
+    for a in FAMILIES:
+        for b in FAMILIES:
+            if a < b:
+                assert np.abs(means[a, "AnimeFace"] - means[b, "AnimeFace"]).mean() > 10, (a, b)

@@ -160,3 +160,18 @@ def test_palette_loss_wants_the_styles_colours_not_their_places_nor_a_blur():
     # another size: the same quantiles are compared
     small = torch.nn.functional.interpolate(style, size=16, mode="nearest")
     assert L.palette_loss(normalize(small), normalize(style)).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_edge_loss_wants_the_styles_sharp_edges_not_a_blur_nor_a_flat_fill():
+    style = torch.zeros(2, 3, 32, 32)
+    style[:, 0, :, :16], style[:, 2, :, 16:] = 1.0, 1.0  # one sharp vertical edge
+    moved = torch.zeros_like(style)  # the same edge elsewhere: the same gradient histogram
+    moved[:, 0, :, :21], moved[:, 2, :, 21:] = 1.0, 1.0
+    blurred = L.gaussian_blur(style, 1.5)
+    flat = style.mean((2, 3), keepdim=True).expand_as(style)
+    loss = {
+        name: L.edge_loss(normalize(x), normalize(style)).item()
+        for name, x in [("same", style), ("moved", moved), ("blurred", blurred), ("flat", flat)]
+    }
+    assert loss["same"] == 0 and loss["moved"] == pytest.approx(0, abs=1e-6)
+    assert loss["blurred"] > 1e-3 and loss["flat"] > 1e-3  # both lack the sharp edge

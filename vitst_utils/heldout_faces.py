@@ -5,7 +5,8 @@ everything a recipe could over-fit to: photos get textured, vignetted background
 side lighting with a colour cast, long hair and sensor noise; anime faces get pastel or dark
 palettes, thin coloured line art, round faces with shoulders, bob or twin-tail hair, tall
 two-tone eyes with eyebrows and blush, cel shadows and patterned backgrounds. Numbers on it say
-whether a recipe generalises (README, "Held-out protocol").
+whether a recipe generalises (README, "How it was tuned"); `transfer_faces` is the other
+family a recipe may be tuned on.
 """
 
 from __future__ import annotations
