@@ -12,29 +12,18 @@ parting and a highlight band, a V chin, round eyes with star highlights and a sa
 
 from __future__ import annotations
 
-import colorsys
-
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-Rgb = tuple[int, int, int]
+from .heldout_faces import Rgb, _ellipse_alpha, _hsv, _paint
 
 _SKIN = np.array([(232, 196, 170), (205, 150, 115), (160, 110, 80), (105, 70, 50), (245, 205, 175)])
 _HAIR = np.array([(20, 18, 16), (80, 50, 30), (150, 100, 55), (190, 170, 140), (60, 60, 65)])
 
 
-def _hsv(h: float, s: float, v: float) -> Rgb:
-    r, g, b = colorsys.hsv_to_rgb(h % 1.0, s, v)
-    return round(r * 255), round(g * 255), round(b * 255)
-
-
 def _blob(img: np.ndarray, cx, cy, rx, ry, color, soft: float = 2.0) -> None:
     """Blend a soft-edged ellipse into `img` (h, w, 3 float) in place."""
-    h, w, _ = img.shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    d = np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2)
-    alpha = np.clip((1.0 - d) * min(rx, ry) / soft, 0.0, 1.0)[..., None]
-    img[:] = img * (1.0 - alpha) + np.asarray(color, np.float32) * alpha
+    _paint(img, _ellipse_alpha(img.shape[:2], cx, cy, rx, ry, soft), color)
 
 
 def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
