@@ -61,7 +61,8 @@ def plot_history(rows: Sequence[dict[str, float]], title: str = "") -> Figure:
     """Loss curves per epoch, from history rows (`TrainResult.history` or
     `rundir.read_history`): total (what the generator minimised), rec (the same without the
     adversarial term), content and style always, then every other loss the run trained
-    (identity, Gram, TV, luma, palette, adversarial, the discriminator's), one panel each."""
+    (identity, Gram, TV, luma, palette, edges, adversarial, the discriminator's), one panel
+    each."""
     extra = [k for k in dict.fromkeys(k for r in rows for k in r) if k.endswith("loss")]
     keys = [*LOSS_PANELS, *(k for k in extra if k not in LOSS_PANELS)]
     cols = min(4, len(keys)) if len(keys) > 3 else 3
