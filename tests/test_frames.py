@@ -10,8 +10,10 @@ import torch
 from video_helpers import smoke_model
 
 from vitst_utils import stylize as S
+from vitst_utils.config import get_preset
 from vitst_utils.frames import Frame, Pipeline, frame_size, resize, stylize_frames
 from vitst_utils.function import normalize, to_pixels
+from vitst_utils.model import build_model
 from vitst_utils.sample_clip import sample_frames
 from vitst_utils.videoio import VideoError, VideoInfo
 
@@ -57,6 +59,20 @@ def test_off_equals_the_photo_path_frame_by_frame(model_and_target, moving):
     photos = normalize(torch.from_numpy(np.stack(moving[:3])).permute(0, 3, 1, 2).float() / 255)
     theirs = to_pixels(S.stylize_batch(model, photos, target)).clamp(0, 1)
     assert np.abs(mine - theirs.permute(0, 2, 3, 1).numpy()).max() < 1e-5
+
+
+def test_an_attention_model_attends_to_the_style_images_in_every_frame(sample_root, moving):
+    torch.manual_seed(0)
+    model = build_model(get_preset("smoke", fusion="attention"), use_weights=False).eval()
+    torch.nn.init.normal_(model.attention.query.weight)
+    style = sorted((sample_root / "AnimeFace" / "test").iterdir())[0]
+    target = S.style_target(model, [style])
+    mine = Pipeline(model, target, "off", flicker=False).stylize(moving[:2])
+    photos = normalize(torch.from_numpy(np.stack(moving[:2])).permute(0, 3, 1, 2).float() / 255)
+    theirs = to_pixels(S.stylize_batch(model, photos, target)).clamp(0, 1)
+    assert np.abs(mine - theirs.permute(0, 2, 3, 1).numpy()).max() < 1e-5
+    smoothed = Pipeline(model, target, "stats", flicker=False).stylize(moving[:2])
+    assert smoothed.shape == mine.shape and np.isfinite(smoothed).all()
 
 
 @pytest.mark.parametrize("temporal", ["off", "stats"])

@@ -3,10 +3,17 @@ import timm
 import torch
 from torch import nn
 
+from vitst_utils import checkpoint as C
 from vitst_utils import losses as L
 from vitst_utils.config import get_preset
-from vitst_utils.function import adaptive_instance_normalization, calc_mean_std, to_pixels
-from vitst_utils.model import Decoder, build_model
+from vitst_utils.function import (
+    adaptive_instance_normalization,
+    attention_normalization,
+    calc_mean_std,
+    mean_variance_norm,
+    to_pixels,
+)
+from vitst_utils.model import AttentionFusion, Decoder, build_model
 from vitst_utils.weights import PretrainedWeightsError
 
 
@@ -161,3 +168,48 @@ def test_anime_architecture_loads_local_weights_and_fuses_three_blocks(tmp_path)
     assert out.shape == (1, 3, 224, 224)
     with pytest.raises(ValueError, match="needs 3"):
         build_model(cfg.replace(decoder_channels=(64, 32), pretrained=False, vit_weights_file=None))
+
+
+def test_attention_fusion_starts_as_adain_and_sharp_attention_copies_the_style():
+    torch.manual_seed(0)
+    content, style = torch.randn(2, 8, 5, 6) * 2 + 1, torch.randn(2, 8, 4, 4) - 3
+    fusion = AttentionFusion(8, key_dim=4)
+    # a new fusion: the query is zero, the attention uniform: AdaIN (population std)
+    n = style.shape[-2] * style.shape[-1]
+    mean, std = calc_mean_std(style)
+    adain = mean_variance_norm(content) * (std.square() * (n - 1) / n + 1e-5).sqrt() + mean
+    torch.testing.assert_close(fusion(content, style), adain, atol=1e-4, rtol=1e-4)
+    # sharp attention on one style position: every content position gets its features
+    with torch.no_grad():
+        fusion.query.weight.zero_()
+        fusion.query.bias.fill_(1.0)
+    bias = torch.full((1, n), -1e9)
+    bias[0, 5] = 0.0
+    out = fusion(content, style, bias)
+    copied = style.flatten(2)[:, :, 5, None, None] + mean_variance_norm(content) * 1e-5**0.5
+    torch.testing.assert_close(out, copied)  # std 0 (+ eps): the style's features
+    # chunks of content positions give the same values as one pass
+    n_c = mean_variance_norm(content)
+    q, k = fusion.query(n_c), fusion.key(mean_variance_norm(style))
+    whole = attention_normalization(n_c, style, q, k)
+    torch.testing.assert_close(attention_normalization(n_c, style, q, k, chunk=7), whole)
+
+
+def test_an_attention_model_decodes_its_identity_images_through_the_attention(smoke_cfg, tmp_path):
+    cfg = smoke_cfg.replace(fusion="attention")
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    assert model.attention is not None and build_model(smoke_cfg).attention is None
+    s = cfg.image_size
+    c, st = torch.randn(2, 3, s, s), torch.randn(2, 3, s, s)
+    out, id_c, id_s = model(c, st, identity=True)
+    fc, fs = model.encode_pair(c, st)
+    torch.testing.assert_close(id_c, model.decode(model.attention(fc, fc)))
+    torch.testing.assert_close(out, model.decode(model.attention(fc, fs)))
+    out.mean().backward()
+    assert model.attention.query.weight.grad is not None
+    # the config travels in the checkpoint: the file alone rebuilds the attention
+    path = C.save_checkpoint(tmp_path / "a.pt", model, cfg, epoch=1)
+    again, again_cfg = C.load_model(path)
+    assert again_cfg.fusion == "attention"
+    torch.testing.assert_close(again(c, st), model.eval()(c, st))

@@ -9,10 +9,11 @@ from PIL import Image
 from vitst_utils import checkpoint as C
 from vitst_utils import losses as L
 from vitst_utils import stylize as S
+from vitst_utils import tiling as T
 from vitst_utils.cli import UsageError, parse_size
 from vitst_utils.config import get_preset
 from vitst_utils.data import image_tensor, load_image
-from vitst_utils.function import coral, rgb_to_ycbcr, to_pixels
+from vitst_utils.function import adain_from_stats, coral, rgb_to_ycbcr, to_pixels
 from vitst_utils.model import build_model
 
 
@@ -133,3 +134,41 @@ def test_interpolation_weights(model, styles):
         S.style_weights([1.0], 2)
     with pytest.raises(ValueError, match="non-negative"):
         S.style_weights([1.0, -1.0], 2)
+
+
+def test_an_attention_model_stylises_towards_its_style_images(cfg, styles, prototype):
+    torch.manual_seed(0)
+    model = build_model(cfg.replace(fusion="attention"), use_weights=False).eval()
+    torch.nn.init.normal_(model.attention.query.weight)  # a trained one does not look uniformly
+    a, b = styles[0], styles[1]
+    first = S.style_target(model, [a])
+    s, grid = model.image_size, model.image_size // model.patch_size
+    assert first.maps.features.shape[2:] == first.maps.normalised.shape[2:] == (grid, grid)
+    x = S.image_batch([styles[2]], s)
+    # at the training size: what the model's forward (training, evaluation) gives
+    direct = S.stylize_batch(model, x, first)
+    torch.testing.assert_close(
+        direct, S.stylize(model, x, S.image_batch([a], s)), atol=1e-4, rtol=0
+    )
+    blend = S.style_target(model, [a, b], [1, 0])  # weight 0: never attended to
+    torch.testing.assert_close(S.stylize_batch(model, x, blend), direct, atol=1e-5, rtol=0)
+    both = S.style_target(model, [a, b])
+    assert both.maps.features.shape[-1] == 2 * grid and both.maps.bias.shape == (1, 2 * grid**2)
+    assert (S.stylize_batch(model, x, both) - direct).abs().max() > 1e-3
+    # a prototype has no images to attend to: AdaIN towards its statistics, as before
+    proto = S.target_from_prototype(prototype)
+    with torch.no_grad():
+        adain = model.decode(adain_from_stats(model.encode(x), proto.mean, proto.std))
+    torch.testing.assert_close(S.stylize_batch(model, x, proto), adain, atol=1e-4, rtol=0)
+    # coral colour matching rebuilds the maps from the matched style images
+    matched = S.stylize_batch(model, x, first, preserve_color="coral")
+    assert matched.shape == direct.shape and (matched - direct).abs().max() > 1e-3
+    # a large photo: encoded in windows, the attention over the whole blended map, tiled decode
+    big = S.photo_tensor(load_image(styles[3]).resize((192, 144)), "original")
+    got = S.stylize_batch(model, big, first)
+    with torch.no_grad():
+        feat = T.encode_blended(model.encode, big, model.patch_size, s, T.Tiling())
+        m = first.maps
+        want = model.decode(model.attention(feat, m.features, m.bias, None, m.normalised))
+    assert got.shape == big.shape and feat.shape[-1] > 2 * grid  # it did go through windows
+    torch.testing.assert_close(got, want, atol=1e-4, rtol=0)

@@ -67,6 +67,15 @@ def test_bad_cli_input_reads_well(tmp_path):
     assert "unknown TrainConfig field" in out and "Traceback" not in out
 
 
+def test_repeated_set_flags_all_apply():
+    # a second --set used to replace the first: "--set lambda_edges=50 --set seed=1" ran seed 1
+    args = T.parse_args(
+        ["--preset", "demo", "--set", "lambda_edges=5", "--set", "seed=1", "lr=0.01"]
+    )
+    cfg = T.config_from_args(args)
+    assert (cfg.lambda_edges, cfg.seed, cfg.lr) == (5.0, 1, 0.01)
+
+
 def test_overfitting_a_fixed_batch_lowers_the_loss(smoke_cfg):
     torch.manual_seed(0)
     model, vgg = build_model(smoke_cfg).train(), L.loss_net(smoke_cfg)

@@ -22,6 +22,7 @@ MODEL_FIELDS = (
     "decoder",
     "decoder_channels",
     "output_space",
+    "fusion",
     "vgg_layers",
 )
 
@@ -60,6 +61,7 @@ class TrainConfig:
     decoder_channels: tuple[int, ...] = (512, 256, 128, 64)  # one width per x2 stage
     output_space: str = "normalized"  # the seed's: Tanh read as a normalised image | pixels
     freeze_encoder: bool = False
+    fusion: str = "adain"  # how the style enters: adain (global statistics) | attention (AdaAttN)
     encoder_lr_scale: float = 1.0  # the ViT's lr = lr x this (a pretrained encoder: lower)
 
     # --- losses -----------------------------------------------------------------------------
@@ -167,6 +169,7 @@ class TrainConfig:
             (self.adv_weight_max > 0, "adv_weight_max", "> 0"),
             (self.balance_every >= 0, "balance_every", ">= 0"),
             (self.gan_loss in ("lsgan", "hinge"), "gan_loss", "lsgan|hinge"),
+            (self.fusion in ("adain", "attention"), "fusion", "adain|attention"),
             (self.lr_schedule in ("constant", "cosine"), "lr_schedule", "constant|cosine"),
             (self.image_size % 16 == 0 and self.image_size >= 16, "image_size", "a multiple of 16"),
             (len(self.decoder_channels) >= 1, "decoder_channels", "one width per x2 stage"),
@@ -246,6 +249,7 @@ RECIPE_FIELDS = (
     "vit_layers",
     "decoder",
     "output_space",
+    "fusion",
     "freeze_encoder",
     "vgg_layers",
     "content_layer",

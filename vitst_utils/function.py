@@ -103,6 +103,42 @@ def adaptive_instance_normalization(content: torch.Tensor, style: torch.Tensor) 
 
 
 @in_fp32
+def attention_normalization(
+    normalised: torch.Tensor,
+    style: torch.Tensor,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    chunk: int = 4096,
+) -> torch.Tensor:
+    """AdaAttN (Liu et al. 2021, "AdaAttN: Revisit Attention Mechanism in Arbitrary Neural
+    Style Transfer"): AdaIN per content position, the style's mean and std weighted by
+    attention instead of taken over the whole image. `normalised`: the content features
+    (B, C, H, W) at zero mean and unit std per channel; `style`: (B | 1, C, Hs, Ws); `query`
+    (B, K, H, W) and `key` (B | 1, K, Hs, Ws): their projections; the attention is
+    softmax(query . key / sqrt(K) + `bias`) over the style positions (`bias`: (B | 1, Hs Ws),
+    e.g. log blend weights). Uniform attention gives AdaIN (with the population std); sharp
+    attention copies the matched style features, so local style (lines, fills, patterns)
+    transfers, not only global statistics. In fp32 (the variance is E[v^2] - E[v]^2), in
+    chunks of `chunk` content positions: memory linear in the content's size."""
+    b, c, h, w = normalised.shape
+    k = key.flatten(2) / math.sqrt(key.shape[1])  # B x K x Ns
+    v = style.flatten(2).transpose(1, 2)  # B x Ns x C
+    q_all = query.flatten(2).transpose(1, 2)  # B x Nc x K
+    n_all = normalised.flatten(2).transpose(1, 2)  # B x Nc x C
+    outs = []
+    for i in range(0, h * w, chunk):
+        logits = q_all[:, i : i + chunk] @ k
+        if bias is not None:
+            logits = logits + bias.unsqueeze(1)
+        attn = torch.softmax(logits, dim=-1)  # B x n x Ns
+        mean = attn @ v
+        std = (attn @ v.square() - mean.square()).clamp_min(0).add(1e-5).sqrt()
+        outs.append(n_all[:, i : i + chunk] * std + mean)
+    return torch.cat(outs, 1).transpose(1, 2).reshape(b, c, h, w)
+
+
+@in_fp32
 def gram_matrix(feat: torch.Tensor) -> torch.Tensor:
     """Channel correlation (B, C, C), normalised by the number of elements per channel map.
     In fp32 with autocast off, each factor scaled by 1/sqrt(N) before the product: under fp16

@@ -18,7 +18,13 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .config import TrainConfig
-from .function import adaptive_instance_normalization, calc_mean_std, normalize
+from .function import (
+    adaptive_instance_normalization,
+    attention_normalization,
+    calc_mean_std,
+    mean_variance_norm,
+    normalize,
+)
 from .weights import create_vit
 
 __all__ = [
@@ -71,8 +77,38 @@ class UpsampleDecoder(nn.Sequential):
         super().__init__(*layers)
 
 
+class AttentionFusion(nn.Module):
+    """AdaAttN's attention (`function.attention_normalization`): 1x1 query and key projections
+    of the mean-variance-normalised content and style features. The query starts at zero, so
+    a new model starts as AdaIN (uniform attention) and learns where to look."""
+
+    def __init__(self, dim: int, key_dim: int = 64):
+        super().__init__()
+        self.query, self.key = nn.Conv2d(dim, key_dim, 1), nn.Conv2d(dim, key_dim, 1)
+        nn.init.zeros_(self.query.weight)
+        nn.init.zeros_(self.query.bias)
+
+    def forward(
+        self,
+        content: torch.Tensor,
+        style: torch.Tensor,
+        bias: torch.Tensor | None = None,
+        normalised: torch.Tensor | None = None,
+        style_normalised: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """`content` (B, C, H, W) with the style of `style` (B | 1, C, Hs, Ws); `bias`: added
+        to the attention logits (B | 1, Hs Ws); `normalised`, `style_normalised`: their
+        normalised forms when not their own per-channel standardisation (video smooths the
+        content's over time; several style images side by side are each standardised)."""
+        n = mean_variance_norm(content) if normalised is None else normalised
+        n_s = mean_variance_norm(style) if style_normalised is None else style_normalised
+        q, k = self.query(n.to(content.dtype)), self.key(n_s.to(style.dtype))
+        return attention_normalization(n, style, q, k, bias)
+
+
 class ViTStyleTransfer(nn.Module):
-    """Encode content and style with a ViT, match statistics with AdaIN, decode to an image.
+    """Encode content and style with a ViT, match statistics with AdaIN (or, with
+    `fusion="attention"`, AdaAttN's attention-weighted statistics), decode to an image.
 
     Every image in and out is ImageNet-normalised: `forward` returns what the losses, plots and
     `data.to_pil` take. With `output_space="pixels"` the decoder's Tanh is read as [0, 1]
@@ -91,6 +127,7 @@ class ViTStyleTransfer(nn.Module):
         decoder_channels: tuple[int, ...] = (512, 256, 128, 64),
         output_space: str = "normalized",
         freeze_encoder: bool = False,
+        fusion: str = "adain",
     ):
         """`vit`: a timm ViT (`weights.create_vit`); `image_size`: the training size (style
         images and prototypes are read at it); `vit_name`, `vit_kwargs`: what `vit` is (for
@@ -112,8 +149,10 @@ class ViTStyleTransfer(nn.Module):
                 f"give one width per stage, e.g. {[max(16, 256 >> i) for i in range(int(stages))]}"
             )
         n = max(1, len(self.vit_layers))
-        # Features of several blocks: AdaIN on all their channels, then a 1x1 conv fuses them.
+        # Features of several blocks: AdaIN (or attention) on all their channels, then a 1x1
+        # conv fuses them.
         self.fuse = nn.Conv2d(n * dim, dim, 1) if n > 1 else nn.Identity()
+        self.attention = AttentionFusion(n * dim) if fusion == "attention" else None
         if decoder == "upsample":
             self.decoder = UpsampleDecoder(dim, decoder_channels)
         else:
@@ -180,16 +219,25 @@ class ViTStyleTransfer(nn.Module):
         batched: bool = True,
     ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """The stylised content. With `identity`, also decode(AdaIN(c, c)) and
-        decode(AdaIN(s, s)) (StyTr2's identity images; AdaIN(x, x) = x). `batched`: encode
+        decode(AdaIN(s, s)) (StyTr2's identity images; AdaIN(x, x) = x; an attention model
+        decodes attention(c, c) and attention(s, s)). `batched`: encode
         (and decode) the images in one pass each, as `encode_pair`."""
         c, s = self.encode_pair(content, style, batched)
-        t = adaptive_instance_normalization(c, s)
+        t = self.stylise_features(c, s)
         if not identity:
             return self.decode(t)
+        if self.attention is not None:  # attention(x, x) is not x: StyTr2's identity images
+            c, s = self.stylise_features(c, c), self.stylise_features(s, s)
         if batched:
             out = self.decode(torch.cat([t, c, s]))
             return tuple(out.split([len(t), len(c), len(s)]))
         return self.decode(t), self.decode(c), self.decode(s)
+
+    def stylise_features(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """Content features `c` with the style of `s`: AdaIN, or the attention fusion."""
+        if self.attention is not None:
+            return self.attention(c, s)
+        return adaptive_instance_normalization(c, s)
 
     @torch.no_grad()
     def style_prototype(self, batches: Iterable[torch.Tensor]) -> dict[str, Any]:
@@ -223,6 +271,7 @@ MODEL_ARGS = (
     "decoder_channels",
     "output_space",
     "freeze_encoder",
+    "fusion",
 )
 
 

@@ -31,6 +31,7 @@ from .function import (
     coral,
     fp16_on_cuda,
     luminance_transfer,
+    mean_variance_norm,
     normalize,
     to_pixels,
 )
@@ -97,6 +98,7 @@ def transfer(
     alpha: float = 1.0,
     tiling: Tiling | None = None,
     normalise: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    maps: StyleMaps | None = None,
 ) -> torch.Tensor:
     """The stylised photos: decode(alpha * AdaIN(f, mean, std) + (1 - alpha) * f), f = encode.
 
@@ -109,9 +111,18 @@ def transfer(
     runs the encoder and decoder. `normalise` (the hook between encode and AdaIN): the content
     features' normalised form, default each channel to zero mean and unit std over the whole
     map (AdaIN's); video frames smooth it over time (`frames.py`). Under export: one pass over
-    the whole photo."""
+    the whole photo. An attention model (`fusion="attention"`) given its style images' token
+    `maps` attends to them instead of AdaIN; without maps (a prototype) it uses `mean`,
+    `std`: uniform attention over the anime domain, which is AdaIN."""
     h, w = photos.shape[-2:]
     x = pad_to_multiple(photos, model.patch_size)
+    attend = None
+    if getattr(model, "attention", None) is not None and maps is not None:
+        m = maps.to(x.device)
+
+        def attend(feat: torch.Tensor, normed: torch.Tensor | None) -> torch.Tensor:
+            return model.attention(feat, m.features, m.bias, normed, m.normalised)
+
     if torch.compiler.is_exporting():
         feat = model.encode(x).float()
         target = adain_from_stats(feat, mean.to(feat), std.to(feat)) if alpha else feat
@@ -120,7 +131,8 @@ def transfer(
         return model.decode(target)[..., :h, :w]
     path = getattr(model, "inference_path", None)
     enc, dec = (path.encode, path.decode) if path is not None else (None, None)
-    return stylize_tiled(model, x, mean, std, alpha, tiling, enc, dec, normalise)[..., :h, :w]
+    out = stylize_tiled(model, x, mean, std, alpha, tiling, enc, dec, normalise, attend)
+    return out[..., :h, :w]
 
 
 def use_inference_path(model: ViTStyleTransfer, name: str | None = "auto") -> ViTStyleTransfer:
@@ -159,16 +171,32 @@ def load_for_inference(
 
 # --- style targets: images, blends, prototypes -------------------------------------------------
 @dataclass
+class StyleMaps:
+    """What an attention model attends to: the style images' token maps side by side
+    (`features`, (1 | B, C, h, K w) fp32), each image's standardised per channel
+    (`normalised`, the same shape), and each token's log blend weight (`bias`, (1, K h w);
+    -inf for weight 0), so a blend attends to each image as much as its weight says."""
+
+    features: torch.Tensor
+    normalised: torch.Tensor
+    bias: torch.Tensor
+
+    def to(self, device: torch.device) -> StyleMaps:
+        return StyleMaps(*(t.to(device) for t in (self.features, self.normalised, self.bias)))
+
+
+@dataclass
 class StyleTarget:
     """What photos are stylised towards: AdaIN statistics (1, C, 1, 1) and where they came
     from. `images` (normalised (K, 3, S, S)) and `weights` (K,) are kept for style images, so
-    `coral` colour matching can redo them per photo."""
+    `coral` colour matching can redo them per photo; `maps` for an attention model."""
 
     mean: torch.Tensor
     std: torch.Tensor
     name: str
     images: torch.Tensor | None = None
     weights: torch.Tensor | None = None
+    maps: StyleMaps | None = None
 
 
 def style_weights(weights: Sequence[float] | None, n: int) -> torch.Tensor:
@@ -190,12 +218,31 @@ def style_weights(weights: Sequence[float] | None, n: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def feature_stats(model: ViTStyleTransfer, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """Per-image AdaIN statistics (mean, std), each (B, C, 1, 1) fp32, of normalised images."""
+def encode_styles(model: ViTStyleTransfer, images: torch.Tensor) -> torch.Tensor:
+    """The token maps (B, C, h, w) fp32 of normalised style images."""
     dev = _device(model)
     with fp16_on_cuda(dev):
-        feat = model.encode(images.to(dev))
-    return calc_mean_std(feat.float())
+        return model.encode(images.to(dev)).float()
+
+
+def _images_target(
+    model: ViTStyleTransfer, images: torch.Tensor, weights: torch.Tensor, name: str
+) -> StyleTarget:
+    """The target of normalised style images blended with `weights` (summing to 1): their
+    blended statistics and, for an attention model, their maps and log weights."""
+    feat = encode_styles(model, images)
+    mean, std = _blend(*calc_mean_std(feat), weights)
+    maps = None
+    if getattr(model, "attention", None) is not None:
+        k, c, h, w = feat.shape
+
+        def side_by_side(x: torch.Tensor) -> torch.Tensor:
+            return x.permute(1, 2, 0, 3).reshape(1, c, h, k * w).cpu()
+
+        log_w = weights.float().log().view(1, k, 1).expand(h, k, w)  # the order of the maps
+        normalised = side_by_side(mean_variance_norm(feat))
+        maps = StyleMaps(side_by_side(feat), normalised, log_w.reshape(1, h * k * w))
+    return StyleTarget(mean.cpu(), std.cpu(), name, images, weights, maps)
 
 
 def _blend(
@@ -220,10 +267,9 @@ def style_target(
         raise ValueError("style_target() needs at least one style image")
     w = style_weights(weights, len(styles))
     images = image_batch(styles, model.image_size)
-    mean, std = _blend(*feature_stats(model, images), w)
     if name is None:
         name = "+".join(Path(s).stem if not isinstance(s, Image.Image) else "style" for s in styles)
-    return StyleTarget(mean.cpu(), std.cpu(), name, images, w)
+    return _images_target(model, images, w, name)
 
 
 def target_from_prototype(prototype: dict[str, Any], name: str = "prototype") -> StyleTarget:
@@ -262,16 +308,23 @@ def coral_target(model: ViTStyleTransfer, target: StyleTarget, photo: torch.Tens
     matched = torch.stack(
         [coral(s, photo).clamp(0, 1) for s in to_pixels(target.images).clamp(0, 1)]
     )
-    mean, std = _blend(*feature_stats(model, normalize(matched)), target.weights)
-    return StyleTarget(mean, std, target.name)
+    out = _images_target(model, normalize(matched), target.weights, target.name)
+    out.images = out.weights = None  # already matched: not to be matched again
+    return out
 
 
-def _coral_stats(
+def _coral_targets(
     model: ViTStyleTransfer, photos: torch.Tensor, target: StyleTarget
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per photo: the style images colour-matched to it (`coral_target`)."""
+) -> tuple[torch.Tensor, ...]:
+    """Per photo: the style images colour-matched to it (`coral_target`): the stacked
+    statistics and maps (None for an AdaIN model)."""
     matched = [coral_target(model, target, p) for p in to_pixels(photos).clamp(0, 1)]
-    return torch.cat([t.mean for t in matched]), torch.cat([t.std for t in matched])
+    mean, std = torch.cat([t.mean for t in matched]), torch.cat([t.std for t in matched])
+    if matched[0].maps is None:
+        return mean, std, None
+    feats = torch.cat([t.maps.features for t in matched])
+    normed = torch.cat([t.maps.normalised for t in matched])
+    return mean, std, StyleMaps(feats, normed, matched[0].maps.bias)
 
 
 @torch.no_grad()
@@ -291,11 +344,11 @@ def stylize_batch(
     model.eval()
     dev = _device(model)
     if method == "coral":
-        mean, std = _coral_stats(model, photos, target)
+        mean, std, maps = _coral_targets(model, photos, target)
     else:
-        mean, std = target.mean, target.std
+        mean, std, maps = target.mean, target.std, target.maps
     with fp16_on_cuda(dev):
-        out = transfer(model, photos.to(dev), mean.to(dev), std.to(dev), alpha)
+        out = transfer(model, photos.to(dev), mean.to(dev), std.to(dev), alpha, maps=maps)
     out = out.float().cpu()
     if method == "luminance":
         out = luminance_transfer(to_pixels(out).clamp(0, 1), to_pixels(photos).clamp(0, 1))

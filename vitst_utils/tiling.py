@@ -42,6 +42,8 @@ from .function import adain_from_stats, calc_mean_std
 Encode = Callable[[torch.Tensor], torch.Tensor]  # normalised (N, 3, h, w) -> (N, C, h/p, w/p)
 Decode = Callable[[torch.Tensor], torch.Tensor]  # (N, C, h, w) features -> (N, 3, h*p, w*p)
 Normalise = Callable[[torch.Tensor], torch.Tensor]  # features -> their normalised form
+# (features, their normalised form or None) -> the stylised features (an attention model's)
+Attend = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -162,16 +164,20 @@ def restyle(
     std: torch.Tensor,
     alpha: float,
     normalise: Normalise | None = None,
+    attend: Attend | None = None,
 ) -> torch.Tensor:
     """alpha * AdaIN(feat -> mean, std) + (1 - alpha) * feat, with `feat`'s own statistics over
-    all of it (or `normalise(feat)` as the normalised content: video smooths it over time).
-    Small maps: `adain_from_stats` as ever; large ones (over 2**24 values) in place, one fused
-    affine per channel, so a 12 MP map is not copied three times."""
+    all of it (or `normalise(feat)` as the normalised content: video smooths it over time);
+    `attend`: an attention model's fusion with its style images instead of AdaIN (then `mean`
+    and `std` are not used). Small maps: `adain_from_stats` as ever; large ones (over 2**24
+    values) in place, one fused affine per channel, so a 12 MP map is not copied three times."""
     mean, std = mean.to(feat), std.to(feat)
-    if normalise is not None or feat.numel() <= 2**24:
+    if normalise is not None or attend is not None or feat.numel() <= 2**24:
         if not alpha:
             return feat
-        if normalise is None:
+        if attend is not None:
+            target = attend(feat, normalise(feat) if normalise is not None else None)
+        elif normalise is None:
             target = adain_from_stats(feat, mean, std)
         else:
             target = normalise(feat) * std + mean
@@ -214,11 +220,12 @@ def stylize_tiled(
     encode: Encode | None = None,
     decode: Decode | None = None,
     normalise: Normalise | None = None,
+    attend: Attend | None = None,
 ) -> torch.Tensor:
     """decode(restyle(encode(photos))) at any size: normalised photos (B, 3, H, W), H and W
     multiples of the patch, to normalised (B, 3, H, W). `encode`/`decode` default to the
-    model's own (an inference path may bring faster ones, see `cpu_paths`); `normalise` as
-    in `restyle`."""
+    model's own (an inference path may bring faster ones, see `cpu_paths`); `normalise` and
+    `attend` as in `restyle`."""
     tiling = tiling or Tiling()
     window = tiling.window or model.image_size
     return stylize_pieces(
@@ -233,6 +240,7 @@ def stylize_tiled(
         decoder_halo(model),
         tiling,
         normalise,
+        attend,
     )
 
 
@@ -248,9 +256,10 @@ def stylize_pieces(
     halo: int | None,
     tiling: Tiling,
     normalise: Normalise | None = None,
+    attend: Attend | None = None,
 ) -> torch.Tensor:
     """`stylize_tiled` from its pieces: any encoder and decoder (PyTorch, ONNX Runtime), the
     patch, the window in pixels, and the decoder's halo (None: decode in one piece)."""
     feat = encode_blended(encode, photos, patch, window, tiling)
-    target = restyle(feat, mean, std, alpha, normalise)
+    target = restyle(feat, mean, std, alpha, normalise, attend)
     return decode_tiled(decode, target, patch, tiling.tile if halo is not None else None, halo or 0)

@@ -472,9 +472,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--set",
         nargs="*",
+        action="extend",  # --set a=1 --set b=2 keeps both (plain nargs kept only the last)
         default=[],
         metavar="KEY=VALUE",
-        help="any TrainConfig field, e.g. --set lr=5e-5 amp=false keep_last=2",
+        help="any TrainConfig field, e.g. --set lr=5e-5 amp=false keep_last=2 (repeatable)",
     )
     return p.parse_args(argv)
 
