@@ -175,3 +175,19 @@ def test_edge_loss_wants_the_styles_sharp_edges_not_a_blur_nor_a_flat_fill():
     }
     assert loss["same"] == 0 and loss["moved"] == pytest.approx(0, abs=1e-6)
     assert loss["blurred"] > 1e-3 and loss["flat"] > 1e-3  # both lack the sharp edge
+
+
+def test_identity_edge_loss_wants_the_redrawn_style_as_sharp_as_the_style():
+    style = torch.zeros(2, 3, 32, 32)
+    style[:, :, 10:12, :] = 1.0  # a 2 px line
+    blurred = L.gaussian_blur(style, 1.0)
+    moved = style.roll(3, dims=2)  # as sharp, elsewhere: unlike the sliced edge term, it costs
+    loss = {
+        name: L.identity_edge_loss(normalize(x), normalize(style)).item()
+        for name, x in [("same", style), ("blurred", blurred), ("moved", moved)]
+    }
+    assert loss["same"] == 0 and loss["blurred"] > 0.01 and loss["moved"] > loss["blurred"]
+    # it is a term of the recipe, and asks for the identity images
+    cfg = get_preset("demo")
+    assert cfg.lambda_identity_edges > 0 and L.wants_identity(cfg.replace(lambda_identity_pixel=0))
+    assert not L.wants_identity(get_preset("seed"))

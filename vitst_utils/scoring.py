@@ -36,7 +36,7 @@ from .data import (
 )
 from .domain import DomainClassifier, get_domain_classifier, square_resize
 from .function import normalize, to_pixels
-from .losses import TERMS, loss_net, perceptual_losses, weighted_total
+from .losses import TERMS, loss_net, perceptual_losses, wants_identity, weighted_total
 from .metric_weights import load_metric_nets
 from .metrics import (
     crispness,
@@ -341,9 +341,7 @@ def _stylise(
     del ckpt
     c_all = normalize(photos.at(cfg.image_size))
     s_all = normalize(anime.at(cfg.image_size))
-    identity = vgg is not None and (
-        cfg.lambda_identity_pixel > 0 or cfg.lambda_identity_feature > 0
-    )
+    identity = vgg is not None and wants_identity(cfg)
     outs, sums = [], {}
     for start in range(0, len(c_all), batch_size):
         c = c_all[start : start + batch_size].to(device)

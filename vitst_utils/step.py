@@ -137,7 +137,7 @@ class Trainer:
         loss was non-finite (then nobody updates) and whether any rank asked to `stop`."""
         cfg = self.cfg
         adversarial = adversarial and self.disc is not None
-        identity = cfg.lambda_identity_pixel > 0 or cfg.lambda_identity_feature > 0
+        identity = losses.wants_identity(cfg)
         with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
             out = self.net(content, style, identity=identity, batched=cfg.batched_passes)
             generated = out[0] if identity else out
