@@ -185,14 +185,17 @@ def gram_gray_loss(gen: torch.Tensor, gray_style: torch.Tensor, norm: bool = Fal
     return _relative(F.l1_loss(gram_matrix(gen), target), target, norm, p=1)
 
 
+def neighbour_differences(pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(vertical, horizontal) differences of neighbouring pixels: (..., H-1, W), (..., H, W-1)."""
+    return pixels[..., 1:, :] - pixels[..., :-1, :], pixels[..., :, 1:] - pixels[..., :, :-1]
+
+
 @in_fp32
 def tv_loss(image: torch.Tensor, kind: str = "l2") -> torch.Tensor:
     """Total variation on pixels: AnimeGANv2's (`total_variation_loss`, "l2": mean squared
     neighbour differences / 2), which flattens noise but also softens every line, or the
     anisotropic L1 form (Rudin-Osher-Fatemi, "l1"), which flattens fills and keeps edges."""
-    x = to_pixels(image)
-    dh = x[..., 1:, :] - x[..., :-1, :]
-    dw = x[..., :, 1:] - x[..., :, :-1]
+    dh, dw = neighbour_differences(to_pixels(image))
     if kind == "l1":
         return (dh.abs().mean() + dw.abs().mean()) / 2
     return (dh.square().mean() + dw.square().mean()) / 2
@@ -267,9 +270,8 @@ def edge_loss(generated: torch.Tensor, style: torch.Tensor, directions: int = 16
     fills (zero gradient) with sharp edges in the style's share of pixels cost nothing."""
 
     def grads(x: torch.Tensor) -> torch.Tensor:
-        p = to_pixels(x)
-        dx, dy = p[..., :-1, 1:] - p[..., :-1, :-1], p[..., 1:, :-1] - p[..., :-1, :-1]
-        return torch.cat([dx, dy], 1).flatten(2).transpose(1, 2)
+        dy, dx = neighbour_differences(to_pixels(x))  # both at the same (H-1) x (W-1) pixels
+        return torch.cat([dx[..., :-1, :], dy[..., :, :-1]], 1).flatten(2).transpose(1, 2)
 
     return _sliced_w1(grads(generated), grads(style), directions)
 
@@ -301,10 +303,8 @@ def identity_edge_loss(redrawn: torch.Tensor, style: torch.Tensor) -> torch.Tens
     and L1 on gradients much: the gradient difference loss of Mathieu et al. 2016, "Deep
     multi-scale video prediction beyond mean square error", on signed differences); what the
     decoder cannot redraw it cannot transfer from a style image."""
-    r, s = to_pixels(redrawn), to_pixels(style)
-    dx = F.l1_loss(r[..., :, 1:] - r[..., :, :-1], s[..., :, 1:] - s[..., :, :-1])
-    dy = F.l1_loss(r[..., 1:, :] - r[..., :-1, :], s[..., 1:, :] - s[..., :-1, :])
-    return (dx + dy) / 2
+    (r_dy, r_dx), (s_dy, s_dx) = (neighbour_differences(to_pixels(x)) for x in (redrawn, style))
+    return (F.l1_loss(r_dx, s_dx) + F.l1_loss(r_dy, s_dy)) / 2
 
 
 @in_fp32
