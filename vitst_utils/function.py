@@ -124,6 +124,7 @@ def attention_normalization(
     b, c, h, w = normalised.shape
     k = key.flatten(2) / math.sqrt(key.shape[1])  # B x K x Ns
     v = style.flatten(2).transpose(1, 2)  # B x Ns x C
+    v2 = v.square()  # once, not per chunk
     q_all = query.flatten(2).transpose(1, 2)  # B x Nc x K
     n_all = normalised.flatten(2).transpose(1, 2)  # B x Nc x C
     outs = []
@@ -133,7 +134,7 @@ def attention_normalization(
             logits = logits + bias.unsqueeze(1)
         attn = torch.softmax(logits, dim=-1)  # B x n x Ns
         mean = attn @ v
-        std = (attn @ v.square() - mean.square()).clamp_min(0).add(1e-5).sqrt()
+        std = (attn @ v2 - mean.square()).clamp_min(0).add(1e-5).sqrt()
         outs.append(n_all[:, i : i + chunk] * std + mean)
     return torch.cat(outs, 1).transpose(1, 2).reshape(b, c, h, w)
 
