@@ -315,7 +315,7 @@ def coral_target(model: ViTStyleTransfer, target: StyleTarget, photo: torch.Tens
 
 def _coral_targets(
     model: ViTStyleTransfer, photos: torch.Tensor, target: StyleTarget
-) -> tuple[torch.Tensor, ...]:
+) -> tuple[torch.Tensor, torch.Tensor, StyleMaps | None]:
     """Per photo: the style images colour-matched to it (`coral_target`): the stacked
     statistics and maps (None for an AdaIN model)."""
     matched = [coral_target(model, target, p) for p in to_pixels(photos).clamp(0, 1)]
