@@ -59,11 +59,12 @@ logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
 # ## 1. Configuration
 #
 # A preset is a named `TrainConfig`: `anime` (the default) is the recipe that makes portraits
-# look drawn (DINO ViT-S/8, upsampling decoder, identity and adversarial losses: README, "The
-# anime recipe"); `seed` is exactly the original experiment, kept for side-by-side comparison;
-# `demo` and `smoke` are shrunk to CPU minutes and seconds. `RECIPE = "seed"` trains the seed's
-# losses and decoder at the preset's scale. Set `EXACT_SEED = True` to keep the seed's own
-# DataParallel + fp32 on GPUs; by default the GPUs run DDP with fp16 mixed precision.
+# look drawn (DINO ViT-S/8, upsampling decoder, a cel output stage, identity and adversarial
+# losses: README, "The anime recipe"); `seed` is exactly the original experiment, kept for
+# side-by-side comparison; `demo` and `smoke` are shrunk to CPU minutes and seconds.
+# `RECIPE = "seed"` trains the seed's losses and decoder at the preset's scale. Set
+# `EXACT_SEED = True` to keep the seed's own DataParallel + fp32 on GPUs; by default the GPUs
+# run DDP with fp16 mixed precision.
 # `REHEARSAL` and `RESUME_FROM` come from the Kaggle build (`--rehearsal`, `--resume-from`):
 # the rehearsal preset is `anime` on 640 images for 2 epochs.
 
@@ -144,7 +145,8 @@ print(f"history: {RUN_DIR / 'history.csv'}\nlog:     {RUN_DIR / 'train.log'}")
 # %% [markdown]
 # ## 7. Scores of the last checkpoint
 #
-# `vitst_utils.evaluate` on the newest checkpoint, beside the `photo` and `anime` baselines:
+# `vitst_utils.evaluate` on the newest checkpoint, beside the `photo`, `anime` and `filter`
+# (a cartoon filter: what an untrained cel model paints) baselines:
 # `domain_score` (does it look like anime?), `structure` and `lpips` (is it still this person?),
 # FID/KID against the anime images (README: what each metric means). `04_checkpoint_comparison`
 # scores every checkpoint and compares runs. It runs in a child process stopped at the session

@@ -21,8 +21,10 @@
 # it look like anime?), **crispness** (drawn lines, not blur), **structure**, **identity_top1**
 # and **lpips** (is it still this person?), **fid** / **kid** / **art_fid** (how close the
 # outputs are to the anime images as a set), and the training losses (each term and `rec_loss`,
-# their weighted sum, as in history.csv). Two baseline rows need no model: `photo` (the photos
-# as they are) and `anime` (the anime images). The work is done by `vitst_utils.evaluate` (also
+# their weighted sum, as in history.csv). Three baseline rows need no model: `photo` (the photos
+# as they are), `anime` (the anime images) and `filter` (each photo in its anime image's colours,
+# palette and outlines: a cartoon filter, what an untrained cel model paints; a trained model
+# should beat it). The work is done by `vitst_utils.evaluate` (also
 # a command line: `python -m vitst_utils.evaluate --run runs/seed runs/anime`); what the metrics
 # mean is in the README.
 #
@@ -140,9 +142,10 @@ print(result.text())
 # %% [markdown]
 # ## 6. Metric curves
 #
-# One panel per metric: a line per run across epochs, the `photo` and `anime` baselines dashed.
-# A good anime model moves `domain_score` and `crispness` towards the anime line while
-# `structure` and `identity_top1` stay well above it (the anime row is an unrelated pairing).
+# One panel per metric: a line per run across epochs, the `photo`, `anime` and `filter` baselines
+# dashed. A good anime model moves `domain_score` and `crispness` towards the anime line while
+# `structure` and `identity_top1` stay well above it (the anime row is an unrelated pairing), and
+# ends above the `filter` line: what a model learnt over a cartoon filter.
 
 # %%
 display(result.figure())

@@ -40,6 +40,9 @@ def test_json_round_trip(tmp_path):
         ({"content_layer": 5}, "content_layer"),
         ({"style_loss": "x"}, "style_loss"),
         ({"luma_close": 2}, "luma_close=2 is invalid: use an odd width"),
+        ({"output_space": "ink"}, "output_space='ink' is invalid: use normalized|pixels|cel"),
+        ({"cel_ink": [0.2, 0.1]}, r"cel_ink=\(0.2, 0.1\) is invalid: use two RGB distances"),
+        ({"cel_colors": 1}, "cel_colors=1 is invalid: use at least 2"),
     ],
 )
 def test_invalid_values_are_named(bad, match):
@@ -92,11 +95,12 @@ def test_seed_preset_has_no_new_behaviour():
 def test_recipes_swap_at_the_same_scale():
     anime, demo = get_preset("anime"), get_preset("demo")
     assert anime.recipe == demo.recipe == "anime" and anime.lambda_adv > 0
-    assert (anime.decoder, anime.output_space) == ("upsample", "pixels")
+    assert (anime.decoder, anime.output_space) == ("upsample", "cel")
     assert anime.train_limit is None and anime.amp and anime.time_budget_minutes
     seedlike = get_preset("demo", recipe="seed")
     assert seedlike.run_name == "demo-seed" and seedlike.lambda_adv == 0
     assert seedlike.decoder == "convtranspose" and seedlike.vit_layers == ()
+    assert seedlike.output_space == "normalized"  # swapping the recipe resets the cel stage
     assert (seedlike.image_size, seedlike.lr, seedlike.epochs) == (
         demo.image_size,
         demo.lr,

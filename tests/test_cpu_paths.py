@@ -1,6 +1,8 @@
 """The CPU inference paths: each one's pictures against fp32 within its stated tolerance, bf16
 refused where the CPU has no fast bf16, the default path, and the CLI flag. A tiny `demo`
-model with lively random weights (edges and colour, so differences show)."""
+network with lively random weights (edges and colour, so differences show) read as pixels: the
+paths change the network's precision; a cel model's palette snap turns that into flipped
+fills, so its default is fp32 (`test_a_cel_model_defaults_to_fp32`)."""
 
 import os
 
@@ -11,7 +13,7 @@ from torch import nn
 from vitst_utils import cpu_paths as P
 from vitst_utils import inference
 from vitst_utils import stylize as S
-from vitst_utils.benchmark_stylize import lively_weights, photo, pick_cpu_path, psnr, style_stats
+from vitst_utils.benchmark_stylize import anime_target, lively_weights, photo, pick_cpu_path, psnr
 from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
 
@@ -24,45 +26,48 @@ HAS_BF16 = P.cpu_bf16_support() is not None
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    m = build_model(get_preset("demo"), use_weights=False).eval()
-    mean, std = style_stats(m, n=2)
-    return S.prepare_for_inference(lively_weights(m, photo(64, 64), mean, std))
+    m = build_model(get_preset("demo", output_space="pixels"), use_weights=False).eval()
+    return S.prepare_for_inference(lively_weights(m, photo(64, 64), anime_target(m, n=2)))
+
+
+def _transfer(model, x, target):
+    return S.transfer(model, x, target.mean, target.std, cel=target.cel)
 
 
 @pytest.fixture(scope="module")
 def pictures(model):
     """fp32 references: a photo within the direct budget and one through windows."""
-    mean, std = style_stats(model, n=2)
+    target = anime_target(model, n=2)
     photos = [photo(85, 64, seed=1), photo(150, 112, seed=2)]
     with torch.no_grad():
-        refs = [S.transfer(model, x, mean, std) for x in photos]
-    return mean, std, photos, refs
+        refs = [_transfer(model, x, target) for x in photos]
+    return target, photos, refs
 
 
 def _through(model, name, pictures):
-    mean, std, photos, _ = pictures
+    target, photos, _ = pictures
     S.use_inference_path(model, name)
     try:
         with torch.no_grad():
-            return [S.transfer(model, x, mean, std) for x in photos]
+            return [_transfer(model, x, target) for x in photos]
     finally:
         S.use_inference_path(model, None)
 
 
 def _check(model, name, pictures):
     got = _through(model, name, pictures)
-    worst = min(psnr(a, b) for a, b in zip(got, pictures[3], strict=True))
+    worst = min(psnr(a, b) for a, b in zip(got, pictures[2], strict=True))
     assert worst >= TOLERANCE_DB[name], (name, worst)
     assert all(
         a.shape == b.shape and a.dtype == torch.float32
-        for a, b in zip(got, pictures[3], strict=True)
+        for a, b in zip(got, pictures[2], strict=True)
     )
     return worst
 
 
 def test_fp32_path_is_the_plain_model(model, pictures):
     got = _through(model, "fp32", pictures)
-    assert all(torch.equal(a, b) for a, b in zip(got, pictures[3], strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(got, pictures[2], strict=True))
 
 
 def test_int8_matches_fp32_within_its_tolerance(model, pictures):
@@ -100,6 +105,23 @@ def test_bf16_is_refused_without_fast_bf16(model, monkeypatch):
     assert P.default_cpu_path() == P.DEFAULT_CPU_PATH
     with pytest.raises(ValueError, match="unknown inference path 'fp8'"):
         P.inference_path(model, "fp8")
+
+
+def test_a_cel_model_defaults_to_fp32(monkeypatch):
+    """bf16 moves a cel model's colours across palette borders: a few % of the pixels take
+    the neighbouring fill, under the 40 dB a default keeps; so "auto" is fp32 for it."""
+    torch.manual_seed(0)
+    cel = build_model(get_preset("demo"), use_weights=False).eval()
+    assert cel.cel
+    monkeypatch.setattr(P, "cpu_bf16_support", lambda: "AMX-BF16")
+    assert P.default_cpu_path() == P.DEFAULT_CPU_PATH == "bf16"
+    assert P.default_cpu_path(cel) == P.inference_path(cel, "auto").name == "fp32"
+    if HAS_BF16:  # the reason, where it can be measured
+        S.prepare_for_inference(lively_weights(cel, photo(64, 64), anime_target(cel, n=2)))
+        pictures = (anime_target(cel, n=2), [photo(150, 112, seed=2)], None)
+        with torch.no_grad():
+            ref = [_transfer(cel, x, pictures[0]) for x in pictures[1]]
+        assert psnr(_through(cel, "bf16", pictures)[0], ref[0]) < 40
 
 
 def test_the_default_is_the_fastest_invisible_path():

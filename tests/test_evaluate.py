@@ -34,8 +34,9 @@ def test_evaluate_runs_with_weights(
         max_checkpoints=1,
     )
     assert result.unavailable == {} and result.problems == [] and result.pairs == 3
-    photo, anime, last = result.table
+    photo, anime, cel_filter, last = result.table
     assert (photo["run"], anime["run"], last["epoch"]) == ("photo", "anime", 2)
+    assert cel_filter["run"] == "filter" and cel_filter["checkpoint"] == "baseline"
     assert anime["fid"] == pytest.approx(0.0, abs=1e-3) and photo["fid"] > 1.0
     assert photo["lpips"] == pytest.approx(0.0, abs=1e-6) and photo["structure"] > 0.99
     assert photo["identity_cos"] == pytest.approx(1.0, abs=1e-5) and photo["identity_top1"] == 1
@@ -60,7 +61,7 @@ def test_losses_are_named_and_weighted_as_in_training(smoke_run, data_root, clf,
         checkpoints=[new, *files], data_root=data_root, limit=3, out=tmp_path / "out"
     )
     assert "rec_loss" in result.columns and "total_loss" not in result.columns
-    own, same, other = result.table[2:]
+    own, same, other = result.table[3:]
     assert own["rec_loss"] == pytest.approx(
         cfg.lambda_content * own["content_loss"] + cfg.lambda_style * own["style_loss"]
     )
@@ -86,14 +87,16 @@ def test_cli_on_a_smoke_run_end_to_end(smoke_run, clf, data_root, tmp_path):
     out = smoke_run / "evaluation"
     with open(out / "metrics.csv") as f:
         rows = list(csv.DictReader(f))
-    assert [r["run"] for r in rows] == ["photo", "anime", "smoke", "smoke"]
+    assert [r["run"] for r in rows] == ["photo", "anime", "filter", "smoke", "smoke"]
     assert list(rows[0])[:4] == ["run", "checkpoint", "epoch", "preset"]
-    assert [r["epoch"] for r in rows] == ["", "", "1", "2"]
+    assert [r["epoch"] for r in rows] == ["", "", "", "1", "2"]
     for r in rows:
         assert 0 <= float(r["domain_score"]) <= 1 and float(r["structure"]) <= 1.0001
         assert r["fid"] == r["kid"] == r["lpips"] == r["art_fid"] == "n/a"  # offline, no files
     assert float(rows[0]["domain_score"]) < 0.2 and float(rows[1]["domain_score"]) > 0.8
-    assert rows[0]["content_loss"] == "" and float(rows[2]["content_loss"]) > 0
+    assert rows[0]["content_loss"] == "" and float(rows[3]["content_loss"]) > 0
+    # the cartoon filter keeps the layout and is as crisp as drawn anime
+    assert float(rows[2]["structure"]) > 0.3 and float(rows[2]["crispness"]) > 0.8
     meta = json.loads((out / "metrics.json").read_text())
     assert meta["synthetic"] and meta["split"] == "val" and meta["pairs"] == 4
     assert (
@@ -142,6 +145,7 @@ def test_cli_bad_inputs_name_the_path_and_score_the_rest(
     assert [(r["run"], r["checkpoint"], r["epoch"]) for r in rows] == [
         ("photo", "baseline", None),
         ("anime", "baseline", None),
+        ("filter", "baseline", None),
         ("smoke", "epoch_002.pt", 2),
         ("lone", "lone.pt", 1),
     ]

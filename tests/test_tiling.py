@@ -1,14 +1,15 @@
 """Any size at a linear cost: overlapping encoder windows with feathered blending, global AdaIN
 statistics, a tiled decode with a receptive-field halo. A tiny `demo`-architecture model (4 px
 patches, 64 px windows = 16 x 16 tokens, the upsampling decoder) with random weights made
-lively (unit-std convolutions), so the pictures have edges for the seam checks."""
+lively (unit-std convolutions), so the pictures have edges for the seam checks; read as pixels
+(a cel model's render after the stitching: test_cel.py)."""
 
 import pytest
 import torch
 
 from vitst_utils import stylize as S
 from vitst_utils import tiling as T
-from vitst_utils.benchmark_stylize import lively_weights, photo, same_picture, style_stats
+from vitst_utils.benchmark_stylize import anime_target, lively_weights, photo, same_picture
 from vitst_utils.config import get_preset
 from vitst_utils.function import adain_from_stats, normalize, rgb_to_gray, to_pixels
 from vitst_utils.metrics import crispness
@@ -18,15 +19,15 @@ from vitst_utils.model import build_model
 @pytest.fixture(scope="module")
 def model():
     torch.manual_seed(0)
-    m = build_model(get_preset("demo"), use_weights=False).eval()
-    mean, std = style_stats(m, n=2)
-    lively_weights(m, photo(64, 64), mean, std)
+    m = build_model(get_preset("demo", output_space="pixels"), use_weights=False).eval()
+    lively_weights(m, photo(64, 64), anime_target(m, n=2))
     return m.requires_grad_(False)
 
 
 @pytest.fixture(scope="module")
 def stats(model):
-    return style_stats(model, n=2)
+    target = anime_target(model, n=2)
+    return target.mean, target.std
 
 
 def _pixels(x):
@@ -58,8 +59,8 @@ def test_tiled_decode_equals_the_whole_decode(model, stats):
     with torch.no_grad():
         feat = adain_from_stats(model.encode(x), *stats)
         whole = model.decode(feat)
-        tiled = T.decode_tiled(model.decode, feat, 4, 8, T.decoder_halo(model))
-        short = T.decode_tiled(model.decode, feat, 4, 8, 1)  # a halo below the field: seams
+        tiled = model.render(T.decode_tiled(model.decode_raw, feat, 4, 8, T.decoder_halo(model)))
+        short = model.render(T.decode_tiled(model.decode_raw, feat, 4, 8, 1))  # seams
     assert tiled.shape == whole.shape == (1, 3, 152, 200)
     assert (tiled - whole).abs().max() < 1e-4  # float rounding of different conv sizes
     assert (short - whole).abs().max() > 1e-2

@@ -91,7 +91,7 @@ def test_interrupted_run_leaves_the_old_file_and_no_temp(model_and_target, clip,
     out = tmp_path / "out.mp4"
     out.write_bytes(b"an older result")
     calls = {"n": 0}
-    decode = model.decode
+    decode = model.decode_raw
 
     def interrupt(x):
         calls["n"] += 1
@@ -100,12 +100,12 @@ def test_interrupted_run_leaves_the_old_file_and_no_temp(model_and_target, clip,
         return decode(x)
 
     threads = threading.active_count()
-    model.decode = interrupt
+    model.decode_raw = interrupt
     try:
         with pytest.raises(KeyboardInterrupt):
             VID.stylize_video(model, clip, out, target, batch_size=4, progress=False)
     finally:
-        del model.decode
+        del model.decode_raw
     assert calls["n"] == 3 and out.read_bytes() == b"an older result"
     assert not temp_path(out).exists() and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
     assert threading.active_count() == threads  # reader and writer threads are gone

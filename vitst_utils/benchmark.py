@@ -292,23 +292,22 @@ def _tables(args: argparse.Namespace, cfg: TrainConfig, results: dict[str, Any])
     """The stylising tables asked for with --tables, printed as they complete."""
     if not {"sizes", "cpu"} & set(args.tables):
         return
-    model, mean, std = inference_model(cfg, args.checkpoint)
+    model, target = inference_model(cfg, args.checkpoint)
     weights = args.checkpoint or "random weights, lively_weights"
     if "cpu" in args.tables:
         print(f"CPU paths ({cfg.preset} architecture, {weights}; {machine_name()}):")
-        rows = measure_cpu_paths(model, mean, std, args.paths, args.repeats)
+        rows = measure_cpu_paths(model, target, args.paths, args.repeats)
         results["cpu_paths"] = rows
         print(format_cpu_paths(rows), flush=True)
     if "sizes" in args.tables:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-        path = "cuda-fp16" if device.type == "cuda" else default_cpu_path()
+        path = "cuda-fp16" if device.type == "cuda" else default_cpu_path(model)
         model = model.to(device)
         model.inference_path = inference_path(model, path)
         print(f"sizes ({cfg.preset} architecture, {weights}; {machine_name()}):")
         rows = measure_sizes(
             model,
-            mean.to(device),
-            std.to(device),
+            target,
             args.sizes,
             args.direct_upto,
             report=lambda r: print(f"  {r['size']}: {r['seconds']:.1f} s", flush=True),

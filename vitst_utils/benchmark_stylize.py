@@ -38,7 +38,7 @@ from .function import (
 from .metrics import crispness
 from .model import ViTStyleTransfer, build_model
 from .sample_data import draw_anime_face, draw_photo_face
-from .stylize import prepare_for_inference, transfer
+from .stylize import StyleTarget, prepare_for_inference, style_target, transfer
 from .temporal import ssim_luma
 from .tiling import DIRECT, Tiling, restyle
 
@@ -92,32 +92,34 @@ def photo(width: int, height: int, seed: int = 0) -> torch.Tensor:
     return normalize(x).unsqueeze(0)
 
 
-def style_stats(model: nn.Module, n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
-    """AdaIN target statistics (1, C, 1, 1) of `n` synthetic anime faces: a stand-in prototype."""
+def anime_target(model: nn.Module, n: int = 4) -> StyleTarget:
+    """The blend of `n` synthetic anime faces (`stylize.style_target`, equal weights): its
+    AdaIN statistics (1, C, 1, 1) are their mean, a stand-in prototype (with a palette for a
+    cel model)."""
     s = model.image_size
     images = [draw_anime_face(np.random.default_rng(i), s).resize((s, s)) for i in range(n)]
-    x = torch.stack([torch.from_numpy(np.asarray(im, dtype=np.float32) / 255) for im in images])
-    with torch.no_grad():
-        mean, std = calc_mean_std(model.encode(normalize(x.permute(0, 3, 1, 2))).float())
-    return mean.mean(0, keepdim=True), std.mean(0, keepdim=True)
+    return style_target(model, images, name="synthetic anime")
 
 
 @torch.no_grad()
-def lively_weights(model: nn.Module, photos: torch.Tensor, mean: torch.Tensor, std: torch.Tensor):
+def lively_weights(model: nn.Module, photos: torch.Tensor, target: StyleTarget):
     """Random decoder weights with contrast: each convolution of `fuse` + `decoder`, in order,
     scaled to unit output std on `photos` (LSUV, Mishkin & Matas 2016, "All you need is a good
     init"). Default-initialised random decoders give near-flat pictures, on which every
-    precision and tiling looks perfect; these give edges and colour, as trained ones do."""
-    feat = restyle(model.encode(photos).float(), mean, std, 1.0)
+    precision and tiling looks perfect; these give edges and colour, as trained ones do (a cel
+    model's zero last convolution is drawn at random first)."""
+    feat = restyle(model.encode(photos).float(), target.mean, target.std, 1.0)
     convs = [
         m
         for m in [*model.fuse.modules(), *model.decoder.modules()]
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
     ]
     for conv in convs:
+        if not conv.weight.any():
+            nn.init.kaiming_normal_(conv.weight)
         seen: dict[str, torch.Tensor] = {}
         hook = conv.register_forward_hook(lambda m, i, o, seen=seen: seen.setdefault("y", o))
-        model.decode(feat)
+        model.decode_raw(feat)
         hook.remove()
         conv.weight.div_(seen["y"].std() + 1e-8)
         if conv.bias is not None:
@@ -147,10 +149,10 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return float("inf") if mse == 0 else 10 * float(np.log10(1 / mse))
 
 
-def _run(model: nn.Module, x: torch.Tensor, mean, std, tiling: Tiling | None = None):
+def _run(model: nn.Module, x: torch.Tensor, target: StyleTarget, tiling: Tiling | None = None):
     t0 = time.perf_counter()
     with torch.inference_mode():
-        out = transfer(model, x, mean, std, 1.0, tiling)
+        out = transfer(model, x, target.mean, target.std, 1.0, tiling, cel=target.cel)
     return time.perf_counter() - t0, out
 
 
@@ -166,8 +168,7 @@ def _windows(model: nn.Module, h: int, w: int, tiling: Tiling) -> int:
 
 def measure_sizes(
     model: nn.Module,
-    mean: torch.Tensor,
-    std: torch.Tensor,
+    target: StyleTarget,
     sides: Sequence[int] = (224, 512, 1024, 3024),
     direct_upto: int = 512,
     compare_at: int = 512,
@@ -179,13 +180,13 @@ def measure_sizes(
     rows = []
     tiling = Tiling()
     s = model.image_size
-    _run(model, photo(s + s // 2, s + s // 2), mean, std)  # warm-up: windows and tiles, once
+    _run(model, photo(s + s // 2, s + s // 2), target)  # warm-up: windows and tiles, once
     for side in sides:
         w = round(side * 4 / 3)
         x = photo(w, side, seed=side)
         cpu0 = time.process_time()
         with PeakRSS() as mem:
-            seconds, out = _run(model, x, mean, std)
+            seconds, out = _run(model, x, target)
         cpu_s = time.process_time() - cpu0
         row: dict[str, Any] = {
             "short_side": side,
@@ -199,7 +200,7 @@ def measure_sizes(
         }
         if side <= direct_upto:
             with PeakRSS() as mem:
-                row["direct_seconds"], ref = _run(model, x, mean, std, DIRECT)
+                row["direct_seconds"], ref = _run(model, x, target, DIRECT)
             row["direct_peak_mib"] = mem.peak / 2**20
             if side == compare_at:
                 row["structure"] = same_picture(_pixels(out), _pixels(ref))
@@ -247,8 +248,7 @@ def format_sizes(rows: list[dict[str, Any]], path: str) -> str:
 
 def measure_cpu_paths(
     model: nn.Module,
-    mean: torch.Tensor,
-    std: torch.Tensor,
+    target: StyleTarget,
     paths: Sequence[str] = CPU_PATHS,
     repeats: int = 5,
     big: int = 1024,
@@ -277,22 +277,22 @@ def measure_cpu_paths(
     for name in built:  # warm-up (compile traces here)
         use(name)
         t0 = time.perf_counter()
-        _run(model, small, mean, std)
+        _run(model, small, target)
         rows[name]["setup_s"] += time.perf_counter() - t0
     for _ in range(repeats):
         for name in built:
             use(name)
-            times[name].append(_run(model, small, mean, std)[0])
+            times[name].append(_run(model, small, target)[0])
     for name in built:
         use(name)
         rows[name]["s_224"] = statistics.median(times[name])
-        outs[name].append(_run(model, small, mean, std)[1])
-        outs[name].append(_run(model, quality[1], mean, std)[1])
+        outs[name].append(_run(model, small, target)[1])
+        outs[name].append(_run(model, quality[1], target)[1])
         if name == "compile":
             t0 = time.perf_counter()
-            _run(model, quality[2], mean, std)
+            _run(model, quality[2], target)
             rows[name]["setup_s"] += time.perf_counter() - t0
-        rows[name]["s_big"], out = _run(model, quality[2], mean, std)
+        rows[name]["s_big"], out = _run(model, quality[2], target)
         outs[name].append(out)
     model.inference_path = None
     ref = outs.get("fp32")
@@ -340,22 +340,21 @@ def format_cpu_paths(rows: list[dict[str, Any]], big: int = 1024) -> str:
     return "\n".join(lines)
 
 
-def inference_model(cfg: TrainConfig, checkpoint: str | None) -> tuple[nn.Module, Any, Any]:
-    """(model, mean, std): a checkpoint's model and prototype, or random lively weights and the
-    statistics of synthetic anime faces."""
+def inference_model(cfg: TrainConfig, checkpoint: str | None) -> tuple[nn.Module, StyleTarget]:
+    """(model, target): a checkpoint's model and prototype, or random lively weights and the
+    blend of synthetic anime faces (`anime_target`)."""
     if checkpoint:
         from .stylize import load_for_inference, target_from_prototype
 
         model, _, proto = load_for_inference(checkpoint, "cpu", cpu_path=None)
         if proto is not None:
-            t = target_from_prototype(proto)
-            return model, t.mean, t.std
-        return model, *style_stats(model)
+            return model, target_from_prototype(proto)
+        return model, anime_target(model)
     torch.manual_seed(0)
     model = build_model(cfg, use_weights=False).eval().requires_grad_(False)
-    mean, std = style_stats(model)
-    lively_weights(model, photo(224, 224, seed=9), mean, std)
-    return model, mean, std
+    target = anime_target(model)
+    lively_weights(model, photo(224, 224, seed=9), target)
+    return model, target
 
 
 @torch.inference_mode()
@@ -378,13 +377,15 @@ def measure_inference(
     style = torch.randn(1, 3, image_size, image_size, generator=gen).to(dev)
     with fp16_on_cuda(dev):
         mean, std = calc_mean_std(model.encode(style).float())
+    cel = model.cel_style(style) if model.cel else None
 
     def prototype_way() -> torch.Tensor:
-        return transfer(model, content, mean, std)
+        return transfer(model, content, mean, std, cel=cel)
 
     def seed_way() -> torch.Tensor:
         c, s = model.encode(content), model.encode(style)
-        return model.decode(adaptive_instance_normalization(c, s))
+        cel_s = model.cel_style(style) if model.cel else None
+        return model.decode(adaptive_instance_normalization(c, s), content, cel_s)
 
     def timed(fn: Callable[[], torch.Tensor]) -> float:
         if dev.type == "cuda":

@@ -22,6 +22,9 @@ MODEL_FIELDS = (
     "decoder",
     "decoder_channels",
     "output_space",
+    "cel_colors",
+    "cel_ink",
+    "cel_tau",
     "fusion",
     "vgg_layers",
 )
@@ -59,7 +62,11 @@ class TrainConfig:
     vgg_weights_file: str | None = None  # local torchvision vgg19 state dict
     decoder: str = "convtranspose"  # convtranspose (the seed's) | upsample (nearest x2 + conv)
     decoder_channels: tuple[int, ...] = (512, 256, 128, 64)  # one width per x2 stage
-    output_space: str = "normalized"  # the seed's: Tanh read as a normalised image | pixels
+    output_space: str = "normalized"  # the seed's: Tanh read as a normalised image | pixels | cel
+    # cel (cel.py): a change to the colour-matched photo, filled with the style's palette, inked
+    cel_colors: int = 10  # palette colours (k-means of the style image)
+    cel_ink: tuple[float, ...] = (0.08, 0.2)  # RGB distances between fills: no ink .. full ink
+    cel_tau: float = 0.002  # softness of the palette snap (softmax of -distance^2 / tau)
     freeze_encoder: bool = False
     fusion: str = "adain"  # how the style enters: adain (global statistics) | attention (AdaAttN)
     encoder_lr_scale: float = 1.0  # the ViT's lr = lr x this (a pretrained encoder: lower)
@@ -146,6 +153,7 @@ class TrainConfig:
         self.decoder_channels = tuple(int(c) for c in self.decoder_channels)
         self.vgg_layers = tuple(int(i) for i in self.vgg_layers)
         self.vit_layers = tuple(int(i) for i in self.vit_layers)
+        self.cel_ink = tuple(float(d) for d in self.cel_ink)
         self.betas = tuple(float(b) for b in self.betas)
         self.d_betas = tuple(float(b) for b in self.d_betas)
         self.vit_kwargs = dict(self.vit_kwargs)
@@ -157,7 +165,18 @@ class TrainConfig:
             (self.strategy in ("auto", "single", "dp", "ddp"), "strategy", "auto|single|dp|ddp"),
             (self.recipe in ("seed", "anime"), "recipe", "seed|anime"),
             (self.decoder in DECODERS, "decoder", "|".join(DECODERS)),
-            (self.output_space in ("normalized", "pixels"), "output_space", "normalized|pixels"),
+            (
+                self.output_space in ("normalized", "pixels", "cel"),
+                "output_space",
+                "normalized|pixels|cel",
+            ),
+            (self.cel_colors >= 2, "cel_colors", "at least 2 palette colours"),
+            (
+                len(self.cel_ink) == 2 and 0 <= self.cel_ink[0] < self.cel_ink[1],
+                "cel_ink",
+                "two RGB distances 0 <= no ink < full ink, e.g. [0.08, 0.2]",
+            ),
+            (self.cel_tau > 0, "cel_tau", "> 0"),
             (self.style_loss in ("mean_std", "gram"), "style_loss", "mean_std|gram"),
             (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
             (self.tv_kind in ("l2", "l1"), "tv_kind", "l2|l1"),
@@ -250,6 +269,9 @@ RECIPE_FIELDS = (
     "vit_layers",
     "decoder",
     "output_space",
+    "cel_colors",
+    "cel_ink",
+    "cel_tau",
     "fusion",
     "freeze_encoder",
     "vgg_layers",
@@ -301,7 +323,7 @@ def _recipe(**overrides: Any) -> dict[str, Any]:
 # (`vit_layers`) and whether it is frozen depend on the backbone: the presets set them.
 ANIME_RECIPE: dict[str, Any] = _recipe(
     decoder="upsample",
-    output_space="pixels",
+    output_space="cel",  # drawn by construction: the style's palette, inked (cel.py)
     vgg_layers=(1, 6, 11, 20),
     content_layer=3,  # the VGG content term is off (layout comes from `lambda_luma`); these
     content_norm=True,  # shape it for who turns it back on (StyTr2's normalised relu4_1)
@@ -310,10 +332,10 @@ ANIME_RECIPE: dict[str, Any] = _recipe(
     lambda_identity_pixel=100.0,
     lambda_identity_edges=100.0,
     tv_kind="l1",  # TV is off (the palette term flattens fills); who turns it on gets L1
-    lambda_luma=10.0,
+    lambda_luma=30.0,
     luma_close=3,
     luma_norm=True,
-    lambda_palette=50.0,
+    lambda_palette=10.0,
     lambda_edges=50.0,
     lambda_adv=0.3,
     adv_adaptive=True,

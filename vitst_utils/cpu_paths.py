@@ -4,6 +4,9 @@ Runtime, torch.compile; the fastest whose pictures match fp32 is the default.
     path = inference_path(model, "auto")      # the default for this CPU (DEFAULT_CPU_PATH)
     out = stylize_tiled(model, photos, mean, std, encode=path.encode, decode=path.decode)
 
+The decoder half is the network (`model.decode_raw`); the model's `render` turns its stitched
+output into the picture in fp32 after any path (`tiling.stylize_tiled`).
+
 | path | encoder | decoder |
 | --- | --- | --- |
 | `fp32` | fp32 eager | fp32 eager, channels_last |
@@ -44,7 +47,8 @@ DEFAULT_CPU_PATH_NO_BF16 = "fp32"
 @dataclass
 class InferencePath:
     """Callables for the two halves of stylising: `encode` (normalised photos -> fp32 token
-    maps) and `decode` (fp32 maps -> fp32 normalised images); `name` says which path."""
+    maps) and `decode` (fp32 maps -> the fp32 decoder output, `model.decode_raw`, which the
+    model's `render` turns into the picture); `name` says which path."""
 
     name: str
     encode: Callable[[torch.Tensor], torch.Tensor]
@@ -78,8 +82,13 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-def default_cpu_path() -> str:
-    """DEFAULT_CPU_PATH where the CPU has fast bf16, else DEFAULT_CPU_PATH_NO_BF16."""
+def default_cpu_path(model: nn.Module | None = None) -> str:
+    """DEFAULT_CPU_PATH where the CPU has fast bf16, else DEFAULT_CPU_PATH_NO_BF16. A cel model
+    (`output_space="cel"`) always takes DEFAULT_CPU_PATH_NO_BF16: its palette snap turns
+    bf16's rounding into fills that flip to a neighbouring palette colour (31-35 dB against
+    fp32 with lively random weights, 3-6 % of the pixels), under the 40 dB a default keeps."""
+    if getattr(model, "cel", False):
+        return DEFAULT_CPU_PATH_NO_BF16
     if "bf16" in DEFAULT_CPU_PATH and cpu_bf16_support() is None:
         return DEFAULT_CPU_PATH_NO_BF16
     return DEFAULT_CPU_PATH
@@ -122,11 +131,11 @@ def _int8_encoder(model: nn.Module) -> nn.Module:
 
 
 def inference_path(model: nn.Module, name: str = "auto") -> InferencePath:
-    """The encode/decode callables of path `name` (CPU_PATHS, "auto" = `default_cpu_path()`,
+    """The encode/decode callables of path `name` (CPU_PATHS, "auto" = `default_cpu_path(model)`,
     "cuda-fp16" = fp16 autocast on CUDA) for `model` in eval mode. bf16 paths are refused on
     CPUs without fast bf16 (ValueError)."""
     if name == "auto":
-        name = default_cpu_path()
+        name = default_cpu_path(model)
     model.eval().requires_grad_(False)
     model.decoder.to(memory_format=torch.channels_last)
     if name == "cuda-fp16":
@@ -138,22 +147,22 @@ def inference_path(model: nn.Module, name: str = "auto") -> InferencePath:
 
             return run
 
-        return InferencePath(name, cuda(model.encode), cuda(model.decode))
+        return InferencePath(name, cuda(model.encode), cuda(model.decode_raw))
     if name not in CPU_PATHS:
         raise ValueError(f"unknown inference path {name!r}: use one of {', '.join(CPU_PATHS)}")
     if "bf16" in name:
         _check_bf16(name)
     if name == "fp32":
-        return InferencePath(name, _fp32(model.encode), _fp32(model.decode))
+        return InferencePath(name, _fp32(model.encode), _fp32(model.decode_raw))
     if name == "bf16":
-        return InferencePath(name, _autocast_bf16(model.encode), _autocast_bf16(model.decode))
+        return InferencePath(name, _autocast_bf16(model.encode), _autocast_bf16(model.decode_raw))
     if name.startswith("int8"):
         q = _int8_encoder(model)
-        dec = _autocast_bf16(model.decode) if name == "int8-bf16" else _fp32(model.decode)
+        dec = _autocast_bf16(model.decode_raw) if name == "int8-bf16" else _fp32(model.decode_raw)
         return InferencePath(name, _fp32(q.encode), dec, keep=[q])
     if name == "compile":
         enc = torch.compile(model.encode, dynamic=False)
-        dec = torch.compile(model.decode, dynamic=True)
+        dec = torch.compile(model.decode_raw, dynamic=True)
         return InferencePath(name, _fp32(enc), _fp32(dec))
     return _onnx_path(model)
 
@@ -164,7 +173,7 @@ class _Decoder(nn.Module):
         self.model = model
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
-        return self.model.decode(feat)
+        return self.model.decode_raw(feat)
 
 
 class _Encoder(_Decoder):
@@ -174,7 +183,7 @@ class _Encoder(_Decoder):
 
 def export_pieces(model: nn.Module, folder: str | Path) -> tuple[Path, Path]:
     """The encoder (normalised photos, batch and size dynamic, patch multiples -> fp32 token
-    maps) and the decoder (maps -> normalised images) as `folder/encoder.onnx` and
+    maps) and the decoder (maps -> `decode_raw`'s output) as `folder/encoder.onnx` and
     `folder/decoder.onnx` (torch.onnx, dynamo exporter)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

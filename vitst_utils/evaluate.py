@@ -7,8 +7,10 @@
 Every checkpoint (of each run, or given as a file, seed state dicts included) stylises the same
 pairs (content[i] with style[i], the first N usable images of the split); `--images DIR` scores
 a folder of pictures another tool (or vitst) already made from those photos, named
-`<photo stem>*.png` or paired by sorted order. Two baseline rows need no model: `photo` (the
-content images as they are) and `anime` (the split's style images, an unrelated pairing).
+`<photo stem>*.png` or paired by sorted order. Three baseline rows need no model: `photo` (the
+content images as they are), `anime` (the split's style images, an unrelated pairing) and
+`filter` (each photo in its style image's colours, palette and outlines, `cel.cel_filter`: a
+cartoon filter, what an untrained cel model paints; a model should beat it).
 Writes `<out>/metrics.csv`, `metrics.json` and `metrics.png` (default `<first run>/evaluation`).
 
 Metrics that need no downloaded weights always run (`metrics.py`):
@@ -93,8 +95,8 @@ def evaluate_runs(
 ) -> EvaluationResult:
     """Score every checkpoint of `runs` (and the `checkpoints` files), and each folder of
     already-stylised pictures in `images` (`pair_image_folder`), on the same pairs of `split`,
-    beside the `photo` and `anime` baselines; write metrics.csv/.json/.png to `out` (default
-    `<first run>/evaluation`).
+    beside the `photo`, `anime` and `filter` baselines; write metrics.csv/.json/.png to `out`
+    (default `<first run>/evaluation`).
 
     Outputs are compared at `metric_size` (default: the smallest image size among the
     checkpoints, else 224; others are resized, antialiased, and centre-cropped). A checkpoint

@@ -18,10 +18,12 @@ height/width, then checked against PyTorch with onnxruntime at two sizes.
 One graph attends globally over the whole photo, so its memory grows with the square of the
 pixels (onnxruntime holds 6 N^2 attention floats for N tokens: 1.5 GB at 0.5 MP for `anime`).
 For any size, --tiled writes a folder: encoder.onnx (training-size windows -> token maps),
-decoder.onnx (token maps -> image) and stylize.json (the prototype and the tiling: window,
-overlap, decoder halo); `OnnxStylizer(folder)` runs them as `tiling.py` does (windows blended,
-global AdaIN statistics, tiled decode) with onnxruntime and no model code: the same pictures
-as PyTorch at any size, with bounded memory.
+decoder.onnx (token maps -> the decoder's output) and stylize.json (the prototype, the tiling:
+window, overlap, decoder halo, and how the decoder's output becomes the picture: its output
+space, and for a cel model the palette and ink); `OnnxStylizer(folder)` runs them as
+`tiling.py` does (windows blended, global AdaIN statistics, tiled decode, then rendered) with
+onnxruntime and no network code: the same pictures as PyTorch at any size, with bounded
+memory.
 
 The prototype is --prototype's, else the checkpoint's own; a slim file may go without one (then
 it needs --style images), an ONNX file may not.
@@ -40,14 +42,21 @@ from typing import Any
 import torch
 from torch import nn
 
+from .cel import CelStyle
 from .checkpoint import SLIM_FORMAT, CheckpointError, strip_prefix
 from .cli import NO_PROTOTYPE_FIX, UsageError, prototype_arg
 from .config import TrainConfig
 from .cpu_paths import export_pieces, onnx_session
 from .function import normalize, to_pixels
-from .model import ViTStyleTransfer
+from .model import ViTStyleTransfer, render_output
 from .rundir import write_atomic
-from .stylize import load_for_inference, pad_to_multiple, target_from_prototype, transfer
+from .stylize import (
+    cel_at_alpha,
+    load_for_inference,
+    pad_to_multiple,
+    target_from_prototype,
+    transfer,
+)
 from .tiling import Tiling, decoder_halo, stylize_pieces
 
 log = logging.getLogger(__name__)
@@ -66,7 +75,7 @@ def slim_state(model: nn.Module, half: bool = False) -> dict[str, torch.Tensor]:
 def _plain_prototype(prototype: dict[str, Any] | None) -> dict[str, Any] | None:
     if prototype is None:
         return None
-    keep = ("mean", "std", "count", "encoder", "image_size", "source")
+    keep = ("mean", "std", "count", "encoder", "image_size", "source", "cel")
     return {k: prototype[k] for k in keep if k in prototype}
 
 
@@ -100,9 +109,17 @@ class PhotoToAnime(nn.Module):
         # not "mean"/"std": the exporter can give those names to intermediate values too
         self.register_buffer("style_mean", target.mean.clone())
         self.register_buffer("style_std", target.std.clone())
+        self.cel = target.cel is not None
+        if self.cel:  # a cel model's colours and palette
+            self.register_buffer("cel_mean", target.cel.mean.clone())
+            self.register_buffer("cel_std", target.cel.std.clone())
+            self.register_buffer("cel_palette", target.cel.palette.clone())
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
-        out = transfer(self.model, normalize(photo), self.style_mean, self.style_std, self.alpha)
+        cel = CelStyle(self.cel_mean, self.cel_std, self.cel_palette) if self.cel else None
+        out = transfer(
+            self.model, normalize(photo), self.style_mean, self.style_std, self.alpha, cel=cel
+        )
         return to_pixels(out).clamp(0, 1)
 
 
@@ -161,7 +178,17 @@ def export_onnx_tiled(
         "alpha": float(alpha),
         "mean": target.mean.flatten().tolist(),
         "std": target.std.flatten().tolist(),
+        # decoder.onnx gives the decoder's own output; this turns it into the picture
+        "output_space": model.output_space,
     }
+    if target.cel is not None:
+        meta["cel"] = {
+            "mean": target.cel.mean.flatten().tolist(),
+            "std": target.cel.std.flatten().tolist(),
+            "palette": target.cel.palette[0].tolist(),
+            "tau": model.cel_tau,
+            "ink": list(model.cel_ink),
+        }
     write_atomic(folder / "stylize.json", json.dumps(meta))
     return folder
 
@@ -186,12 +213,28 @@ class OnnxStylizer:
             direct_tokens=meta["direct_tokens"],
             tile=meta["tile"],
         )
+        self.cel = None
+        if "cel" in meta:
+            c = meta["cel"]
+            self.cel = CelStyle(
+                torch.tensor(c["mean"]).view(1, 3, 1, 1),
+                torch.tensor(c["std"]).view(1, 3, 1, 1),
+                torch.tensor(c["palette"]).view(1, -1, 3),
+            )
 
     @torch.no_grad()
     def __call__(self, photo: torch.Tensor) -> torch.Tensor:
         h, w = photo.shape[-2:]
         m = self.meta
         x = pad_to_multiple(normalize(photo.float()), m["patch"])
+        finish = None  # an export older than "output_space" gives the picture itself
+        if "output_space" in m:
+            cel = self.cel and cel_at_alpha(self.cel, x, m["alpha"])
+            tau, ink = (m["cel"]["tau"], tuple(m["cel"]["ink"])) if cel else (0.0, None)
+
+            def finish(raw: torch.Tensor) -> torch.Tensor:
+                return render_output(raw, m["output_space"], x, cel, tau, ink)
+
         out = stylize_pieces(
             self.encode,
             self.decode,
@@ -203,6 +246,7 @@ class OnnxStylizer:
             m["window"],
             m["halo"],
             self.tiling,
+            finish=finish,
         )
         return to_pixels(out[..., :h, :w]).clamp(0, 1)
 

@@ -171,8 +171,10 @@ class Pipeline:
         mean, std = (t.to(self.device) for t in (self.target.mean, self.target.std))
         smooth = self._normalise if self.stats is not None else None
         with fp16_on_cuda(self.device):
-            maps = self.target.maps
-            out = transfer(self.model, x, mean, std, self.alpha, normalise=smooth, maps=maps)
+            t = self.target
+            out = transfer(
+                self.model, x, mean, std, self.alpha, normalise=smooth, maps=t.maps, cel=t.cel
+            )
         styled = to_pixels(out.float()).clamp(0, 1)
         if self.color == "luminance":
             styled = luminance_transfer(styled, to_pixels(x).clamp(0, 1))

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from .cel import CelStyle, cel_render, cel_style
 from .config import TrainConfig
 from .function import (
     adaptive_instance_normalization,
@@ -24,6 +25,7 @@ from .function import (
     calc_mean_std,
     mean_variance_norm,
     normalize,
+    to_pixels,
 )
 from .weights import create_vit
 
@@ -64,17 +66,47 @@ class UpsampleDecoder(nn.Sequential):
     """Per x2 stage: reflection-padded 3x3 conv + ReLU, nearest x2, 3x3 conv + ReLU; then a 3x3
     conv to RGB and Tanh. No transposed convolutions (no checkerboard, Odena et al. 2016) and no
     normalisation, which would wash out the statistics AdaIN just set (the decoders of
-    pytorch-AdaIN and StyTr2)."""
+    pytorch-AdaIN and StyTr2). `change=True` (a cel model): the last conv paints a change to
+    the photo's logits, so it starts at zero and has no Tanh (an untrained model changes
+    nothing, as ControlNet's zero convolutions)."""
 
-    def __init__(self, in_channels: int, channels: tuple[int, ...]):
+    def __init__(self, in_channels: int, channels: tuple[int, ...], change: bool = False):
         layers: list[nn.Module] = []
         prev = in_channels
         for ch in channels:
             layers += [*_conv3x3(prev, ch), nn.Upsample(scale_factor=2, mode="nearest")]
             layers += _conv3x3(ch, ch)
             prev = ch
-        layers += [nn.ReflectionPad2d(1), nn.Conv2d(prev, 3, 3), nn.Tanh()]
+        last = nn.Conv2d(prev, 3, 3)
+        if change:
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
+        layers += [nn.ReflectionPad2d(1), last, nn.Identity() if change else nn.Tanh()]
         super().__init__(*layers)
+
+
+def render_output(
+    raw: torch.Tensor,
+    output_space: str,
+    photo: torch.Tensor | None = None,
+    cel: CelStyle | None = None,
+    tau: float = 0.002,
+    ink: tuple[float, ...] | None = None,
+) -> torch.Tensor:
+    """The ImageNet-normalised picture from a decoder's output: the seed's reads it as the
+    normalised image itself, "pixels" reads its Tanh as [0, 1] pixels, and "cel" renders the
+    change it painted onto the normalised `photo` (the same size) with the style's `cel`
+    palette and ink (`cel.cel_render`; `ink` None: fills only)."""
+    if output_space == "cel":
+        if photo is None or cel is None:
+            raise ValueError(
+                "a cel model (output_space='cel') paints over the photo with a style's palette: "
+                "give the photo and the style's CelStyle"
+            )
+        return normalize(cel_render(raw, to_pixels(photo).clamp(0, 1), cel, tau, ink))
+    if output_space == "pixels":
+        return normalize((raw + 1) / 2)
+    return raw
 
 
 class AttentionFusion(nn.Module):
@@ -113,7 +145,9 @@ class ViTStyleTransfer(nn.Module):
     Every image in and out is ImageNet-normalised: `forward` returns what the losses, plots and
     `data.to_pil` take. With `output_space="pixels"` the decoder's Tanh is read as [0, 1]
     pixels ((t + 1) / 2, so black and white are reachable) and normalised; the seed reads it
-    as a normalised image directly, which caps red at 0.26-0.71 (and so on).
+    as a normalised image directly, which caps red at 0.26-0.71 (and so on). With "cel" the
+    decoder paints a change to the photo, rendered with the style's palette and ink
+    (`cel.py`): `decode` then needs the photo and the style's `CelStyle`.
     """
 
     def __init__(
@@ -128,6 +162,9 @@ class ViTStyleTransfer(nn.Module):
         output_space: str = "normalized",
         freeze_encoder: bool = False,
         fusion: str = "adain",
+        cel_colors: int = 10,
+        cel_ink: tuple[float, ...] = (0.08, 0.2),
+        cel_tau: float = 0.002,
     ):
         """`vit`: a timm ViT (`weights.create_vit`); `image_size`: the training size (style
         images and prototypes are read at it); `vit_name`, `vit_kwargs`: what `vit` is (for
@@ -136,6 +173,7 @@ class ViTStyleTransfer(nn.Module):
         self.image_size, self.vit_name = image_size, vit_name
         self.vit_kwargs, self.vit_layers = dict(vit_kwargs or {}), tuple(vit_layers)
         self.output_space, self.freeze_encoder = output_space, freeze_encoder
+        self.cel_colors, self.cel_ink, self.cel_tau = cel_colors, tuple(cel_ink), cel_tau
         if self.vit_layers:  # drop the blocks after the last one used
             vit.prune_intermediate_layers(list(self.vit_layers), prune_norm=False)
         vit.requires_grad_(not freeze_encoder)
@@ -153,8 +191,10 @@ class ViTStyleTransfer(nn.Module):
         # conv fuses them.
         self.fuse = nn.Conv2d(n * dim, dim, 1) if n > 1 else nn.Identity()
         self.attention = AttentionFusion(n * dim) if fusion == "attention" else None
+        if output_space == "cel" and decoder != "upsample":
+            raise ValueError('output_space="cel" needs the upsample decoder: decoder="upsample"')
         if decoder == "upsample":
-            self.decoder = UpsampleDecoder(dim, decoder_channels)
+            self.decoder = UpsampleDecoder(dim, decoder_channels, change=output_space == "cel")
         else:
             self.decoder = Decoder(dim, decoder_channels)
 
@@ -194,12 +234,42 @@ class ViTStyleTransfer(nn.Module):
             raise ValueError(f"input {tuple(x.shape)} gives {n} tokens, not a {h}x{w} grid")
         return tokens.transpose(1, 2).reshape(b, d, h, w)
 
-    def decode(self, feat: torch.Tensor) -> torch.Tensor:
-        """An ImageNet-normalised image from (AdaIN-ed) features."""
-        out = self.decoder(self.fuse(feat))
-        if self.output_space == "pixels":
-            out = normalize((out + 1) / 2)
-        return out
+    @property
+    def cel(self) -> bool:
+        return self.output_space == "cel"
+
+    def decode_raw(self, feat: torch.Tensor) -> torch.Tensor:
+        """The decoder's own output for (AdaIN-ed) features, before `render`: the network part
+        of decoding (inference paths speed up this; tiles of it are stitched, then rendered)."""
+        return self.decoder(self.fuse(feat))
+
+    def render(
+        self,
+        raw: torch.Tensor,
+        photo: torch.Tensor | None = None,
+        cel: CelStyle | None = None,
+        ink: bool = True,
+    ) -> torch.Tensor:
+        """An ImageNet-normalised image from `decode_raw`'s output (`render_output` with this
+        model's output space and cel settings; `ink=False`: a cel model's fills only)."""
+        ink_range = self.cel_ink if ink else None
+        return render_output(raw, self.output_space, photo, cel, self.cel_tau, ink_range)
+
+    def decode(
+        self,
+        feat: torch.Tensor,
+        photo: torch.Tensor | None = None,
+        cel: CelStyle | None = None,
+        ink: bool = True,
+    ) -> torch.Tensor:
+        """An ImageNet-normalised image from (AdaIN-ed) features: `render(decode_raw(feat))`
+        (a cel model needs the photo and the style's `CelStyle`, see `render`)."""
+        return self.render(self.decode_raw(feat), photo, cel, ink)
+
+    def cel_style(self, images: torch.Tensor, weights: torch.Tensor | None = None) -> CelStyle:
+        """The `CelStyle` of normalised style images (one per image, or one blend with
+        `weights`) with this model's palette size."""
+        return cel_style(to_pixels(images.float()).clamp(0, 1), self.cel_colors, weights)
 
     def encode_pair(
         self, content: torch.Tensor, style: torch.Tensor, batched: bool = True
@@ -224,14 +294,24 @@ class ViTStyleTransfer(nn.Module):
         (and decode) the images in one pass each, as `encode_pair`."""
         c, s = self.encode_pair(content, style, batched)
         t = self.stylise_features(c, s)
+        cel_s = self.cel_style(style) if self.cel else None
         if not identity:
-            return self.decode(t)
+            return self.decode(t, content, cel_s)
         if self.attention is not None:  # attention(x, x) is not x: StyTr2's identity images
             c, s = self.stylise_features(c, c), self.stylise_features(s, s)
         if batched:
-            out = self.decode(torch.cat([t, c, s]))
-            return tuple(out.split([len(t), len(c), len(s)]))
-        return self.decode(t), self.decode(c), self.decode(s)
+            raw = self.decode_raw(torch.cat([t, c, s])).split([len(t), len(c), len(s)])
+        else:
+            raw = self.decode_raw(t), self.decode_raw(c), self.decode_raw(s)
+        if not self.cel:
+            return tuple(self.render(r) for r in raw)
+        # identity images: each image in its own colours and palette, fills only (no ink)
+        cel_c = self.cel_style(content)
+        return (
+            self.render(raw[0], content, cel_s),
+            self.render(raw[1], content, cel_c, ink=False),
+            self.render(raw[2], style, cel_s, ink=False),
+        )
 
     def stylise_features(self, c: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         """Content features `c` with the style of `s`: AdaIN, or the attention fusion."""
@@ -242,22 +322,31 @@ class ViTStyleTransfer(nn.Module):
     @torch.no_grad()
     def style_prototype(self, batches: Iterable[torch.Tensor]) -> dict[str, Any]:
         """The anime domain's mean AdaIN statistics: per-channel mean and std of `encode(x)`
-        averaged over every image of `batches` (normalised images, on the model's device)."""
-        total_mean = total_std = None
-        count = 0
+        averaged over every image of `batches` (normalised images, on the model's device). A
+        cel model's also holds `cel`: the colours and palette of the *medoid* image, the one
+        whose statistics are nearest the mean (one drawing's coherent palette: the k-means of
+        every image's pixels at once mixes all their hair and background colours)."""
+        means, stds, cels = [], [], []
         for x in batches:
             mean, std = calc_mean_std(self.encode(x).float())
-            s_mean, s_std = mean.sum(0).flatten(), std.sum(0).flatten()
-            total_mean = s_mean if total_mean is None else total_mean + s_mean
-            total_std = s_std if total_std is None else total_std + s_std
-            count += len(x)
-        if not count:
+            means.append(mean.flatten(1).cpu())
+            stds.append(std.flatten(1).cpu())
+            if self.cel:
+                cels.append(self.cel_style(x).to("cpu"))
+        if not means:
             raise ValueError("style_prototype() needs at least one image")
-        return {
-            "mean": (total_mean / count).cpu(),
-            "std": (total_std / count).cpu(),
-            "count": count,
-        }
+        mean, std = torch.cat(means), torch.cat(stds)
+        proto: dict[str, Any] = {"mean": mean.mean(0), "std": std.mean(0), "count": len(mean)}
+        if self.cel:
+            gap = (mean - proto["mean"]).square().sum(1) + (std - proto["std"]).square().sum(1)
+            i = int(gap.argmin())
+            every = CelStyle.cat(cels)
+            proto["cel"] = {
+                "mean": every.mean[i].flatten(),
+                "std": every.std[i].flatten(),
+                "palette": every.palette[i],
+            }
+        return proto
 
 
 # The TrainConfig fields the generator is built from (`MODEL_FIELDS` without the loss net's
@@ -272,6 +361,9 @@ MODEL_ARGS = (
     "output_space",
     "freeze_encoder",
     "fusion",
+    "cel_colors",
+    "cel_ink",
+    "cel_tau",
 )
 
 

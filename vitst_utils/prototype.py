@@ -4,7 +4,8 @@ style images (`training_prototype`, stored in every checkpoint), saved as a smal
 checked against the encoder it is used with (its statistics mean nothing for another one).
 
 A prototype is `{"mean": (C,), "std": (C,), "count": int}`, with (files) `format`, `encoder`
-(`encoder_signature`), `image_size`, `source` and `skipped`.
+(`encoder_signature`), `image_size`, `source` and `skipped`; a cel model's also holds `cel`:
+the domain's colour statistics and palette (`{"mean": (3,), "std": (3,), "palette": (K, 3)}`).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def build_prototype(
         stats = model.style_prototype(batches)
     sources = [styles] if isinstance(styles, (str, Path)) else list(styles)
     return {
+        **stats,
         "format": PROTOTYPE_FORMAT,
         "mean": stats["mean"].float().cpu(),
         "std": stats["std"].float().cpu(),
@@ -96,6 +98,19 @@ def check_prototype(
             f"{source} was built with another encoder ({desc}); this model's is {mine}: build a "
             "prototype with this model's encoder"
         )
+    if getattr(model, "cel", False):
+        cel = prototype.get("cel")
+        if not isinstance(cel, dict) or "palette" not in cel:
+            raise PrototypeError(
+                f"{source} has no palette, and this model paints with one (output_space='cel'):"
+                " build it again for this checkpoint (inference --checkpoint C --style DIR"
+                " --save-prototype FILE)"
+            )
+        if cel["palette"].shape != (model.cel_colors, 3):
+            raise PrototypeError(
+                f"{source} has a palette of {tuple(cel['palette'].shape)}, this model paints "
+                f"with {model.cel_colors} colours: build the prototype with this model"
+            )
 
 
 def load_prototype(path: str | Path, model: ViTStyleTransfer | None = None) -> dict[str, Any]:

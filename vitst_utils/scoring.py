@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .cel import cel_filter
 from .checkpoint import (
     CheckpointError,
     load_checkpoint,
@@ -365,6 +366,14 @@ def _stylise(
     return torch.cat(outs), row
 
 
+def filter_images(photos: torch.Tensor, anime: torch.Tensor) -> torch.Tensor:
+    """The `filter` baseline: each photo in its paired anime image's colours, palette and ink
+    (`cel.cel_filter` with TrainConfig's cel defaults), no network: what an untrained cel
+    model paints, and a cartoon filter any learned model must beat."""
+    d = TrainConfig()
+    return cel_filter(photos, anime, d.cel_colors, d.cel_tau, d.cel_ink)
+
+
 def _column_label(row: dict[str, Any]) -> str:
     """ "run · epoch N" (or the file name for checkpoints without an epoch)."""
     if row.get("epoch") is not None:
@@ -382,12 +391,13 @@ def score_all(
     keep_samples: int,
     problems: list[str],
 ) -> tuple[list[dict[str, Any]], dict[str, torch.Tensor]]:
-    """The table (the two baselines, then one row per checkpoint, every metric present) and
+    """The table (the three baselines, then one row per checkpoint, every metric present) and
     the first `keep_samples` outputs of each checkpoint; a checkpoint that fails is added to
     `problems` and the rest are still scored."""
     table = [
         {**_baseline("photo"), **scorer.score(scorer.photos)},
         {**_baseline("anime"), **scorer.score(scorer.anime, scorer.anime_features)},
+        {**_baseline("filter"), **scorer.score(filter_images(scorer.photos, scorer.anime))},
     ]
     samples = {}
     for source in tqdm(sources, desc="checkpoints", unit="ckpt", disable=len(sources) < 3):

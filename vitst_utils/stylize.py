@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .cel import CelStyle
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import TrainConfig
 from .cpu_paths import inference_path
@@ -99,6 +100,7 @@ def transfer(
     tiling: Tiling | None = None,
     normalise: Callable[[torch.Tensor], torch.Tensor] | None = None,
     maps: StyleMaps | None = None,
+    cel: CelStyle | None = None,
 ) -> torch.Tensor:
     """The stylised photos: decode(alpha * AdaIN(f, mean, std) + (1 - alpha) * f), f = encode.
 
@@ -113,9 +115,24 @@ def transfer(
     map (AdaIN's); video frames smooth it over time (`frames.py`). Under export: one pass over
     the whole photo. An attention model (`fusion="attention"`) given its style images' token
     `maps` attends to them instead of AdaIN; without maps (a prototype) it uses `mean`,
-    `std`: uniform attention over the anime domain, which is AdaIN."""
+    `std`: uniform attention over the anime domain, which is AdaIN. A cel model
+    (`output_space="cel"`) paints over the photo with the style's `cel` palette and colours
+    (`StyleTarget.cel`); `alpha` < 1 moves its colour statistics towards the photo's own as
+    the features, and keeps the palette."""
     h, w = photos.shape[-2:]
     x = pad_to_multiple(photos, model.patch_size)
+    finish = None
+    if getattr(model, "cel", False):
+        if cel is None:
+            raise ValueError(
+                "this model paints with the style's palette (output_space='cel'): give style "
+                "images, or a prototype built by this version (it holds the domain's palette)"
+            )
+        cel = cel_at_alpha(cel.to(x.device), x, alpha)
+
+        def finish(raw: torch.Tensor) -> torch.Tensor:
+            return model.render(raw, x, cel)
+
     attend = None
     if getattr(model, "attention", None) is not None and maps is not None:
         m = maps.to(x.device)
@@ -128,11 +145,22 @@ def transfer(
         target = adain_from_stats(feat, mean.to(feat), std.to(feat)) if alpha else feat
         if 0 < alpha < 1:
             target = alpha * target + (1 - alpha) * feat
-        return model.decode(target)[..., :h, :w]
+        return model.render(model.decode_raw(target), x, cel)[..., :h, :w]
     path = getattr(model, "inference_path", None)
     enc, dec = (path.encode, path.decode) if path is not None else (None, None)
-    out = stylize_tiled(model, x, mean, std, alpha, tiling, enc, dec, normalise, attend)
+    out = stylize_tiled(model, x, mean, std, alpha, tiling, enc, dec, normalise, attend, finish)
     return out[..., :h, :w]
+
+
+def cel_at_alpha(cel: CelStyle, photos: torch.Tensor, alpha: float) -> CelStyle:
+    """`cel` with its colour statistics alpha of the way from each photo's own (normalised
+    (B, 3, H, W)) to the style's; the palette stays."""
+    if alpha >= 1:
+        return cel
+    mean, std = calc_mean_std(to_pixels(photos.float()).clamp(0, 1))
+    return CelStyle(
+        alpha * cel.mean + (1 - alpha) * mean, alpha * cel.std + (1 - alpha) * std, cel.palette
+    )
 
 
 def use_inference_path(model: ViTStyleTransfer, name: str | None = "auto") -> ViTStyleTransfer:
@@ -189,7 +217,8 @@ class StyleMaps:
 class StyleTarget:
     """What photos are stylised towards: AdaIN statistics (1, C, 1, 1) and where they came
     from. `images` (normalised (K, 3, S, S)) and `weights` (K,) are kept for style images, so
-    `coral` colour matching can redo them per photo; `maps` for an attention model."""
+    `coral` colour matching can redo them per photo; `maps` for an attention model; `cel`
+    (the colours and palette) for a cel model."""
 
     mean: torch.Tensor
     std: torch.Tensor
@@ -197,6 +226,7 @@ class StyleTarget:
     images: torch.Tensor | None = None
     weights: torch.Tensor | None = None
     maps: StyleMaps | None = None
+    cel: CelStyle | None = None
 
 
 def style_weights(weights: Sequence[float] | None, n: int) -> torch.Tensor:
@@ -242,7 +272,8 @@ def _images_target(
         log_w = weights.float().log().view(1, k, 1).expand(h, k, w)  # the order of the maps
         normalised = side_by_side(mean_variance_norm(feat))
         maps = StyleMaps(side_by_side(feat), normalised, log_w.reshape(1, h * k * w))
-    return StyleTarget(mean.cpu(), std.cpu(), name, images, weights, maps)
+    cel = model.cel_style(images, weights).to("cpu") if getattr(model, "cel", False) else None
+    return StyleTarget(mean.cpu(), std.cpu(), name, images, weights, maps, cel)
 
 
 def _blend(
@@ -273,10 +304,23 @@ def style_target(
 
 
 def target_from_prototype(prototype: dict[str, Any], name: str = "prototype") -> StyleTarget:
-    """A `StyleTarget` from a prototype dict (`{"mean": (C,), "std": (C,), ...}`)."""
+    """A `StyleTarget` from a prototype dict (`{"mean": (C,), "std": (C,), ...}`, and a cel
+    model's `"cel": {"mean": (3,), "std": (3,), "palette": (K, 3)}`)."""
     mean = prototype["mean"].float().reshape(1, -1, 1, 1)
     std = prototype["std"].float().reshape(1, -1, 1, 1)
-    return StyleTarget(mean, std, name)
+    return StyleTarget(mean, std, name, cel=prototype_cel(prototype))
+
+
+def prototype_cel(prototype: dict[str, Any]) -> CelStyle | None:
+    """The cel style a prototype holds (built for a cel model), else None."""
+    c = prototype.get("cel")
+    if not isinstance(c, dict):
+        return None
+    return CelStyle(
+        c["mean"].float().reshape(1, 3, 1, 1),
+        c["std"].float().reshape(1, 3, 1, 1),
+        c["palette"].float().reshape(1, -1, 3),
+    )
 
 
 # --- stylising photos ---------------------------------------------------------------------------
@@ -315,16 +359,17 @@ def coral_target(model: ViTStyleTransfer, target: StyleTarget, photo: torch.Tens
 
 def _coral_targets(
     model: ViTStyleTransfer, photos: torch.Tensor, target: StyleTarget
-) -> tuple[torch.Tensor, torch.Tensor, StyleMaps | None]:
+) -> tuple[torch.Tensor, torch.Tensor, StyleMaps | None, CelStyle | None]:
     """Per photo: the style images colour-matched to it (`coral_target`): the stacked
-    statistics and maps (None for an AdaIN model)."""
+    statistics, maps (None for an AdaIN model) and cel styles (None but for a cel model)."""
     matched = [coral_target(model, target, p) for p in to_pixels(photos).clamp(0, 1)]
     mean, std = torch.cat([t.mean for t in matched]), torch.cat([t.std for t in matched])
+    cel = CelStyle.cat([t.cel for t in matched]) if matched[0].cel is not None else None
     if matched[0].maps is None:
-        return mean, std, None
+        return mean, std, None, cel
     feats = torch.cat([t.maps.features for t in matched])
     normed = torch.cat([t.maps.normalised for t in matched])
-    return mean, std, StyleMaps(feats, normed, matched[0].maps.bias)
+    return mean, std, StyleMaps(feats, normed, matched[0].maps.bias), cel
 
 
 @torch.no_grad()
@@ -344,11 +389,11 @@ def stylize_batch(
     model.eval()
     dev = _device(model)
     if method == "coral":
-        mean, std, maps = _coral_targets(model, photos, target)
+        mean, std, maps, cel = _coral_targets(model, photos, target)
     else:
-        mean, std, maps = target.mean, target.std, target.maps
+        mean, std, maps, cel = target.mean, target.std, target.maps, target.cel
     with fp16_on_cuda(dev):
-        out = transfer(model, photos.to(dev), mean.to(dev), std.to(dev), alpha, maps=maps)
+        out = transfer(model, photos.to(dev), mean.to(dev), std.to(dev), alpha, maps=maps, cel=cel)
     out = out.float().cpu()
     if method == "luminance":
         out = luminance_transfer(to_pixels(out).clamp(0, 1), to_pixels(photos).clamp(0, 1))

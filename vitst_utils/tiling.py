@@ -15,6 +15,9 @@ The ViT attends globally, so one pass over a whole photo costs the square of its
    decode equals the whole-map decode (the decoder is local: convolutions, nearest upsampling,
    pointwise activations), while memory stays bounded (a 12 MP photo's 64-channel full-resolution
    activation alone is 3 GB in fp32).
+4. **Render once** (`finish`, the model's `render`): the stitched decoder output becomes the
+   picture; a cel model (`cel.py`) paints it over the photo with the style's palette and ink,
+   in blocks of rows.
 
 A photo whose token grid holds at most `direct_tokens` windows' worth of tokens is one window
 (the whole photo, global attention as before): the default size (a 4:3 photo at 224 px short
@@ -41,6 +44,7 @@ from .function import adain_from_stats, calc_mean_std
 
 Encode = Callable[[torch.Tensor], torch.Tensor]  # normalised (N, 3, h, w) -> (N, C, h/p, w/p)
 Decode = Callable[[torch.Tensor], torch.Tensor]  # (N, C, h, w) features -> (N, 3, h*p, w*p)
+Finish = Callable[[torch.Tensor], torch.Tensor]  # the stitched decoder output -> the picture
 Normalise = Callable[[torch.Tensor], torch.Tensor]  # features -> their normalised form
 # (features, their normalised form or None) -> the stylised features (an attention model's)
 Attend = Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]
@@ -221,16 +225,18 @@ def stylize_tiled(
     decode: Decode | None = None,
     normalise: Normalise | None = None,
     attend: Attend | None = None,
+    finish: Finish | None = None,
 ) -> torch.Tensor:
-    """decode(restyle(encode(photos))) at any size: normalised photos (B, 3, H, W), H and W
-    multiples of the patch, to normalised (B, 3, H, W). `encode`/`decode` default to the
-    model's own (an inference path may bring faster ones, see `cpu_paths`); `normalise` and
-    `attend` as in `restyle`."""
+    """finish(decode(restyle(encode(photos)))) at any size: normalised photos (B, 3, H, W), H
+    and W multiples of the patch, to normalised (B, 3, H, W). `encode`/`decode` default to the
+    model's own `encode`/`decode_raw` (an inference path may bring faster ones, see
+    `cpu_paths`), `finish` to its `render` (a cel model's needs the photo and style: `transfer`
+    gives it); `normalise` and `attend` as in `restyle`."""
     tiling = tiling or Tiling()
     window = tiling.window or model.image_size
     return stylize_pieces(
         encode or model.encode,
-        decode or model.decode,
+        decode or model.decode_raw,
         photos,
         mean,
         std,
@@ -241,6 +247,7 @@ def stylize_tiled(
         tiling,
         normalise,
         attend,
+        finish or model.render,
     )
 
 
@@ -257,9 +264,13 @@ def stylize_pieces(
     tiling: Tiling,
     normalise: Normalise | None = None,
     attend: Attend | None = None,
+    finish: Finish | None = None,
 ) -> torch.Tensor:
     """`stylize_tiled` from its pieces: any encoder and decoder (PyTorch, ONNX Runtime), the
-    patch, the window in pixels, and the decoder's halo (None: decode in one piece)."""
+    patch, the window in pixels, the decoder's halo (None: decode in one piece) and what turns
+    the stitched decoder output into the picture (None: it is the picture)."""
     feat = encode_blended(encode, photos, patch, window, tiling)
     target = restyle(feat, mean, std, alpha, normalise, attend)
-    return decode_tiled(decode, target, patch, tiling.tile if halo is not None else None, halo or 0)
+    tile = tiling.tile if halo is not None else None
+    out = decode_tiled(decode, target, patch, tile, halo or 0)
+    return finish(out) if finish is not None else out

@@ -1,0 +1,203 @@
+"""The cel output stage (`cel.py`, `output_space="cel"`): the palette, the fills, the ink, the
+colour transfer it starts from, and a cel model on every path that stylises (style images,
+blends, prototypes, windows, alpha, ONNX): an untrained one is exactly the `filter`."""
+
+import re
+
+import pytest
+import torch
+from torchvision.transforms.functional import pil_to_tensor, to_pil_image
+
+from vitst_utils import cel as CEL
+from vitst_utils import checkpoint as C
+from vitst_utils import export as E
+from vitst_utils import prototype as P
+from vitst_utils import stylize as S
+from vitst_utils.benchmark_stylize import anime_target, lively_weights, photo
+from vitst_utils.config import get_preset
+from vitst_utils.function import gaussian_blur, normalize, to_pixels
+from vitst_utils.metrics import crispness
+from vitst_utils.model import build_model
+from vitst_utils.tiling import Tiling
+
+RED, TEAL, NAVY = (0.9, 0.2, 0.2), (0.2, 0.7, 0.7), (0.1, 0.1, 0.3)
+
+
+def _flat(colours, width=12, height=8):
+    """A (1, 3, height, width * len(colours)) image of vertical bands of flat colours."""
+    bands = [torch.tensor(c).view(1, 3, 1, 1).expand(1, 3, height, width) for c in colours]
+    return torch.cat(bands, dim=-1).clone()
+
+
+def _style(colours) -> CEL.CelStyle:
+    return CEL.cel_style(_flat(colours), k=len(colours))
+
+
+def test_the_palette_is_the_images_colours_and_weights_choose_whose():
+    image = _flat([RED, TEAL, NAVY])
+    palette = CEL.palette_kmeans(image.flatten(2).transpose(1, 2), 3)[0]
+    got, want = sorted(palette.tolist()), sorted([RED, TEAL, NAVY])
+    assert [v for c in got for v in c] == pytest.approx([v for c in want for v in c])
+    two = torch.cat([_flat([RED, RED]), _flat([TEAL, NAVY])])
+    blend = CEL.cel_style(two, k=2, weights=torch.tensor([0.0, 1.0]))
+    assert sorted(blend.palette[0].sum(1).tolist()) == pytest.approx([0.5, 1.6])  # NAVY, TEAL
+    torch.testing.assert_close(blend.mean, CEL.cel_style(two[1:], k=2).mean)
+
+
+def test_fills_take_palette_colours_and_ink_marks_only_distinct_neighbours():
+    style = _style([RED, TEAL, NAVY])
+    near = (0.25, 0.72, 0.68)  # 0.07 from TEAL: a shade of the same fill
+    photo_px = _flat([RED, TEAL, near])
+    out = CEL.cel_render(torch.zeros_like(photo_px), photo_px, style, 0.002, (0.08, 0.2))
+    # the photo's colours are already the style's statistics' neighbourhood: pixel AdaIN moves
+    # them a little; each fill is the nearest palette colour
+    red, teal = out[0, :, 4, 4], out[0, :, 4, 30]
+    torch.testing.assert_close(red, torch.tensor(RED), atol=1e-3, rtol=0)
+    torch.testing.assert_close(teal, torch.tensor(TEAL), atol=1e-3, rtol=0)
+    ink = torch.tensor(NAVY)  # the darkest palette colour
+    border = out[0, :, :, 11]  # the last red column meets teal: a 1 px line of ink
+    assert torch.allclose(border, ink[:, None].expand_as(border), atol=1e-3)
+    assert torch.allclose(out[0, :, :, 10], torch.tensor(RED)[:, None].expand(3, 8), atol=1e-3)
+    assert not torch.allclose(out[0, :, :, 23], ink[:, None].expand(3, 8), atol=0.1)  # shades
+    fills = CEL.cel_render(torch.zeros_like(photo_px), photo_px, style, 0.002, None)
+    assert torch.allclose(fills[0, :, :, 11], torch.tensor(RED)[:, None].expand(3, 8), atol=1e-3)
+
+
+def test_a_blurred_edge_comes_out_crisp_in_the_styles_colours():
+    yy, xx = torch.meshgrid(torch.arange(64.0), torch.arange(64.0), indexing="ij")
+    disc = ((yy - 32) ** 2 + (xx - 32) ** 2 < 20**2).float()  # a teal disc on red
+    red, teal = (torch.tensor(c).view(1, 3, 1, 1) for c in (RED, TEAL))
+    sharp = red * (1 - disc) + teal * disc
+    blurred = gaussian_blur(sharp, 2.0)
+    out = CEL.cel_render(torch.zeros_like(blurred), blurred, _style([RED, TEAL, NAVY]), 0.002, None)
+    assert crispness(out) > crispness(blurred) + 0.3
+    palette = torch.tensor([RED, TEAL, NAVY])
+    distance = torch.cdist(out.flatten(2).transpose(1, 2)[0], palette).min(1).values
+    assert (distance < 0.02).float().mean() > 0.95  # (almost) every pixel a palette colour
+
+
+def test_pixel_adain_gives_the_style_statistics_and_the_change_moves_colours():
+    photo_px = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.25
+    mean, std = torch.full((1, 3, 1, 1), 0.5), torch.full((1, 3, 1, 1), 0.1)
+    moved = CEL.pixel_adain(photo_px, mean, std)
+    torch.testing.assert_close(moved.mean((2, 3)), torch.full((2, 3), 0.5), atol=1e-4, rtol=0)
+    torch.testing.assert_close(moved.std((2, 3)), torch.full((2, 3), 0.1), atol=1e-2, rtol=0)
+    style = CEL.CelStyle(mean, std, torch.tensor([[[0.5, 0.5, 0.5], [0.9, 0.9, 0.9]]]))
+    flat = torch.full((1, 3, 8, 8), 0.5)
+    assert CEL.cel_render(torch.zeros(1, 3, 8, 8), flat, style, 0.002, None).mean() < 0.55
+    brighter = CEL.cel_render(torch.full((1, 3, 8, 8), 3.0), flat, style, 0.002, None)
+    assert brighter.mean() > 0.85  # the decoder's change moves the pixel to the other fill
+
+
+def test_rendering_in_row_blocks_equals_one_piece(monkeypatch):
+    gen = torch.Generator().manual_seed(1)
+    photo_px = torch.rand(1, 3, 50, 20, generator=gen)
+    change = torch.randn(1, 3, 50, 20, generator=gen)
+    style = CEL.cel_style(torch.rand(1, 3, 16, 16, generator=gen), k=6)
+    whole = CEL.cel_render(change, photo_px, style, 0.002, (0.08, 0.2))
+    monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 7)
+    blocks = CEL.cel_render(change, photo_px, style, 0.002, (0.08, 0.2))
+    torch.testing.assert_close(blocks, whole, atol=1e-5, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def cel_model():
+    torch.manual_seed(0)
+    return build_model(get_preset("demo"), use_weights=False).eval().requires_grad_(False)
+
+
+def _styles(n=2):
+    return [photo(64, 64, seed=10 + i) for i in range(n)]  # any pictures have colours
+
+
+def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(cel_model, monkeypatch):
+    """The last convolution starts at zero: the picture is `cel_filter` of the photo, through
+    forward, style images, windows and row blocks alike; with alpha 0 the photo keeps its own
+    colours (only the palette stays)."""
+    assert cel_model.cel and not cel_model.last_layer.any()
+    style = _styles(1)[0]
+    x = photo(64, 64, seed=3)
+    style = normalize(pil_to_tensor(to_pil_image(to_pixels(style)[0].clamp(0, 1)))[None] / 255)
+    filtered = CEL.cel_filter(to_pixels(x), to_pixels(style))
+    with torch.no_grad():
+        torch.testing.assert_close(to_pixels(cel_model(x, style)), filtered, atol=1e-5, rtol=0)
+    target = S.style_target(cel_model, [to_pil_image(to_pixels(style)[0].clamp(0, 1))], name="s")
+    assert target.cel is not None and target.cel.palette.shape == (1, 10, 3)
+    big = photo(232, 152, seed=4)  # several windows, tiles and (patched) row blocks
+    monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 64)
+    out = to_pixels(S.stylize_batch(cel_model, big, target))
+    want = CEL.cel_render(
+        torch.zeros_like(big), to_pixels(big).clamp(0, 1), target.cel, 0.002, (0.08, 0.2)
+    )
+    torch.testing.assert_close(out, want, atol=1e-5, rtol=0)
+    own = to_pixels(S.stylize_batch(cel_model, x, target, alpha=0.0))
+    mean = to_pixels(x).mean((2, 3))
+    assert (own.mean((2, 3)) - mean).abs().max() < (filtered.mean((2, 3)) - mean).abs().max()
+
+
+def test_a_cel_model_learns_its_change_and_renders_it_over_the_photo(cel_model):
+    model = build_model(get_preset("demo", seed=1), use_weights=False)
+    x, s = photo(64, 64, seed=5), _styles(1)[0]
+    out, id_c, id_s = model(x, s, identity=True)
+    (out.square().mean() + id_s.square().mean()).backward()
+    assert model.last_layer.grad.abs().sum() > 0  # a zero layer still learns
+    # identity images: each in its own colours and palette, without ink
+    with torch.no_grad():
+        want = CEL.cel_render(
+            torch.zeros(1, 3, 64, 64), to_pixels(s), model.cel_style(s), 0.002, None
+        )
+        torch.testing.assert_close(to_pixels(id_s), want, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="paints over the photo with a style's palette"):
+        model.decode(model.encode(x))
+    with pytest.raises(ValueError, match="give style images, or a prototype built by this"):
+        S.transfer(cel_model, x, torch.zeros(1, 192, 1, 1), torch.ones(1, 192, 1, 1))
+
+
+def test_a_cel_prototype_holds_the_medoids_palette_and_old_ones_are_refused(cel_model, tmp_path):
+    styles = torch.cat(_styles(3))
+    proto = cel_model.style_prototype([styles[:2], styles[2:]])
+    palettes = [cel_model.cel_style(s[None]).palette[0] for s in styles]
+    assert any(torch.equal(proto["cel"]["palette"], p) for p in palettes)  # one drawing's
+    target = S.target_from_prototype(proto)
+    assert target.cel.palette.shape == (1, 10, 3)
+    old = {k: proto[k] for k in ("mean", "std", "count")}
+    with pytest.raises(P.PrototypeError, match="has no palette.*--save-prototype"):
+        P.check_prototype(old, cel_model, "old.pt")
+    P.check_prototype(proto, cel_model)
+
+
+def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
+    """The one-graph ONNX file and the tiled folder (whose stylize.json carries the palette and
+    the render) give PyTorch's picture, with a decoder that paints a change."""
+    cfg = get_preset("demo")
+    torch.manual_seed(0)
+    model = build_model(cfg, use_weights=False).eval()
+    lively_weights(model, photo(64, 64), anime_target(model, n=2))
+    proto = model.style_prototype([torch.cat(_styles(2))])
+    path = C.save_checkpoint(tmp_path / "epoch_001.pt", model, cfg, epoch=1, prototype=proto)
+    assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "a.onnx")]) == 0
+    printed = capsys.readouterr().out
+    match = re.search(r"max \|diff\| (\S+) ", printed)
+    assert match and float(match.group(1)) < 1e-3, printed
+    folder = tmp_path / "tiled"
+    assert E.main(["--checkpoint", str(path), "--out", str(folder), "--tiled"]) == 0
+    match = re.search(r"max \|diff\| (\S+) ", capsys.readouterr().out)
+    assert match and float(match.group(1)) < 1e-3
+    runner = E.OnnxStylizer(folder)
+    assert runner.meta["output_space"] == "cel" and len(runner.meta["cel"]["palette"]) == 10
+    loaded, _, own = S.load_for_inference(path, cpu_path="fp32")
+    x = torch.rand(1, 3, 150, 100, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        want = E.PhotoToAnime(loaded, own)(x)
+        assert (runner(x) - want).abs().max() < 1e-3
+        direct = to_pixels(
+            S.transfer(
+                loaded, normalize(x), *_stats(own), tiling=Tiling(), cel=S.prototype_cel(own)
+            )
+        )
+    assert (want - direct.clamp(0, 1)).abs().max() < 1e-5
+
+
+def _stats(proto):
+    target = S.target_from_prototype(proto)
+    return target.mean, target.std
