@@ -114,7 +114,7 @@ def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(cel_model,
     """The last convolution starts at zero: the picture is `cel_filter` of the photo, through
     forward, style images, windows and row blocks alike; with alpha 0 the photo keeps its own
     colours (only the palette stays)."""
-    assert cel_model.cel and not cel_model.last_layer.any()
+    assert cel_model.is_cel and not cel_model.last_layer.any()
     style = _styles(1)[0]
     x = photo(64, 64, seed=3)
     style = normalize(pil_to_tensor(to_pil_image(to_pixels(style)[0].clamp(0, 1)))[None] / 255)

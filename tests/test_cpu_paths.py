@@ -112,7 +112,7 @@ def test_a_cel_model_defaults_to_fp32(monkeypatch):
     the neighbouring fill, under the 40 dB a default keeps; so "auto" is fp32 for it."""
     torch.manual_seed(0)
     cel = build_model(get_preset("demo"), use_weights=False).eval()
-    assert cel.cel
+    assert cel.is_cel
     monkeypatch.setattr(P, "cpu_bf16_support", lambda: "AMX-BF16")
     assert P.default_cpu_path() == P.DEFAULT_CPU_PATH == "bf16"
     assert P.default_cpu_path(cel) == P.inference_path(cel, "auto").name == "fp32"

@@ -10,6 +10,7 @@ import torch
 from video_helpers import smoke_model
 
 from vitst_utils import stylize as S
+from vitst_utils.benchmark_stylize import anime_target
 from vitst_utils.config import get_preset
 from vitst_utils.frames import Frame, Pipeline, frame_size, resize, stylize_frames
 from vitst_utils.function import normalize, to_pixels
@@ -73,6 +74,21 @@ def test_an_attention_model_attends_to_the_style_images_in_every_frame(sample_ro
     assert np.abs(mine - theirs.permute(0, 2, 3, 1).numpy()).max() < 1e-5
     smoothed = Pipeline(model, target, "stats", flicker=False).stylize(moving[:2])
     assert smoothed.shape == mine.shape and np.isfinite(smoothed).all()
+
+
+def test_a_cel_model_paints_every_frame_with_the_palette_and_flow_steadies_it(moving, still):
+    """A cel model (the anime recipe's output stage) on frames: `off` is the photo path, and
+    the palette snap turns sensor noise into flicker at fill borders that the default `flow`
+    mode takes out (an untrained cel model: the filter over each frame)."""
+    torch.manual_seed(0)
+    model = build_model(get_preset("demo"), use_weights=False).eval()
+    target = anime_target(model, n=2)
+    mine = Pipeline(model, target, "off", flicker=False).stylize(moving[:2])
+    photos = normalize(torch.from_numpy(np.stack(moving[:2])).permute(0, 3, 1, 2).float() / 255)
+    theirs = to_pixels(S.stylize_batch(model, photos, target)).clamp(0, 1)
+    assert np.abs(mine - theirs.permute(0, 2, 3, 1).numpy()).max() < 1e-5
+    err = {m: stylize_frames(model, still, target, m)[1] for m in ("off", "flow")}
+    assert err["off"].added > 0.02 and err["flow"].output < 0.1 * err["off"].output
 
 
 @pytest.mark.parametrize("temporal", ["off", "stats"])

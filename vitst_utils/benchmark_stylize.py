@@ -377,14 +377,14 @@ def measure_inference(
     style = torch.randn(1, 3, image_size, image_size, generator=gen).to(dev)
     with fp16_on_cuda(dev):
         mean, std = calc_mean_std(model.encode(style).float())
-    cel = model.cel_style(style) if model.cel else None
+    cel = model.cel_style(style) if model.is_cel else None
 
     def prototype_way() -> torch.Tensor:
         return transfer(model, content, mean, std, cel=cel)
 
     def seed_way() -> torch.Tensor:
         c, s = model.encode(content), model.encode(style)
-        cel_s = model.cel_style(style) if model.cel else None
+        cel_s = model.cel_style(style) if model.is_cel else None
         return model.decode(adaptive_instance_normalization(c, s), content, cel_s)
 
     def timed(fn: Callable[[], torch.Tensor]) -> float:

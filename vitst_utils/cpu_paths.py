@@ -87,7 +87,7 @@ def default_cpu_path(model: nn.Module | None = None) -> str:
     (`output_space="cel"`) always takes DEFAULT_CPU_PATH_NO_BF16: its palette snap turns
     bf16's rounding into fills that flip to a neighbouring palette colour (31-35 dB against
     fp32 with lively random weights, 3-6 % of the pixels), under the 40 dB a default keeps."""
-    if getattr(model, "cel", False):
+    if getattr(model, "is_cel", False):
         return DEFAULT_CPU_PATH_NO_BF16
     if "bf16" in DEFAULT_CPU_PATH and cpu_bf16_support() is None:
         return DEFAULT_CPU_PATH_NO_BF16

@@ -109,14 +109,14 @@ class PhotoToAnime(nn.Module):
         # not "mean"/"std": the exporter can give those names to intermediate values too
         self.register_buffer("style_mean", target.mean.clone())
         self.register_buffer("style_std", target.std.clone())
-        self.cel = target.cel is not None
-        if self.cel:  # a cel model's colours and palette
+        self.is_cel = target.cel is not None
+        if self.is_cel:  # a cel model's colours and palette
             self.register_buffer("cel_mean", target.cel.mean.clone())
             self.register_buffer("cel_std", target.cel.std.clone())
             self.register_buffer("cel_palette", target.cel.palette.clone())
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
-        cel = CelStyle(self.cel_mean, self.cel_std, self.cel_palette) if self.cel else None
+        cel = CelStyle(self.cel_mean, self.cel_std, self.cel_palette) if self.is_cel else None
         out = transfer(
             self.model, normalize(photo), self.style_mean, self.style_std, self.alpha, cel=cel
         )
@@ -229,7 +229,7 @@ class OnnxStylizer:
         x = pad_to_multiple(normalize(photo.float()), m["patch"])
         finish = None  # an export older than "output_space" gives the picture itself
         if "output_space" in m:
-            cel = self.cel and cel_at_alpha(self.cel, x, m["alpha"])
+            cel = cel_at_alpha(self.cel, x, m["alpha"]) if self.cel is not None else None
             tau, ink = (m["cel"]["tau"], tuple(m["cel"]["ink"])) if cel else (0.0, None)
 
             def finish(raw: torch.Tensor) -> torch.Tensor:

@@ -235,7 +235,8 @@ class ViTStyleTransfer(nn.Module):
         return tokens.transpose(1, 2).reshape(b, d, h, w)
 
     @property
-    def cel(self) -> bool:
+    def is_cel(self) -> bool:
+        """Whether this model paints through the cel stage (`output_space="cel"`)."""
         return self.output_space == "cel"
 
     def decode_raw(self, feat: torch.Tensor) -> torch.Tensor:
@@ -294,7 +295,7 @@ class ViTStyleTransfer(nn.Module):
         (and decode) the images in one pass each, as `encode_pair`."""
         c, s = self.encode_pair(content, style, batched)
         t = self.stylise_features(c, s)
-        cel_s = self.cel_style(style) if self.cel else None
+        cel_s = self.cel_style(style) if self.is_cel else None
         if not identity:
             return self.decode(t, content, cel_s)
         if self.attention is not None:  # attention(x, x) is not x: StyTr2's identity images
@@ -303,7 +304,7 @@ class ViTStyleTransfer(nn.Module):
             raw = self.decode_raw(torch.cat([t, c, s])).split([len(t), len(c), len(s)])
         else:
             raw = self.decode_raw(t), self.decode_raw(c), self.decode_raw(s)
-        if not self.cel:
+        if not self.is_cel:
             return tuple(self.render(r) for r in raw)
         # identity images: each image in its own colours and palette, fills only (no ink)
         cel_c = self.cel_style(content)
@@ -331,13 +332,13 @@ class ViTStyleTransfer(nn.Module):
             mean, std = calc_mean_std(self.encode(x).float())
             means.append(mean.flatten(1).cpu())
             stds.append(std.flatten(1).cpu())
-            if self.cel:
+            if self.is_cel:
                 cels.append(self.cel_style(x).to("cpu"))
         if not means:
             raise ValueError("style_prototype() needs at least one image")
         mean, std = torch.cat(means), torch.cat(stds)
         proto: dict[str, Any] = {"mean": mean.mean(0), "std": std.mean(0), "count": len(mean)}
-        if self.cel:
+        if self.is_cel:
             gap = (mean - proto["mean"]).square().sum(1) + (std - proto["std"]).square().sum(1)
             i = int(gap.argmin())
             every = CelStyle.cat(cels)

@@ -98,7 +98,7 @@ def check_prototype(
             f"{source} was built with another encoder ({desc}); this model's is {mine}: build a "
             "prototype with this model's encoder"
         )
-    if getattr(model, "cel", False):
+    if getattr(model, "is_cel", False):
         cel = prototype.get("cel")
         if not isinstance(cel, dict) or "palette" not in cel:
             raise PrototypeError(

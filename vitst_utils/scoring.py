@@ -392,14 +392,15 @@ def score_all(
     problems: list[str],
 ) -> tuple[list[dict[str, Any]], dict[str, torch.Tensor]]:
     """The table (the three baselines, then one row per checkpoint, every metric present) and
-    the first `keep_samples` outputs of each checkpoint; a checkpoint that fails is added to
-    `problems` and the rest are still scored."""
+    the first `keep_samples` outputs of the filter and of each checkpoint; a checkpoint that
+    fails is added to `problems` and the rest are still scored."""
+    filtered = filter_images(scorer.photos, scorer.anime)
     table = [
         {**_baseline("photo"), **scorer.score(scorer.photos)},
         {**_baseline("anime"), **scorer.score(scorer.anime, scorer.anime_features)},
-        {**_baseline("filter"), **scorer.score(filter_images(scorer.photos, scorer.anime))},
+        {**_baseline("filter"), **scorer.score(filtered)},
     ]
-    samples = {}
+    samples = {"filter (no network)": normalize(filtered[:keep_samples])} if keep_samples else {}
     for source in tqdm(sources, desc="checkpoints", unit="ckpt", disable=len(sources) < 3):
         try:
             images, row = _stylise(source, *pairs, metric_size, scorer, batch_size)

@@ -122,7 +122,7 @@ def transfer(
     h, w = photos.shape[-2:]
     x = pad_to_multiple(photos, model.patch_size)
     finish = None
-    if getattr(model, "cel", False):
+    if getattr(model, "is_cel", False):
         if cel is None:
             raise ValueError(
                 "this model paints with the style's palette (output_space='cel'): give style "
@@ -272,7 +272,7 @@ def _images_target(
         log_w = weights.float().log().view(1, k, 1).expand(h, k, w)  # the order of the maps
         normalised = side_by_side(mean_variance_norm(feat))
         maps = StyleMaps(side_by_side(feat), normalised, log_w.reshape(1, h * k * w))
-    cel = model.cel_style(images, weights).to("cpu") if getattr(model, "cel", False) else None
+    cel = model.cel_style(images, weights).to("cpu") if getattr(model, "is_cel", False) else None
     return StyleTarget(mean.cpu(), std.cpu(), name, images, weights, maps, cel)
 
 
