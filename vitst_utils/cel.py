@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .config import CEL_COLORS, CEL_INK, CEL_TAU
 from .function import adain_from_stats, calc_mean_std, in_fp32
 
 LUMA = (0.299, 0.587, 0.114)  # Rec. 601: which palette colour is the darkest (the ink)
@@ -172,9 +173,9 @@ def cel_render(
 def cel_filter(
     photos: torch.Tensor,
     styles: torch.Tensor,
-    k: int = 10,
-    tau: float = 0.002,
-    ink: tuple[float, float] | None = (0.08, 0.2),
+    k: int = CEL_COLORS,
+    tau: float = CEL_TAU,
+    ink: tuple[float, float] | None = CEL_INK,
 ) -> torch.Tensor:
     """What an untrained cel model paints (its change is zero): each photo (B, 3, H, W) in
     [0, 1] in the colours of its style image (B, 3, H', W'), filled with that image's palette

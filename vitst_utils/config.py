@@ -12,6 +12,11 @@ from typing import Any
 CONTENT_DOMAIN = "CelebA"
 STYLE_DOMAIN = "AnimeFace"
 
+# The cel output stage's settings (cel.py; chosen in the fifth tuning round, README "The anime
+# recipe"): palette colours, the RGB distances between fills for no ink .. full ink, the
+# softness of the palette snap (softmax of -distance^2 / tau)
+CEL_COLORS, CEL_INK, CEL_TAU = 10, (0.08, 0.2), 0.002
+
 # Fields that decide the network's shape (model.MODEL_ARGS) and the loss net's layers: a run
 # only resumes from a checkpoint whose config agrees on all of them.
 MODEL_FIELDS = (
@@ -64,9 +69,9 @@ class TrainConfig:
     decoder_channels: tuple[int, ...] = (512, 256, 128, 64)  # one width per x2 stage
     output_space: str = "normalized"  # the seed's: Tanh read as a normalised image | pixels | cel
     # cel (cel.py): a change to the colour-matched photo, filled with the style's palette, inked
-    cel_colors: int = 10  # palette colours (k-means of the style image)
-    cel_ink: tuple[float, ...] = (0.08, 0.2)  # RGB distances between fills: no ink .. full ink
-    cel_tau: float = 0.002  # softness of the palette snap (softmax of -distance^2 / tau)
+    cel_colors: int = CEL_COLORS  # palette colours (k-means of the style image)
+    cel_ink: tuple[float, ...] = CEL_INK  # RGB distances between fills: no ink .. full ink
+    cel_tau: float = CEL_TAU  # softness of the palette snap (softmax of -distance^2 / tau)
     freeze_encoder: bool = False
     fusion: str = "adain"  # how the style enters: adain (global statistics) | attention (AdaAttN)
     encoder_lr_scale: float = 1.0  # the ViT's lr = lr x this (a pretrained encoder: lower)

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .cel import CelStyle, cel_render, cel_style
-from .config import TrainConfig
+from .config import CEL_COLORS, CEL_INK, CEL_TAU, TrainConfig
 from .function import (
     adaptive_instance_normalization,
     attention_normalization,
@@ -90,7 +90,7 @@ def render_output(
     output_space: str,
     photo: torch.Tensor | None = None,
     cel: CelStyle | None = None,
-    tau: float = 0.002,
+    tau: float = CEL_TAU,
     ink: tuple[float, ...] | None = None,
 ) -> torch.Tensor:
     """The ImageNet-normalised picture from a decoder's output: the seed's reads it as the
@@ -162,9 +162,9 @@ class ViTStyleTransfer(nn.Module):
         output_space: str = "normalized",
         freeze_encoder: bool = False,
         fusion: str = "adain",
-        cel_colors: int = 10,
-        cel_ink: tuple[float, ...] = (0.08, 0.2),
-        cel_tau: float = 0.002,
+        cel_colors: int = CEL_COLORS,
+        cel_ink: tuple[float, ...] = CEL_INK,
+        cel_tau: float = CEL_TAU,
     ):
         """`vit`: a timm ViT (`weights.create_vit`); `image_size`: the training size (style
         images and prototypes are read at it); `vit_name`, `vit_kwargs`: what `vit` is (for

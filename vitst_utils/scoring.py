@@ -366,14 +366,6 @@ def _stylise(
     return torch.cat(outs), row
 
 
-def filter_images(photos: torch.Tensor, anime: torch.Tensor) -> torch.Tensor:
-    """The `filter` baseline: each photo in its paired anime image's colours, palette and ink
-    (`cel.cel_filter` with TrainConfig's cel defaults), no network: what an untrained cel
-    model paints, and a cartoon filter any learned model must beat."""
-    d = TrainConfig()
-    return cel_filter(photos, anime, d.cel_colors, d.cel_tau, d.cel_ink)
-
-
 def _column_label(row: dict[str, Any]) -> str:
     """ "run · epoch N" (or the file name for checkpoints without an epoch)."""
     if row.get("epoch") is not None:
@@ -394,7 +386,7 @@ def score_all(
     """The table (the three baselines, then one row per checkpoint, every metric present) and
     the first `keep_samples` outputs of the filter and of each checkpoint; a checkpoint that
     fails is added to `problems` and the rest are still scored."""
-    filtered = filter_images(scorer.photos, scorer.anime)
+    filtered = cel_filter(scorer.photos, scorer.anime)  # the anime recipe's cel settings
     table = [
         {**_baseline("photo"), **scorer.score(scorer.photos)},
         {**_baseline("anime"), **scorer.score(scorer.anime, scorer.anime_features)},
