@@ -54,7 +54,7 @@ def test_fills_take_palette_colours_and_ink_marks_only_distinct_neighbours():
     red, teal = out[0, :, 4, 4], out[0, :, 4, 30]
     torch.testing.assert_close(red, torch.tensor(RED), atol=1e-3, rtol=0)
     torch.testing.assert_close(teal, torch.tensor(TEAL), atol=1e-3, rtol=0)
-    ink = torch.zeros(3)  # black
+    ink = torch.tensor(NAVY)  # the darkest palette colour
     border = out[0, :, :, 11]  # the last red column meets teal: a 1 px line of ink
     assert torch.allclose(border, ink[:, None].expand_as(border), atol=1e-3)
     assert torch.allclose(out[0, :, :, 10], torch.tensor(RED)[:, None].expand(3, 8), atol=1e-3)
