@@ -13,7 +13,14 @@ from torch import nn
 from vitst_utils import cpu_paths as P
 from vitst_utils import inference
 from vitst_utils import stylize as S
-from vitst_utils.benchmark_stylize import anime_target, lively_weights, photo, pick_cpu_path, psnr
+from vitst_utils.benchmark_stylize import (
+    anime_target,
+    format_cpu_paths,
+    lively_weights,
+    photo,
+    pick_cpu_path,
+    psnr,
+)
 from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
 
@@ -134,6 +141,9 @@ def test_the_default_is_the_fastest_invisible_path():
     assert pick_cpu_path(rows) == "bf16"
     assert pick_cpu_path(rows, min_psnr=30) == "int8"
     assert pick_cpu_path(rows[:1] + rows[2:]) == "fp32"
+    # the table says the model's own default (a cel model's is fp32), not the pick
+    table = format_cpu_paths([{**r, "setup_s": 0.0} for r in rows[:3]], default="fp32")
+    assert "fastest with PSNR >= 40 dB: bf16; the default here is fp32" in table
 
 
 def test_load_for_inference_takes_the_default_path_and_the_cli_flag(smoke_cfg, tmp_path):

@@ -298,7 +298,7 @@ def _tables(args: argparse.Namespace, cfg: TrainConfig, results: dict[str, Any])
         print(f"CPU paths ({cfg.preset} architecture, {weights}; {machine_name()}):")
         rows = measure_cpu_paths(model, target, args.paths, args.repeats)
         results["cpu_paths"] = rows
-        print(format_cpu_paths(rows), flush=True)
+        print(format_cpu_paths(rows, default=default_cpu_path(model)), flush=True)
     if "sizes" in args.tables:
         device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         path = "cuda-fp16" if device.type == "cuda" else default_cpu_path(model)

@@ -316,8 +316,11 @@ def pick_cpu_path(rows: list[dict[str, Any]], min_psnr: float = 40.0) -> str:
     return min(ok, key=lambda r: r["s_big"] + r["s_224"])["path"] if ok else "fp32"
 
 
-def format_cpu_paths(rows: list[dict[str, Any]], big: int = 1024) -> str:
-    """The CPU paths table (markdown) and the pick."""
+def format_cpu_paths(
+    rows: list[dict[str, Any]], big: int = 1024, default: str | None = None
+) -> str:
+    """The CPU paths table (markdown), the pick and `default`, the path "auto" takes for the
+    measured model (`cpu_paths.default_cpu_path(model)`; None: for a model that is not cel)."""
     lines = [
         f"| path | setup | 224 px (4:3) | vs fp32 | {big} px (4:3) | vs fp32 | PSNR vs fp32 "
         "(worst) | structure | crispness |",
@@ -335,7 +338,7 @@ def format_cpu_paths(rows: list[dict[str, Any]], big: int = 1024) -> str:
         )
     lines.append(
         f"fastest with PSNR >= 40 dB: {pick_cpu_path(rows)}; the default here is "
-        f"{default_cpu_path()} (cpu_paths.DEFAULT_CPU_PATH)"
+        f"{default or default_cpu_path()} (cpu_paths.default_cpu_path)"
     )
     return "\n".join(lines)
 
