@@ -170,11 +170,7 @@ class TrainConfig:
             (self.strategy in ("auto", "single", "dp", "ddp"), "strategy", "auto|single|dp|ddp"),
             (self.recipe in ("seed", "anime"), "recipe", "seed|anime"),
             (self.decoder in DECODERS, "decoder", "|".join(DECODERS)),
-            (
-                self.output_space in ("normalized", "pixels", "cel"),
-                "output_space",
-                "normalized|pixels|cel",
-            ),
+            (self.output_space in OUTPUT_SPACES, "output_space", "|".join(OUTPUT_SPACES)),
             (self.cel_colors >= 2, "cel_colors", "at least 2 palette colours"),
             (
                 len(self.cel_ink) == 2 and 0 <= self.cel_ink[0] < self.cel_ink[1],
@@ -267,6 +263,7 @@ class TrainConfig:
 
 
 DECODERS = ("convtranspose", "upsample")
+OUTPUT_SPACES = ("normalized", "pixels", "cel")  # model.render_output
 
 # --- recipes: what is trained, whatever the scale -----------------------------------------------
 # The fields a recipe decides (architecture choices and losses); the rest is the preset's scale.

@@ -145,7 +145,7 @@ def transfer(
         target = adain_from_stats(feat, mean.to(feat), std.to(feat)) if alpha else feat
         if 0 < alpha < 1:
             target = alpha * target + (1 - alpha) * feat
-        return model.render(model.decode_raw(target), x, cel)[..., :h, :w]
+        return model.decode(target, x, cel)[..., :h, :w]
     path = getattr(model, "inference_path", None)
     enc, dec = (path.encode, path.decode) if path is not None else (None, None)
     out = stylize_tiled(model, x, mean, std, alpha, tiling, enc, dec, normalise, attend, finish)
