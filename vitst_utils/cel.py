@@ -11,12 +11,16 @@ A cel model's decoder paints a *change* to the photo, and this module turns it i
    for End-to-End Learning Compressible Representations"), so gradients still reach the decoder.
    Blurs, halos and noise cannot survive it: what is not a palette colour becomes one.
 3. **Ink**: where a pixel and its right or lower neighbour hold different palette colours, it
-   takes the palette's darkest colour, in proportion to how different the two colours are (no
-   ink below RGB distance `ink[0]`, full ink above `ink[1]`): 1 px outlines between distinct
-   fills, none between two shades of one fill. Outlines where a label buffer changes are the
-   G-buffer edges of toon rendering (Saito & Takahashi 1990, "Comprehensible rendering of 3-D
-   shapes"); quantised colours plus edges is the image abstraction of Winnemoeller, Olsen &
-   Gooch 2006 ("Real-time video abstraction").
+   takes the style's line colour (`line_colour`), in proportion to how different the two
+   colours are (no ink below RGB distance `ink[0]`, full ink above `ink[1]`): 1 px outlines
+   between distinct fills, none between two shades of one fill. Outlines where a label buffer
+   changes are the G-buffer edges of toon rendering (Saito & Takahashi 1990, "Comprehensible
+   rendering of 3-D shapes"); quantised colours plus edges is the image abstraction of
+   Winnemoeller, Olsen & Gooch 2006 ("Real-time video abstraction"). The line colour is the
+   style image's own: the darker half of its `line` share of pixels that stand out most in a
+   black top-hat (the luma's morphological closing minus the luma: thin dark strokes; Serra
+   1982, "Image Analysis and Mathematical Morphology"), so black line art inks black and
+   coloured line art inks in its colour.
 
 The decoder's last convolution starts at zero, so an untrained cel model *is* this stage over
 the colour-matched photo: `evaluate` scores that "filter" as a baseline row beside every model,
@@ -29,31 +33,36 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
-from .config import CEL_COLORS, CEL_INK, CEL_TAU
+from .config import CEL_COLORS, CEL_INK, CEL_LINE, CEL_TAU
 from .function import adain_from_stats, calc_mean_std, in_fp32
 
 LUMA = (0.299, 0.587, 0.114)  # Rec. 601: which palette colour is the darkest (the ink)
 ROWS_PER_CHUNK = 512  # rendering works on row blocks: memory linear in the picture's width
+LINE_WINDOW = 5  # the top-hat's closing window: strokes up to 4 px wide count as lines
+LINE_MIN = 0.05  # a style whose strongest strokes stand out less (luma) has no line art
 
 
 @dataclass
 class CelStyle:
     """What a cel model paints with: the style's colour `mean` and `std` per channel
-    ((B | 1, 3, 1, 1), pixels in [0, 1]) and its `palette` ((B | 1, K, 3)); the darkest palette
-    colour is the ink."""
+    ((B | 1, 3, 1, 1), pixels in [0, 1]), its `palette` ((B | 1, K, 3)) and its `ink`, the
+    outline colour ((B | 1, 3))."""
 
     mean: torch.Tensor
     std: torch.Tensor
     palette: torch.Tensor
+    ink: torch.Tensor
 
     def to(self, device: torch.device | str) -> CelStyle:
-        return CelStyle(self.mean.to(device), self.std.to(device), self.palette.to(device))
+        fields = (self.mean, self.std, self.palette, self.ink)
+        return CelStyle(*(t.to(device) for t in fields))
 
     @classmethod
     def cat(cls, styles: list[CelStyle]) -> CelStyle:
         """Several styles stacked on the batch dimension (one per photo)."""
-        fields = ("mean", "std", "palette")
+        fields = ("mean", "std", "palette", "ink")
         return cls(*(torch.cat([getattr(s, f) for s in styles]) for f in fields))
 
 
@@ -82,25 +91,64 @@ def palette_kmeans(
     return centres
 
 
+def darkest_colour(palette: torch.Tensor) -> torch.Tensor:
+    """(B, 3): the darkest (Rec. 601 luma) colour of each palette (B, K, 3): the ink of styles
+    without line art, and of prototypes and exports made before the line colour."""
+    luma = palette @ torch.tensor(LUMA, device=palette.device, dtype=palette.dtype)
+    return palette.gather(1, luma.argmin(1)[:, None, None].expand(-1, 1, 3))[:, 0]
+
+
+@in_fp32
+@torch.no_grad()
+def line_colour(pixels: torch.Tensor, share: float, palette: torch.Tensor) -> torch.Tensor:
+    """(B, 3): the colour of each style image's (B, 3, H, W) line art: of the `share` of its
+    pixels that stand out most in a black top-hat of the luma (closing minus luma over
+    `LINE_WINDOW`), the mean colour of the darker half. An image whose strokes stand out less
+    than `LINE_MIN`, or `share` 0, takes its `palette`'s darkest colour (`darkest_colour`)."""
+    fallback = darkest_colour(palette)
+    n = round(share * pixels.shape[-2] * pixels.shape[-1])
+    if n < 2:
+        return fallback
+    y = torch.einsum("bchw,c->bhw", pixels, torch.tensor(LUMA, device=pixels.device))[:, None]
+    pad = LINE_WINDOW // 2
+    closing = -F.max_pool2d(-F.max_pool2d(y, LINE_WINDOW, 1, pad), LINE_WINDOW, 1, pad)
+    strong = (closing - y).flatten(1).topk(n, dim=1)  # B x n
+    points = pixels.flatten(2).transpose(1, 2)  # B x N x 3
+    lines = points.gather(1, strong.indices[..., None].expand(-1, -1, 3))
+    dark = (lines @ torch.tensor(LUMA, device=pixels.device)).topk(n // 2, 1, largest=False)
+    colour = lines.gather(1, dark.indices[..., None].expand(-1, -1, 3)).mean(1)
+    has_lines = strong.values.mean(1, keepdim=True) >= LINE_MIN
+    return torch.where(has_lines, colour, fallback)
+
+
 def cel_style(
-    pixels: torch.Tensor, k: int, weights: torch.Tensor | None = None, max_points: int = 16384
+    pixels: torch.Tensor,
+    k: int,
+    weights: torch.Tensor | None = None,
+    max_points: int = 16384,
+    line: float = CEL_LINE,
 ) -> CelStyle:
     """The `CelStyle` of style images (B, 3, H, W) in [0, 1]: one per image, or with `weights`
-    (B,), summing to 1, one blended style: the weighted statistics (as AdaIN blends) and the
-    k-means palette of all images' pixels, each image weighted by its weight. At most
-    `max_points` pixels per image (an even stride) go into the k-means."""
-    mean, std = calc_mean_std(pixels.float())
-    points = pixels.float().flatten(2).transpose(1, 2)  # B x N x 3
+    (B,), summing to 1, one blended style: the weighted statistics and line colours (as AdaIN
+    blends) and the k-means palette of all images' pixels, each image weighted by its weight.
+    At most `max_points` pixels per image (an even stride) go into the k-means; `line` is the
+    share of pixels `line_colour` reads the ink from."""
+    pixels = pixels.float()
+    mean, std = calc_mean_std(pixels)
+    points = pixels.flatten(2).transpose(1, 2)  # B x N x 3
     stride = max(1, points.shape[1] // max_points)
     points = points[:, ::stride]
     if weights is None:
-        return CelStyle(mean, std, palette_kmeans(points, k))
+        palette = palette_kmeans(points, k)
+        return CelStyle(mean, std, palette, line_colour(pixels, line, palette))
     w = weights.float().to(pixels.device)
     blend = w.view(-1, 1, 1, 1)
     point_w = (w[:, None] / points.shape[1]).expand(-1, points.shape[1])
     keep = w > 0
     palette = palette_kmeans(points[keep].reshape(1, -1, 3), k, point_w[keep].reshape(1, -1))
-    return CelStyle((mean * blend).sum(0, True), (std * blend).sum(0, True), palette)
+    inks = line_colour(pixels, line, palette)
+    blended = [(t * blend).sum(0, True) for t in (mean, std)]
+    return CelStyle(*blended, palette, (inks * w[:, None]).sum(0, True))
 
 
 @in_fp32
@@ -116,7 +164,11 @@ def _logit(x: torch.Tensor) -> torch.Tensor:
 
 
 def _render_rows(
-    rgb: torch.Tensor, palette: torch.Tensor, tau: float, ink: tuple[float, float] | None
+    rgb: torch.Tensor,
+    palette: torch.Tensor,
+    ink_colour: torch.Tensor,
+    tau: float,
+    ink: tuple[float, float] | None,
 ) -> torch.Tensor:
     """Fill and ink of (B, 3, h, W) colours; the last row is only the neighbour of the one
     above it (callers crop it) unless it is the picture's last."""
@@ -139,9 +191,7 @@ def _render_rows(
     down = (expected[..., :-1, :] * weights[..., 1:, :]).sum(1, keepdim=True)
     keep = torch.nn.functional.pad(1 - across, (0, 1), value=1.0)
     keep = keep * torch.nn.functional.pad(1 - down, (0, 0, 0, 1), value=1.0)
-    luma = palette @ torch.tensor(LUMA, device=palette.device)
-    ink_colour = palette.gather(1, luma.argmin(1)[:, None, None].expand(-1, 1, 3))
-    return fill * keep + (1 - keep) * ink_colour.transpose(1, 2)[..., None]
+    return fill * keep + (1 - keep) * ink_colour[..., None, None]
 
 
 @in_fp32
@@ -154,18 +204,19 @@ def cel_render(
 ) -> torch.Tensor:
     """The cel picture (B, 3, H, W) in [0, 1]: the photo (pixels) with the style's colour
     statistics (`pixel_adain`), the decoder's `change` added to its logits, filled with the
-    style's palette (softness `tau`) and inked between fills further apart than `ink` (None:
-    no ink, as the identity images are decoded). Rendered in blocks of rows, so a 12 MP photo
-    never holds K full-size maps."""
+    style's palette (softness `tau`) and inked in its line colour between fills further apart
+    than `ink` (None: no ink, as the identity images are decoded). Rendered in blocks of rows,
+    so a 12 MP photo never holds K full-size maps."""
     base = pixel_adain(photo, style.mean, style.std)
     rgb = torch.sigmoid(_logit(base) + change)
     h = rgb.shape[-2]
     if torch.compiler.is_exporting() or h <= ROWS_PER_CHUNK:  # ONNX: one symbolic height
-        return _render_rows(rgb, style.palette, tau, ink)
+        return _render_rows(rgb, style.palette, style.ink, tau, ink)
     out = []
     for r0 in range(0, h, ROWS_PER_CHUNK):
         r1 = min(h, r0 + ROWS_PER_CHUNK)
-        block = _render_rows(rgb[..., r0 : min(h, r1 + 1), :], style.palette, tau, ink)
+        rows = rgb[..., r0 : min(h, r1 + 1), :]
+        block = _render_rows(rows, style.palette, style.ink, tau, ink)
         out.append(block[..., : r1 - r0, :])
     return torch.cat(out, dim=-2)
 
@@ -176,8 +227,11 @@ def cel_filter(
     k: int = CEL_COLORS,
     tau: float = CEL_TAU,
     ink: tuple[float, float] | None = CEL_INK,
+    line: float = CEL_LINE,
 ) -> torch.Tensor:
     """What an untrained cel model paints (its change is zero): each photo (B, 3, H, W) in
     [0, 1] in the colours of its style image (B, 3, H', W'), filled with that image's palette
-    and inked. No network: the baseline a trained model must beat (`evaluate`'s "filter")."""
-    return cel_render(torch.zeros_like(photos), photos, cel_style(styles, k), tau, ink)
+    and inked in its line colour. No network: the baseline a trained model must beat
+    (`evaluate`'s "filter")."""
+    style = cel_style(styles, k, line=line)
+    return cel_render(torch.zeros_like(photos), photos, style, tau, ink)

@@ -14,8 +14,9 @@ STYLE_DOMAIN = "AnimeFace"
 
 # The cel output stage's settings (cel.py; chosen in the fifth tuning round, README "The anime
 # recipe"): palette colours, the RGB distances between fills for no ink .. full ink, the
-# softness of the palette snap (softmax of -distance^2 / tau)
-CEL_COLORS, CEL_INK, CEL_TAU = 10, (0.08, 0.2), 0.002
+# softness of the palette snap (softmax of -distance^2 / tau); the share of the style's pixels
+# its line colour is read from (the sixth round)
+CEL_COLORS, CEL_INK, CEL_TAU, CEL_LINE = 10, (0.08, 0.2), 0.002, 0.02
 
 # Fields that decide the network's shape (model.MODEL_ARGS) and the loss net's layers: a run
 # only resumes from a checkpoint whose config agrees on all of them.
@@ -30,6 +31,7 @@ MODEL_FIELDS = (
     "cel_colors",
     "cel_ink",
     "cel_tau",
+    "cel_line",
     "fusion",
     "vgg_layers",
 )
@@ -72,6 +74,7 @@ class TrainConfig:
     cel_colors: int = CEL_COLORS  # palette colours (k-means of the style image)
     cel_ink: tuple[float, ...] = CEL_INK  # RGB distances between fills: no ink .. full ink
     cel_tau: float = CEL_TAU  # softness of the palette snap (softmax of -distance^2 / tau)
+    cel_line: float = CEL_LINE  # share of the style's pixels its ink is read from; 0: darkest
     freeze_encoder: bool = False
     fusion: str = "adain"  # how the style enters: adain (global statistics) | attention (AdaAttN)
     encoder_lr_scale: float = 1.0  # the ViT's lr = lr x this (a pretrained encoder: lower)
@@ -178,6 +181,7 @@ class TrainConfig:
                 "two RGB distances 0 <= no ink < full ink, e.g. [0.08, 0.2]",
             ),
             (self.cel_tau > 0, "cel_tau", "> 0"),
+            (0 <= self.cel_line < 1, "cel_line", "a share of pixels in [0, 1), e.g. 0.02"),
             (self.style_loss in ("mean_std", "gram"), "style_loss", "mean_std|gram"),
             (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
             (self.tv_kind in ("l2", "l1"), "tv_kind", "l2|l1"),
@@ -274,6 +278,7 @@ RECIPE_FIELDS = (
     "cel_colors",
     "cel_ink",
     "cel_tau",
+    "cel_line",
     "fusion",
     "freeze_encoder",
     "vgg_layers",

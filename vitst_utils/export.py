@@ -42,7 +42,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .cel import CelStyle
+from .cel import CelStyle, darkest_colour
 from .checkpoint import SLIM_FORMAT, CheckpointError, strip_prefix
 from .cli import NO_PROTOTYPE_FIX, UsageError, prototype_arg
 from .config import TrainConfig
@@ -114,9 +114,12 @@ class PhotoToAnime(nn.Module):
             self.register_buffer("cel_mean", target.cel.mean.clone())
             self.register_buffer("cel_std", target.cel.std.clone())
             self.register_buffer("cel_palette", target.cel.palette.clone())
+            self.register_buffer("cel_ink", target.cel.ink.clone())
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
-        cel = CelStyle(self.cel_mean, self.cel_std, self.cel_palette) if self.is_cel else None
+        cel = None
+        if self.is_cel:
+            cel = CelStyle(self.cel_mean, self.cel_std, self.cel_palette, self.cel_ink)
         out = transfer(
             self.model, normalize(photo), self.style_mean, self.style_std, self.alpha, cel=cel
         )
@@ -186,6 +189,7 @@ def export_onnx_tiled(
             "mean": target.cel.mean.flatten().tolist(),
             "std": target.cel.std.flatten().tolist(),
             "palette": target.cel.palette[0].tolist(),
+            "line": target.cel.ink[0].tolist(),  # the ink's colour ("ink": its distances)
             "tau": model.cel_tau,
             "ink": list(model.cel_ink),
         }
@@ -216,10 +220,12 @@ class OnnxStylizer:
         self.cel = None
         if "cel" in meta:
             c = meta["cel"]
+            palette = torch.tensor(c["palette"]).view(1, -1, 3)
             self.cel = CelStyle(
                 torch.tensor(c["mean"]).view(1, 3, 1, 1),
                 torch.tensor(c["std"]).view(1, 3, 1, 1),
-                torch.tensor(c["palette"]).view(1, -1, 3),
+                palette,  # an export before the line colour inks in the darkest colour
+                torch.tensor(c["line"]).view(1, 3) if "line" in c else darkest_colour(palette),
             )
 
     @torch.no_grad()

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .cel import CelStyle, cel_render, cel_style
-from .config import CEL_COLORS, CEL_INK, CEL_TAU, TrainConfig
+from .config import CEL_COLORS, CEL_INK, CEL_LINE, CEL_TAU, TrainConfig
 from .function import (
     adaptive_instance_normalization,
     attention_normalization,
@@ -165,6 +165,7 @@ class ViTStyleTransfer(nn.Module):
         cel_colors: int = CEL_COLORS,
         cel_ink: tuple[float, ...] = CEL_INK,
         cel_tau: float = CEL_TAU,
+        cel_line: float = CEL_LINE,
     ):
         """`vit`: a timm ViT (`weights.create_vit`); `image_size`: the training size (style
         images and prototypes are read at it); `vit_name`, `vit_kwargs`: what `vit` is (for
@@ -174,6 +175,7 @@ class ViTStyleTransfer(nn.Module):
         self.vit_kwargs, self.vit_layers = dict(vit_kwargs or {}), tuple(vit_layers)
         self.output_space, self.freeze_encoder = output_space, freeze_encoder
         self.cel_colors, self.cel_ink, self.cel_tau = cel_colors, tuple(cel_ink), cel_tau
+        self.cel_line = cel_line
         if self.vit_layers:  # drop the blocks after the last one used
             vit.prune_intermediate_layers(list(self.vit_layers), prune_norm=False)
         vit.requires_grad_(not freeze_encoder)
@@ -269,8 +271,9 @@ class ViTStyleTransfer(nn.Module):
 
     def cel_style(self, images: torch.Tensor, weights: torch.Tensor | None = None) -> CelStyle:
         """The `CelStyle` of normalised style images (one per image, or one blend with
-        `weights`) with this model's palette size."""
-        return cel_style(to_pixels(images.float()).clamp(0, 1), self.cel_colors, weights)
+        `weights`) with this model's palette size and line share."""
+        pixels = to_pixels(images.float()).clamp(0, 1)
+        return cel_style(pixels, self.cel_colors, weights, line=self.cel_line)
 
     def encode_pair(
         self, content: torch.Tensor, style: torch.Tensor, batched: bool = True
@@ -346,6 +349,7 @@ class ViTStyleTransfer(nn.Module):
                 "mean": every.mean[i].flatten(),
                 "std": every.std[i].flatten(),
                 "palette": every.palette[i],
+                "ink": every.ink[i],
             }
         return proto
 
@@ -365,6 +369,7 @@ MODEL_ARGS = (
     "cel_colors",
     "cel_ink",
     "cel_tau",
+    "cel_line",
 )
 
 

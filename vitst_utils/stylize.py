@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .cel import CelStyle
+from .cel import CelStyle, darkest_colour
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import TrainConfig
 from .cpu_paths import inference_path
@@ -154,13 +154,12 @@ def transfer(
 
 def cel_at_alpha(cel: CelStyle, photos: torch.Tensor, alpha: float) -> CelStyle:
     """`cel` with its colour statistics alpha of the way from each photo's own (normalised
-    (B, 3, H, W)) to the style's; the palette stays."""
+    (B, 3, H, W)) to the style's; the palette and ink stay."""
     if alpha >= 1:
         return cel
     mean, std = calc_mean_std(to_pixels(photos.float()).clamp(0, 1))
-    return CelStyle(
-        alpha * cel.mean + (1 - alpha) * mean, alpha * cel.std + (1 - alpha) * std, cel.palette
-    )
+    mean, std = alpha * cel.mean + (1 - alpha) * mean, alpha * cel.std + (1 - alpha) * std
+    return CelStyle(mean, std, cel.palette, cel.ink)
 
 
 def use_inference_path(model: ViTStyleTransfer, name: str | None = "auto") -> ViTStyleTransfer:
@@ -305,7 +304,7 @@ def style_target(
 
 def target_from_prototype(prototype: dict[str, Any], name: str = "prototype") -> StyleTarget:
     """A `StyleTarget` from a prototype dict (`{"mean": (C,), "std": (C,), ...}`, and a cel
-    model's `"cel": {"mean": (3,), "std": (3,), "palette": (K, 3)}`)."""
+    model's `"cel": {"mean": (3,), "std": (3,), "palette": (K, 3), "ink": (3,)}`)."""
     mean = prototype["mean"].float().reshape(1, -1, 1, 1)
     std = prototype["std"].float().reshape(1, -1, 1, 1)
     return StyleTarget(mean, std, name, cel=prototype_cel(prototype))
@@ -316,10 +315,11 @@ def prototype_cel(prototype: dict[str, Any]) -> CelStyle | None:
     c = prototype.get("cel")
     if not isinstance(c, dict):
         return None
+    palette = c["palette"].float().reshape(1, -1, 3)
+    # a prototype made before the line colour inks in the palette's darkest colour
+    ink = c["ink"].float().reshape(1, 3) if "ink" in c else darkest_colour(palette)
     return CelStyle(
-        c["mean"].float().reshape(1, 3, 1, 1),
-        c["std"].float().reshape(1, 3, 1, 1),
-        c["palette"].float().reshape(1, -1, 3),
+        c["mean"].float().reshape(1, 3, 1, 1), c["std"].float().reshape(1, 3, 1, 1), palette, ink
     )
 
 
