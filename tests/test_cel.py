@@ -1,6 +1,7 @@
-"""The cel output stage (`cel.py`, `output_space="cel"`): the palette, the fills, the ink, the
-colour transfer it starts from, and a cel model on every path that stylises (style images,
-blends, prototypes, windows, alpha, ONNX): an untrained one is exactly the `filter`."""
+"""The cel output stage (`cel.py`, `output_space="cel"`): the palette, the fills, the ink and
+its line colour, the colour transfer it starts from, and a cel model on every path that
+stylises (style images, blends, prototypes, windows, alpha, ONNX): an untrained one is exactly
+the `filter`."""
 
 import re
 
@@ -21,6 +22,7 @@ from vitst_utils.model import build_model
 from vitst_utils.tiling import Tiling
 
 RED, TEAL, NAVY = (0.9, 0.2, 0.2), (0.2, 0.7, 0.7), (0.1, 0.1, 0.3)
+MAROON = (0.45, 0.15, 0.3)  # a coloured line, lighter than navy
 
 
 def _flat(colours, width=12, height=8):
@@ -54,13 +56,38 @@ def test_fills_take_palette_colours_and_ink_marks_only_distinct_neighbours():
     red, teal = out[0, :, 4, 4], out[0, :, 4, 30]
     torch.testing.assert_close(red, torch.tensor(RED), atol=1e-3, rtol=0)
     torch.testing.assert_close(teal, torch.tensor(TEAL), atol=1e-3, rtol=0)
-    ink = torch.tensor(NAVY)  # the darkest palette colour
+    ink = torch.tensor(NAVY)  # bands have no line art: the darkest palette colour
     border = out[0, :, :, 11]  # the last red column meets teal: a 1 px line of ink
     assert torch.allclose(border, ink[:, None].expand_as(border), atol=1e-3)
     assert torch.allclose(out[0, :, :, 10], torch.tensor(RED)[:, None].expand(3, 8), atol=1e-3)
     assert not torch.allclose(out[0, :, :, 23], ink[:, None].expand(3, 8), atol=0.1)  # shades
     fills = CEL.cel_render(torch.zeros_like(photo_px), photo_px, style, 0.002, None)
     assert torch.allclose(fills[0, :, :, 11], torch.tensor(RED)[:, None].expand(3, 8), atol=1e-3)
+
+
+def _line_art(line=MAROON, fills=(RED, TEAL, NAVY)):
+    """Bands of flat `fills` (12 px wide) with a 1 px vertical stroke of `line` in each."""
+    image = _flat(fills, height=24)
+    for x in range(5, image.shape[-1], 12):
+        image[..., x] = torch.tensor(line).view(1, 3, 1)
+    return image
+
+
+def test_the_ink_is_the_styles_line_colour_not_its_darkest_fill():
+    """Coloured line art inks in its colour though a fill (navy) is darker; without strokes,
+    or with `line` 0, the ink is the palette's darkest colour; a blend's is the weighted one."""
+    art = _line_art()
+    torch.testing.assert_close(CEL.cel_style(art, k=4).ink, torch.tensor([MAROON]))
+    assert CEL.cel_style(art, k=4, line=0.0).ink[0].tolist() == pytest.approx(NAVY, abs=0.01)
+    assert CEL.cel_style(_flat([RED, TEAL, NAVY]), k=3).ink[0].tolist() == pytest.approx(NAVY)
+    black = _line_art(line=(0.0, 0.0, 0.0))
+    blend = CEL.cel_style(torch.cat([art, black]), k=4, weights=torch.tensor([0.25, 0.75]))
+    torch.testing.assert_close(blend.ink, 0.25 * torch.tensor([MAROON]))
+    photo_px = _flat([RED, TEAL])
+    lined = CEL.cel_style(_line_art(fills=(RED, TEAL)), k=2)
+    out = CEL.cel_render(torch.zeros_like(photo_px), photo_px, lined, 0.002, (0.08, 0.2))
+    border = out[0, :, :, 11]  # red meets teal: a 1 px line in the style's line colour
+    assert torch.allclose(border, torch.tensor(MAROON)[:, None].expand_as(border), atol=1e-3)
 
 
 def test_a_blurred_edge_comes_out_crisp_in_the_styles_colours():
@@ -82,7 +109,8 @@ def test_pixel_adain_gives_the_style_statistics_and_the_change_moves_colours():
     moved = CEL.pixel_adain(photo_px, mean, std)
     torch.testing.assert_close(moved.mean((2, 3)), torch.full((2, 3), 0.5), atol=1e-4, rtol=0)
     torch.testing.assert_close(moved.std((2, 3)), torch.full((2, 3), 0.1), atol=1e-2, rtol=0)
-    style = CEL.CelStyle(mean, std, torch.tensor([[[0.5, 0.5, 0.5], [0.9, 0.9, 0.9]]]))
+    palette = torch.tensor([[[0.5, 0.5, 0.5], [0.9, 0.9, 0.9]]])
+    style = CEL.CelStyle(mean, std, palette, CEL.darkest_colour(palette))
     flat = torch.full((1, 3, 8, 8), 0.5)
     assert CEL.cel_render(torch.zeros(1, 3, 8, 8), flat, style, 0.002, None).mean() < 0.55
     brighter = CEL.cel_render(torch.full((1, 3, 8, 8), 3.0), flat, style, 0.002, None)
@@ -133,7 +161,7 @@ def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(cel_model,
     own = to_pixels(S.stylize_batch(cel_model, x, target, alpha=0.0))
     px = to_pixels(x).clamp(0, 1)
     mean, std = calc_mean_std(px)
-    kept = CEL.CelStyle(mean, std, target.cel.palette)  # the photo's own colours, the palette
+    kept = CEL.CelStyle(mean, std, target.cel.palette, target.cel.ink)  # own colours, palette
     want = CEL.cel_render(torch.zeros_like(px), px, kept, 0.002, (0.08, 0.2))
     torch.testing.assert_close(own, want, atol=1e-4, rtol=0)
 
@@ -163,6 +191,11 @@ def test_a_cel_prototype_holds_the_medoids_palette_and_old_ones_are_refused(cel_
     assert any(torch.equal(proto["cel"]["palette"], p) for p in palettes)  # one drawing's
     target = S.target_from_prototype(proto)
     assert target.cel.palette.shape == (1, 10, 3)
+    i = next(i for i, p in enumerate(palettes) if torch.equal(proto["cel"]["palette"], p))
+    torch.testing.assert_close(target.cel.ink, cel_model.cel_style(styles[i : i + 1]).ink)
+    before = {**proto, "cel": {k: v for k, v in proto["cel"].items() if k != "ink"}}
+    ink = S.target_from_prototype(before).cel.ink  # made before the line colour: the darkest
+    torch.testing.assert_close(ink, CEL.darkest_colour(target.cel.palette))
     old = {k: proto[k] for k in ("mean", "std", "count")}
     with pytest.raises(P.PrototypeError, match="has no palette.*--save-prototype"):
         P.check_prototype(old, cel_model, "old.pt")
@@ -188,6 +221,7 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
     assert match and float(match.group(1)) < 1e-3
     runner = E.OnnxStylizer(folder)
     assert runner.meta["output_space"] == "cel" and len(runner.meta["cel"]["palette"]) == 10
+    torch.testing.assert_close(runner.cel.ink, S.prototype_cel(proto).ink)
     loaded, _, own = S.load_for_inference(path, cpu_path="fp32")
     x = torch.rand(1, 3, 150, 100, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():

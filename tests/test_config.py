@@ -42,6 +42,7 @@ def test_json_round_trip(tmp_path):
         ({"luma_close": 2}, "luma_close=2 is invalid: use an odd width"),
         ({"output_space": "ink"}, "output_space='ink' is invalid: use normalized|pixels|cel"),
         ({"cel_ink": [0.2, 0.1]}, r"cel_ink=\(0.2, 0.1\) is invalid: use two RGB distances"),
+        ({"cel_line": 1.5}, r"cel_line=1.5 is invalid: use a share of pixels in \[0, 1\)"),
         ({"cel_colors": 1}, "cel_colors=1 is invalid: use at least 2"),
     ],
 )

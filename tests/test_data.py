@@ -426,8 +426,8 @@ def test_gpu_augment_is_the_cpu_transforms(sample_root: Path) -> None:
 
 
 def test_each_family_draws_its_own_faces(tmp_path: Path) -> None:
-    """The three families (tuned on, tuning transfer, reported on) are told apart by their
-    anime faces' mean colour layout; each family's images vary and its marker names it."""
+    """The four families (three tuned on, one reported on) are told apart by their anime
+    faces' mean colour layout; each family's images vary and its marker names it."""
     means = {}
     for family in FAMILIES:
         root = make_sample_dataset(tmp_path / family, {"train": 6}, size=64, family=family)
@@ -441,3 +441,64 @@ def test_each_family_draws_its_own_faces(tmp_path: Path) -> None:
             means[family, domain] = np.mean(ims, axis=0)
     for a, b in itertools.combinations(FAMILIES, 2):
         assert np.abs(means[a, "AnimeFace"] - means[b, "AnimeFace"]).mean() > 10, (a, b)
+
+
+def _family_arrays(family: str, domain: int, n: int = 6, size: int = 64) -> list[np.ndarray]:
+    draw = FAMILIES[family][domain]
+    return [np.asarray(draw(np.random.default_rng([3, i]), size), np.float32) for i in range(n)]
+
+
+@pytest.mark.parametrize("size", [64, 96])
+def test_report_family_heldout2_draws_like_the_others(size: int) -> None:
+    """heldout2 (the report family) keeps the drawers' contract: deterministic for an rng,
+    RGB, `size` wide and about as tall, images that vary."""
+    assert "heldout2" in FAMILIES and set(FAMILIES) >= {"builtin", "transfer", "heldout"}
+    for draw in FAMILIES["heldout2"]:
+        a, b = draw(np.random.default_rng(11), size), draw(np.random.default_rng(11), size)
+        assert a.mode == "RGB" and a.width == size and size <= a.height <= 1.25 * size
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+        assert not np.array_equal(np.asarray(a), np.asarray(draw(np.random.default_rng(12), size)))
+
+
+def test_report_family_heldout2_dataset_cli_and_look(tmp_path: Path) -> None:
+    """Its data set is deterministic and marked as heldout2, the CLI offers it, its photos are
+    smooth and grainy and its anime flat and drawn."""
+    from vitst_utils.sample_data import main
+
+    counts = {"train": 3, "val": 1}
+    a = make_sample_dataset(tmp_path / "a", counts, size=64, seed=2, family="heldout2")
+    b = make_sample_dataset(tmp_path / "b", counts, size=64, seed=2, family="heldout2")
+    assert _digest(a) == _digest(b)
+    assert _digest(a) != _digest(make_sample_dataset(tmp_path / "c", counts, size=64, seed=2))
+    assert '"family": "heldout2"' in (a / SYNTHETIC_MARKER).read_text()
+    assert {p.suffix for p in (a / "CelebA" / "train").iterdir()} == {".jpg"}
+    assert {p.suffix for p in (a / "AnimeFace" / "train").iterdir()} == {".png"}
+
+    def flat(domain: str) -> float:  # share of pixels equal to their right-hand neighbour
+        ims = [np.asarray(load_image(p), np.int16) for p in (a / domain / "train").iterdir()]
+        return float(np.mean([(np.diff(im, axis=1) == 0).all(axis=2).mean() for im in ims]))
+
+    assert flat("AnimeFace") > 0.5 and flat("CelebA") < 0.1
+
+    out = tmp_path / "cli"
+    assert main(["--out", str(out), "--family", "heldout2", "--train", "1", "--val", "0"]) == 0
+    assert '"family": "heldout2"' in (out / SYNTHETIC_MARKER).read_text()
+
+
+def test_report_family_heldout2_looks_unlike_the_tuning_families() -> None:
+    """Visibly its own: low-key photos (darker on average than any tuning family's) and
+    drawings with thick warm-brown line art (far more dark brown pixels than the others)."""
+    tuning = [f for f in FAMILIES if f != "heldout2"]
+
+    def brightness(family: str) -> float:
+        return float(np.mean([im.mean() for im in _family_arrays(family, 0)]))
+
+    def brown(family: str) -> float:  # share of dark, warm pixels: the lines' colour
+        shares = []
+        for im in _family_arrays(family, 1):
+            top = im.max(axis=2)
+            shares.append(((top >= 40) & (top <= 100) & (im[..., 0] > im[..., 2] + 15)).mean())
+        return float(np.mean(shares))
+
+    assert brightness("heldout2") < 0.8 * min(brightness(f) for f in tuning)
+    assert brown("heldout2") > 2 * max(brown(f) for f in tuning)

@@ -2,13 +2,14 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Three families: `builtin` (drawn
-here; the demo trains on it and recipes are tuned on it), `transfer` (`transfer_faces`: what
-carries to another family is tuned on it) and `heldout` (`heldout_faces`: drawn another way
-again, for reporting only). `add_messy_files` writes every kind of junk a real image
+so the whole pipeline runs in seconds without the real data. Four families: three tuning
+families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`) and
+`heldout` (`heldout_faces`), which recipes have been tuned and judged on, and one report family,
+`heldout2` (`heldout2_faces`: drawn another way again), which is only reported on and never
+used to tune or choose anything. `add_messy_files` writes every kind of junk a real image
 folder holds, for tests of the loader.
 
-    python -m vitst_utils.sample_data --out data/heldout --family heldout
+    python -m vitst_utils.sample_data --out data/heldout2 --family heldout2
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from . import heldout_faces, transfer_faces
+from . import heldout2_faces, heldout_faces, transfer_faces
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN
 
 DOMAINS = (CONTENT_DOMAIN, STYLE_DOMAIN)
@@ -150,12 +151,14 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 # --- the dataset -------------------------------------------------------------------------------
 Drawer = Callable[[np.random.Generator, int], Image.Image]
 
-# family -> (photo drawer, anime drawer): `builtin` is trained and tuned on, `transfer` judges
-# what carries over to another family while tuning, `heldout` is only reported on
+# family -> (photo drawer, anime drawer): `builtin`, `transfer` and `heldout` are the tuning
+# families (`builtin` is trained on; the other two judge what carries over to another family);
+# `heldout2` is the report family: only reported on, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
     "heldout": (heldout_faces.draw_photo_face, heldout_faces.draw_anime_face),
+    "heldout2": (heldout2_faces.draw_photo_face, heldout2_faces.draw_anime_face),
 }
 
 
