@@ -2,14 +2,15 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Four families: three tuning
-families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`) and
-`heldout` (`heldout_faces`), which recipes have been tuned and judged on, and one report family,
-`heldout2` (`heldout2_faces`: drawn another way again), which is only reported on and never
-used to tune or choose anything. `add_messy_files` writes every kind of junk a real image
-folder holds, for tests of the loader.
+so the whole pipeline runs in seconds without the real data. Five families: four tuning
+families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
+`heldout` (`heldout_faces`) and `heldout2` (`heldout2_faces`), which recipes have been tuned and
+judged on, and one report family, `heldout3` (`heldout3_faces`: high-key outdoor snapshots and
+lineless soft-painted drawings, unlike all four), which is only reported on and never used to
+tune or choose anything. `add_messy_files` writes every kind of junk a real image folder holds,
+for tests of the loader.
 
-    python -m vitst_utils.sample_data --out data/heldout2 --family heldout2
+    python -m vitst_utils.sample_data --out data/heldout3 --family heldout3
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from . import heldout2_faces, heldout_faces, transfer_faces
+from . import heldout2_faces, heldout3_faces, heldout_faces, transfer_faces
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN
 
 DOMAINS = (CONTENT_DOMAIN, STYLE_DOMAIN)
@@ -151,14 +152,15 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 # --- the dataset -------------------------------------------------------------------------------
 Drawer = Callable[[np.random.Generator, int], Image.Image]
 
-# family -> (photo drawer, anime drawer): `builtin`, `transfer` and `heldout` are the tuning
-# families (`builtin` is trained on; the other two judge what carries over to another family);
-# `heldout2` is the report family: only reported on, never used for tuning or choosing
+# family -> (photo drawer, anime drawer): `builtin`, `transfer`, `heldout` and `heldout2` are the
+# tuning families (`builtin` is trained on; the other three judge what carries over to another
+# family); `heldout3` is the report family: only reported on, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
     "heldout": (heldout_faces.draw_photo_face, heldout_faces.draw_anime_face),
     "heldout2": (heldout2_faces.draw_photo_face, heldout2_faces.draw_anime_face),
+    "heldout3": (heldout3_faces.draw_photo_face, heldout3_faces.draw_anime_face),
 }
 
 

@@ -1,0 +1,451 @@
+"""The third held-out synthetic family: the report family, never seen while tuning.
+
+`builtin`, `transfer`, `heldout` and `heldout2` have all been used to tune recipes, so none of
+them can say any longer whether a recipe generalises. This family is drawn yet another way and
+is for reporting only: never train, tune, stylise, score or choose anything on it. It differs
+from all four in as many independent respects as could be managed. Its photos are high-key
+outdoor phone snapshots: a bright, blurred park, beach or street behind; golden-hour backlight
+(a warm rim round the silhouette, haze, a lens flare, lifted blacks) or flat overcast daylight;
+a big head tilted to one side in a mostly 4:5 frame, cropped close at the top; smiles with
+teeth, freckles, sunglasses; curly hair, a top bun, long hair over the shoulders or a
+headscarf; striped or bright tops; blotchy colour noise and sharpening halos instead of grain
+and blur. Its drawings are lineless, soft-painted pastel illustrations: no outlines anywhere,
+airbrushed gradient shading, ombre hair with a soft ring of light, chibi-like proportions (a
+big round head tilted to one side on a small body, low wide-set eyes with no whites, gradient
+irises with a glow, no nose), rounded scalloped fringes, wavy long hair, buns, bobs or a braid,
+berets, bows and flowers, on watercolour washes, dreamy bokeh or falling petals; nothing in
+them is darker than a deep pastel.
+"""
+
+from __future__ import annotations
+
+import colorsys
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+_SKIN = np.array(
+    [(246, 214, 190), (228, 184, 150), (200, 148, 110), (158, 106, 74), (112, 72, 50)], np.float32
+)
+_HAIR = np.array(
+    [(22, 18, 16), (70, 44, 28), (122, 66, 34), (196, 150, 90), (222, 200, 150), (110, 106, 104)],
+    np.float32,
+)
+_SS = 4  # supersampling of drawn polygons, for anti-aliased edges
+
+
+def _hsv(h: float, s: float, v: float) -> np.ndarray:
+    r, g, b = colorsys.hsv_to_rgb(h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0))
+    return np.array([r, g, b], np.float32) * 255.0
+
+
+def _grid(h: int, w: int) -> np.ndarray:
+    return np.mgrid[0:h, 0:w].astype(np.float32)  # yy, xx
+
+
+def _ellipse(h: int, w: int, cx, cy, rx, ry, soft: float = 1.0) -> np.ndarray:
+    """Ellipse coverage in [0, 1], (h, w), with an edge `soft` pixels wide."""
+    yy, xx = _grid(h, w)
+    d = np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2)
+    return np.clip((1.0 - d) * min(rx, ry) / soft + 0.5, 0.0, 1.0)
+
+
+def _poly(h: int, w: int, pts) -> np.ndarray:
+    """Anti-aliased polygon coverage in [0, 1], (h, w)."""
+    im = Image.new("L", (w * _SS, h * _SS), 0)
+    ImageDraw.Draw(im).polygon([(float(x) * _SS, float(y) * _SS) for x, y in pts], fill=255)
+    return np.asarray(im.reduce(_SS), np.float32) / 255.0
+
+
+def _blur(a: np.ndarray, radius: float) -> np.ndarray:
+    """Gaussian blur of a (h, w) map in [0, 1] or an (h, w, 3) image in [0, 255]."""
+    rgb = a.ndim == 3
+    im = Image.fromarray(np.clip(np.rint(a if rgb else a * 255), 0, 255).astype(np.uint8))
+    out = np.asarray(im.filter(ImageFilter.GaussianBlur(radius)), np.float32)
+    return out if rgb else out / 255.0
+
+
+def _rotate(a: np.ndarray, degrees: float, px: float, py: float) -> np.ndarray:
+    """`a` ((h, w) or (h, w, 3) float) turned by `degrees` anticlockwise about (px, py)."""
+    if a.ndim == 3:
+        return np.stack([_rotate(a[..., c], degrees, px, py) for c in range(a.shape[2])], -1)
+    im = Image.fromarray(a.astype(np.float32))
+    return np.asarray(im.rotate(degrees, Image.BILINEAR, center=(px, py)), np.float32)
+
+
+def _over(img: np.ndarray, alpha: np.ndarray, color) -> None:
+    """Blend `color` (rgb, or an (h, w, 3) array) into `img` in place with coverage `alpha`."""
+    a = alpha[..., None]
+    img[:] = img * (1.0 - a) + np.asarray(color, np.float32) * a
+
+
+class _Layer:
+    """A premultiplied RGBA layer that shapes are painted onto, then turned and composited."""
+
+    def __init__(self, h: int, w: int) -> None:
+        self.rgb = np.zeros((h, w, 3), np.float32)
+        self.cover = np.zeros((h, w), np.float32)
+
+    def put(self, a: np.ndarray, color) -> None:
+        _over(self.rgb, a, color)
+        self.cover = self.cover * (1.0 - a) + a
+
+    def turned(self, degrees: float, px: float, py: float) -> _Layer:
+        self.rgb = _rotate(self.rgb, degrees, px, py)
+        self.cover = _rotate(self.cover, degrees, px, py)
+        return self
+
+    def onto(self, img: np.ndarray, margin: int) -> None:
+        """Composite over `img`, which this layer overhangs by `margin` pixels on every side."""
+        h, w = img.shape[:2]
+        cover = self.cover[margin : margin + h, margin : margin + w, None]
+        img[:] = img * (1.0 - cover) + self.rgb[margin : margin + h, margin : margin + w]
+
+
+# --- photos ------------------------------------------------------------------------------------
+def _outdoors(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """A bright, out-of-focus outdoor scene: a park, a beach or a street under a pale sky."""
+    yy, xx = _grid(h, w)
+    horizon = h * rng.uniform(0.3, 0.55)
+    t = np.clip(yy / horizon, 0.0, 1.0)[..., None]
+    sky, low = _hsv(rng.uniform(0.54, 0.62), rng.uniform(0.2, 0.45), 0.95), _hsv(0.58, 0.06, 1)
+    img = sky * (1 - t) + low * t
+    below = yy > horizon
+    kind = int(rng.integers(3))
+    if kind == 0:  # a park: a line of trees on the horizon, grass below
+        img[below] = _hsv(rng.uniform(0.2, 0.3), rng.uniform(0.35, 0.6), rng.uniform(0.5, 0.75))
+        for _ in range(int(rng.integers(4, 8))):
+            r = w * rng.uniform(0.1, 0.22)
+            tree = _hsv(rng.uniform(0.22, 0.33), rng.uniform(0.4, 0.7), rng.uniform(0.3, 0.65))
+            _over(img, _ellipse(h, w, rng.uniform(0, w), horizon - 0.4 * r, r, 1.2 * r), tree)
+    elif kind == 1:  # a beach: the sea, then sand, sun glints on the water
+        sea_end = horizon + h * rng.uniform(0.08, 0.16)
+        img[below] = _hsv(rng.uniform(0.5, 0.58), rng.uniform(0.4, 0.7), rng.uniform(0.6, 0.85))
+        img[yy > sea_end] = _hsv(rng.uniform(0.09, 0.12), rng.uniform(0.2, 0.35), 0.95)
+        img[(np.sin(xx * 1.7 + yy * 5.3) > 0.85) & below & (yy < sea_end)] = 250.0
+    else:  # a street: pale house fronts with rows of windows, a pavement
+        x = -w * rng.uniform(0, 0.2)
+        while x < w:
+            bw, top = w * rng.uniform(0.18, 0.4), h * rng.uniform(-0.1, 0.3)
+            front = (xx >= x) & (xx < x + bw) & (yy > top) & ~below
+            img[front] = _hsv(rng.uniform(), rng.uniform(0.05, 0.3), rng.uniform(0.7, 0.95))
+            px, py = w * rng.uniform(0.06, 0.1), h * rng.uniform(0.08, 0.12)
+            img[front & ((xx - x) % px < 0.5 * px) & ((yy - top) % py < 0.55 * py)] *= 0.7
+            x += bw
+        img[below] = _hsv(0.08, 0.05, rng.uniform(0.6, 0.8))
+    return _blur(img, w * rng.uniform(0.035, 0.06))
+
+
+def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
+    """A high-key outdoor snapshot: backlit or overcast, head tilted, phone noise, sharpened."""
+    w, h = size, round(size * (1.25 if rng.uniform() < 0.7 else 1.0))
+    golden = rng.uniform() < 0.55  # golden-hour backlight, else flat overcast light
+    tint = np.array([1.07, 0.97, 0.82] if golden else [0.95, 0.99, 1.05], np.float32)
+    img = _outdoors(rng, h, w) * tint
+    o = w // 3  # the sitter is drawn with a margin all round, so the tilt cuts nothing off
+    H, W = h + 2 * o, w + 2 * o
+    yy, xx = _grid(H, W)
+
+    rx = w * rng.uniform(0.24, 0.29)
+    ry = rx * rng.uniform(1.22, 1.36)
+    cx, cy = o + w * rng.uniform(0.4, 0.6), o + h * rng.uniform(-0.02, 0.08) + 1.15 * ry
+    skin = _SKIN[rng.integers(len(_SKIN))] * rng.uniform(0.92, 1.06) + rng.normal(0, 5, 3)
+    hair = _HAIR[rng.integers(len(_HAIR))] * rng.uniform(0.85, 1.15)
+    style = int(rng.integers(5))  # long, top bun, curly, short, headscarf
+    scarf = _hsv(rng.uniform(), rng.uniform(0.3, 0.7), rng.uniform(0.45, 0.9))
+    E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
+    body, fig = _Layer(H, W), _Layer(H, W)  # the shoulders stay put, the head tilts
+
+    # a bright top, plain or striped, with a scoop neckline
+    top = _hsv(rng.uniform(), rng.uniform(0.2, 0.85), rng.uniform(0.55, 1.0))
+    if rng.uniform() < 0.4:
+        period = h * rng.uniform(0.04, 0.07)
+        dark = 0.35 + 0.3 * rng.uniform()
+        top = top * np.where(np.sin(2 * np.pi * yy / period) > 0, 1.0, dark)[..., None]
+    body.put(E(cx, cy + 2.25 * ry, 2.6 * rx, 1.3 * ry, 2), top)
+    body.put(E(cx, cy + 1.25 * ry, 0.6 * rx, 0.3 * ry, 2) * (yy > cy + 0.9 * ry), skin * 0.95)
+    fig.put(E(cx, cy + 0.95 * ry, 0.45 * rx, 0.6 * ry, 2), skin * 0.88)  # neck
+    curls = hair * (0.7 + 0.6 * _blur(rng.uniform(size=(H, W)), 0.6))[..., None]
+    if style == 0:  # long hair, behind the head
+        fig.put(E(cx, cy + 0.45 * ry, 1.25 * rx, 1.45 * ry, 2), hair * 0.8)
+    elif style == 2:  # a big curly volume
+        fig.put(E(cx, cy - 0.1 * ry, 1.55 * rx, 1.22 * ry, 2), curls)
+    elif style == 4:  # a headscarf round the face and over the neck
+        fig.put(np.maximum(E(cx, cy, 1.32 * rx, 1.2 * ry, 2), E(cx, cy + ry, rx, 0.6 * ry)), scarf)
+    else:
+        for s in (-1, 1):  # ears
+            fig.put(E(cx + s * 0.98 * rx, cy + 0.05 * ry, 0.15 * rx, 0.22 * ry), skin * 0.9)
+    face = np.maximum(E(cx, cy, rx, 0.95 * ry), E(cx, cy + 0.35 * ry, 0.76 * rx, 0.65 * ry))
+    fig.put(face, skin)
+
+    # features: squinting eyes or sunglasses, a smile, perhaps freckles
+    ey = cy + 0.02 * ry
+    for s in (-1, 1):
+        ex = cx + s * 0.38 * rx
+        fig.put(E(ex, ey - 0.17 * ry, 0.2 * rx, 0.04 * ry), hair * 0.6 + 20)  # brows
+        fig.put(E(ex, ey, 0.14 * rx, 0.045 * ry), (225, 222, 215))
+        fig.put(E(ex, ey, 0.065 * rx, 0.045 * ry), rng.uniform(25, 90, 3))
+        fig.put(E(ex, ey - 0.045 * ry, 0.15 * rx, 0.02 * ry), skin * 0.7)  # the upper lid
+    if rng.uniform() < 0.2:  # sunglasses, the sky mirrored in them
+        sky = 35 + 150 * np.clip((cy - yy) / (0.3 * ry) + 0.5, 0, 1)[..., None] * tint
+        for s in (-1, 1):
+            fig.put(E(cx + s * 0.4 * rx, ey + 0.02 * ry, 0.3 * rx, 0.17 * ry, 1.5), sky)
+        fig.put(E(cx, ey - 0.06 * ry, 0.16 * rx, 0.025 * ry), (40, 35, 30))
+    fig.put(E(cx + 0.03 * rx, cy + 0.24 * ry, 0.08 * rx, 0.13 * ry, 2.5), skin * 0.82)  # nose
+    lips = skin * np.array([0.85, 0.56, 0.56]) * rng.uniform(0.85, 1.05)
+    my = cy + 0.55 * ry
+    if rng.uniform() < 0.55:  # a smile with teeth
+        fig.put(E(cx, my, 0.3 * rx, 0.1 * ry) * (yy > my - 0.06 * ry), lips)
+        fig.put(E(cx, my, 0.24 * rx, 0.055 * ry) * (yy > my - 0.03 * ry), (236, 232, 222))
+    else:
+        fig.put(E(cx, my, 0.26 * rx, 0.05 * ry), lips)
+    if rng.uniform() < 0.3:
+        for _ in range(int(rng.integers(8, 16))):
+            fx = cx + rng.choice([-1, 1]) * rng.uniform(0.2, 0.6) * rx
+            dot = E(fx, cy + rng.uniform(0.1, 0.35) * ry, 0.035 * rx, 0.035 * rx, 0.8)
+            fig.put(dot * 0.6, skin * 0.72)
+
+    # the front of the hair: a crown less a rounded forehead, parted a little to one side
+    part = rng.uniform(-0.15, 0.15) * rx
+    forehead = E(cx + part, cy + 0.3 * ry, 0.9 * rx, 0.9 * ry, 2)
+    cap = np.clip(E(cx, cy - 0.25 * ry, 1.07 * rx, 0.92 * ry, 2) - forehead, 0, 1)
+    if style == 0:  # a side parting; strands falling down the front of both shoulders
+        fig.put(cap, hair)
+        for s in (-1, 1):
+            fig.put(E(cx + s * 1.02 * rx, cy + 0.85 * ry, 0.28 * rx, 1.05 * ry, 2), hair * 0.9)
+    elif style == 1:  # hair pulled back into a bun on top
+        fig.put(E(cx, cy - 1.1 * ry, 0.45 * rx, 0.32 * ry, 2), hair * 0.95)
+        fig.put(cap, hair)
+    elif style == 2:
+        fig.put(E(cx, cy - 0.62 * ry, 1.2 * rx, 0.52 * ry, 2), curls)
+    elif style == 3:
+        crop = E(cx, cy - 0.3 * ry, 1.04 * rx, 0.85 * ry, 2) - E(cx, cy + 0.2 * ry, 0.92 * rx, ry)
+        fig.put(np.clip(crop, 0, 1), hair)
+    else:
+        fig.put(E(cx, cy - 0.72 * ry, 1.12 * rx, 0.55 * ry, 2), scarf)
+
+    # light: soft daylight from the front (backlit) or from above (overcast)
+    hx, hy = (xx - cx) / (1.1 * rx), (yy - cy) / (1.15 * ry)
+    hz = np.sqrt(np.clip(1 - hx**2 - hy**2, 0.0, 1.0))
+    lx = rng.uniform(-0.3, 0.3)
+    lit = hx * lx - hy * (0.15 if golden else 0.7) + hz * (0.95 if golden else 0.7)
+    head = E(cx, cy, 1.1 * rx, 1.15 * ry, 3)
+    falloff = 0.72 + 0.28 * _blur(fig.cover, 0.05 * w)
+    shade = head * (0.55 + 0.45 * np.clip(lit, 0, 1)) + (1 - head) * falloff
+    fig.rgb *= shade[..., None] * tint
+    body.rgb *= (0.72 + 0.28 * _blur(body.cover, 0.05 * w))[..., None] * tint
+    tilt = rng.uniform(5, 15) * rng.choice([-1, 1])
+    body.onto(img, o)
+    fig.turned(tilt, cx, cy + 0.95 * ry).onto(img, o)
+    cover = (1 - (1 - body.cover) * (1 - fig.cover))[o : o + h, o : o + w]
+    yy, xx = _grid(h, w)  # the frame's own, for light that falls on the whole picture
+
+    if golden:  # a warm rim round the silhouette, haze and a flare from the low sun
+        sx, sy = w * rng.uniform(0.0, 1.0), h * rng.uniform(-0.2, 0.1)
+        near = np.clip(1.2 - np.sqrt((xx - sx) ** 2 + (yy - sy) ** 2) / h, 0, 1)
+        rim = _blur(np.clip(cover - _blur(cover, 0.04 * w), 0, 1), 0.01 * w) * near
+        img += (rim * rng.uniform(250, 400))[..., None] * np.array([1.0, 0.82, 0.55])
+        haze = np.exp(-(((xx - sx) ** 2 + (yy - sy) ** 2) / (0.5 * w) ** 2)) * rng.uniform(0.4, 0.8)
+        _over(img, haze, (255, 236, 200))
+        for f in rng.uniform(0.6, 1.6, 3):
+            fx, fy, fr = sx + f * (w / 2 - sx), sy + f * (h / 2 - sy), w * rng.uniform(0.04, 0.1)
+            ghost = _ellipse(h, w, fx, fy, fr, fr, fr * 0.6) * 0.14
+            _over(img, ghost, _hsv(rng.uniform(0.02, 0.12), 0.45, 1.0))
+        img = img * 0.86 + np.array([255.0, 232.0, 200.0]) * 0.14  # lifted, milky blacks
+    else:  # overcast: flat, a little washed out
+        lum = img.mean(axis=2, keepdims=True)
+        img = (lum + 0.8 * (img - lum)) * 0.9 + 30.0
+
+    # a phone's processing: blotchy colour noise, a little luma noise, over-sharpened
+    blotch = rng.normal(128, rng.uniform(3, 6), (max(4, h // 3), max(4, w // 3), 3))
+    blotch = Image.fromarray(np.clip(np.rint(blotch), 0, 255).astype(np.uint8))
+    img += np.asarray(blotch.resize((w, h), Image.BILINEAR), np.float32) - 128.0
+    img += rng.normal(0.0, 2.5, (h, w, 1))
+    out = Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8))
+    sharpen = ImageFilter.UnsharpMask(rng.uniform(1.0, 2.0), int(rng.uniform(70, 140)), 1)
+    return out.filter(sharpen)
+
+
+# --- anime -------------------------------------------------------------------------------------
+def _dreamy(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    """Soft painted backgrounds: watercolour washes on paper, bokeh, or falling petals."""
+    yy, xx = _grid(h, w)
+    kind = int(rng.integers(3))
+    a = _hsv(rng.uniform(), rng.uniform(0.04, 0.18), rng.uniform(0.93, 1.0))
+    b = _hsv(rng.uniform(), rng.uniform(0.12, 0.3), rng.uniform(0.88, 1.0))
+    t = np.clip((xx / w + yy / h) / 2 + rng.uniform(-0.2, 0.2), 0, 1)[..., None]
+    img = a * (1 - t) + b * t if kind else np.broadcast_to(a, (h, w, 3)).copy()
+    if kind == 0:  # watercolour washes, each a few overlapping soft blobs
+        for _ in range(int(rng.integers(3, 6))):
+            x, y, r = rng.uniform(0, w), rng.uniform(0, h), w * rng.uniform(0.15, 0.3)
+            blob = np.zeros((h, w), np.float32)
+            for _ in range(3):
+                ox, oy = rng.normal(0, 0.4 * r, 2)
+                blob = np.maximum(blob, _ellipse(h, w, x + ox, y + oy, r, r * rng.uniform(0.6, 1)))
+            wash = _hsv(rng.uniform(), rng.uniform(0.2, 0.4), rng.uniform(0.85, 1.0))
+            _over(img, _blur(blob, 0.15 * r) * rng.uniform(0.3, 0.6), wash)
+    elif kind == 1:  # bokeh: soft light discs
+        for _ in range(int(rng.integers(6, 12))):
+            x, y, r = rng.uniform(0, w), rng.uniform(0, h), w * rng.uniform(0.04, 0.1)
+            disc = _ellipse(h, w, x, y, r, r, 0.4 * r) * rng.uniform(0.3, 0.6)
+            _over(img, disc, _hsv(rng.uniform(), 0.15, 1.0))
+    else:  # falling petals, pale at the tip
+        hue = rng.choice([0.95, 0.0, 0.15, 0.55])
+        for _ in range(int(rng.integers(8, 16))):
+            x, y, r = rng.uniform(0, w), rng.uniform(0, h), w * rng.uniform(0.025, 0.045)
+            petal = _ellipse(h, w, x, y, r * rng.uniform(1.2, 1.8), r)
+            fade = np.clip((xx - x) / (3 * r) + 0.5, 0, 1)[..., None]
+            _over(img, petal, _hsv(hue, 0.35, 1.0) * (1 - fade) + 255.0 * fade)
+    return img
+
+
+def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
+    """A lineless soft-painted chibi-like portrait: pastel, airbrushed, head tilted, no lines."""
+    w, h = size, round(size * rng.choice([1.0, 1.125, 1.25]))
+    img = _dreamy(rng, h, w)
+    o = w // 3  # drawn with a margin all round, so the tilt cuts nothing off
+    H, W = h + 2 * o, w + 2 * o
+    yy, xx = _grid(H, W)
+    E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
+    rx = w * rng.uniform(0.29, 0.34)
+    ry = rx * rng.uniform(0.9, 1.0)
+    cx, cy = o + w * rng.uniform(0.44, 0.56), o + h * rng.uniform(0.37, 0.43)
+    lx = int(rng.choice([-1, 1]))  # the light's side
+    k = max(2, round(0.12 * rx))  # how far soft shadows reach
+    soft = 0.8 * k
+
+    hue = rng.uniform()
+    if rng.uniform() < 0.2:  # dark hair, still a pastel: a greyed navy or plum
+        hair = _hsv(rng.uniform(0.62, 0.85), rng.uniform(0.25, 0.4), rng.uniform(0.5, 0.6))
+    else:
+        hair = _hsv(hue, rng.uniform(0.15, 0.45), rng.uniform(0.82, 0.98))
+    tips = _hsv(hue + rng.uniform(-0.15, 0.15), rng.uniform(0.25, 0.5), rng.uniform(0.8, 1.0))
+    ombre = np.clip((yy - cy) / (2.2 * ry) + 0.3, 0, 1)[..., None]
+    hair_col = hair * (1 - ombre) + tips * ombre
+    hair_sh = hair_col * np.array([0.8, 0.8, 0.9])
+    skin = _hsv(rng.uniform(0.03, 0.07), rng.uniform(0.08, 0.16), 1.0)
+    skin_sh = _hsv(rng.uniform(0.0, 0.03), rng.uniform(0.22, 0.3), 0.94)
+    cloth = _hsv(rng.uniform(), rng.uniform(0.12, 0.35), rng.uniform(0.85, 0.98))
+    accent = _hsv(rng.uniform(), rng.uniform(0.35, 0.55), rng.uniform(0.85, 0.98))
+
+    def shaded(m: np.ndarray, base, dark) -> np.ndarray:
+        """`base` turning softly to `dark` away from the light (np.roll's wrap: in the margin)."""
+        s = (m * (1 - _blur(np.roll(m, (-k, lx * k), (0, 1)), soft)))[..., None]
+        return np.asarray(base, np.float32) * (1 - s) + np.asarray(dark, np.float32) * s
+
+    def bow(layer: _Layer, bx: float, by: float, r: float, tall: float) -> None:
+        for t in (-1, 1):
+            m = _poly(H, W, [(bx, by), (bx + t * r, by - tall * r), (bx + t * r, by + tall * r)])
+            layer.put(m, shaded(m, accent, accent * 0.8))
+        layer.put(E(bx, by, 0.17 * r, 0.18 * r), accent * 0.9)
+
+    back, body, head = _Layer(H, W), _Layer(H, W), _Layer(H, W)
+
+    # hair behind: long and wavy, a bob with flicked ends, twin buns, or a side braid
+    style = int(rng.integers(4))
+    if style == 0:
+        n = 12
+        ys = np.linspace(cy - 0.4 * ry, cy + rng.uniform(1.8, 2.6) * ry, n)
+        wave = np.sin(np.linspace(0, rng.uniform(3, 5) * np.pi, n)) * 0.12 * rx
+        left = [(cx - 1.15 * rx - 0.2 * rx * i / n + wave[i], y) for i, y in enumerate(ys)]
+        right = [(cx + 1.15 * rx + 0.2 * rx * i / n - wave[i], y) for i, y in enumerate(ys)]
+        m = _poly(H, W, left + right[::-1])
+    elif style == 1:
+        m = E(cx, cy + 0.05 * ry, 1.3 * rx, 1.05 * ry) * (yy < cy + 0.8 * ry)
+        for s in (-1, 1):
+            m = np.maximum(m, E(cx + s * 1.1 * rx, cy + 0.72 * ry, 0.35 * rx, 0.18 * ry))
+    else:
+        m = E(cx, cy + 0.1 * ry, 1.22 * rx, 1.08 * ry)
+        if style == 2:
+            for s in (-1, 1):
+                m = np.maximum(m, E(cx + s * 0.95 * rx, cy - 0.95 * ry, 0.42 * rx, 0.42 * rx))
+    back.put(m, shaded(m, hair_col, hair_sh))
+
+    # a small body: narrow shoulders, a neck, a big bow or a round white collar
+    m = E(cx, cy + 2.05 * ry, 1.35 * rx, 1.05 * ry) * np.clip(yy - (cy + 0.95 * ry), 0, 1)
+    body.put(m, shaded(m, cloth, cloth * 0.85))
+    body.put(E(cx, cy + 0.95 * ry, 0.24 * rx, 0.35 * ry), skin_sh)
+    if rng.uniform() < 0.5:
+        bow(body, cx, cy + 1.18 * ry, 0.42 * rx, 0.45)
+    else:
+        for s in (-1, 1):
+            m = E(cx + s * 0.3 * rx, cy + 1.1 * ry, 0.34 * rx, 0.16 * ry)
+            body.put(m, shaded(m, (252, 252, 250), (225, 225, 240)))
+
+    if style == 3:  # the braid falls over one shoulder, a ribbon at its end
+        s = float(rng.choice([-1.0, 1.0]))
+        for i in range(5):
+            bx, by = cx + s * (0.95 - 0.05 * i) * rx, cy + (0.45 + 0.33 * i) * ry
+            m = E(bx, by, (0.24 - 0.02 * i) * rx, 0.2 * ry)
+            head.put(m, shaded(m, hair_col, hair_sh))
+        head.put(E(bx, by + 0.25 * ry, 0.14 * rx, 0.08 * ry), accent)
+    # the face: a wide round head with a soft small chin, airbrushed shadow and big blush
+    face = np.maximum(E(cx, cy, rx, 0.92 * ry), E(cx, cy + 0.3 * ry, 0.8 * rx, 0.7 * ry))
+    head.put(face, shaded(face, skin, skin_sh))
+    for s in (-1, 1):
+        blush = E(cx + s * 0.58 * rx, cy + 0.42 * ry, 0.24 * rx, 0.12 * ry, 0.2 * rx)
+        head.put(blush * 0.5, _hsv(0.97, 0.35, 1.0))
+
+    # low, wide-set eyes, no whites: a gradient iris, a glow, a soft pupil, two highlights
+    eye_hue = rng.uniform()
+    deep = _hsv(eye_hue, rng.uniform(0.45, 0.7), rng.uniform(0.42, 0.52))
+    light = _hsv(eye_hue + 0.05, rng.uniform(0.3, 0.5), 1.0)
+    lash = _hsv(rng.choice([hue, eye_hue]), 0.5, 0.45)
+    ew, eh = rx * rng.uniform(0.19, 0.23), ry * rng.uniform(0.26, 0.32)
+    ey = cy + rng.uniform(0.2, 0.28) * ry
+    for s in (-1, 1):
+        ex = cx + s * rng.uniform(0.44, 0.5) * rx
+        eye = E(ex, ey, ew, eh) * np.clip((yy - (ey - 0.82 * eh)) / 1.5, 0, 1)
+        t = np.clip((yy - (ey - eh)) / (2 * eh), 0, 1)[..., None]
+        head.put(eye, deep * (1 - t) + light * t)
+        head.put(E(ex, ey + 0.45 * eh, 0.65 * ew, 0.35 * eh, 0.3 * ew) * eye * 0.7, light)
+        head.put(E(ex, ey + 0.05 * eh, 0.45 * ew, 0.5 * eh, 0.2 * ew) * 0.8, deep * 0.95)
+        head.put(E(ex - lx * 0.3 * ew, ey - 0.35 * eh, 0.34 * ew, 0.26 * eh), (255, 255, 255))
+        head.put(E(ex + lx * 0.35 * ew, ey + 0.4 * eh, 0.14 * ew, 0.14 * ew), (255, 255, 255))
+        lid, under = E(ex, ey - 0.06 * eh, 1.15 * ew, eh), E(ex, ey + 0.14 * eh, ew, eh)
+        head.put(np.clip(lid - under, 0, 1) * (yy < ey - 0.3 * eh), lash)  # a soft crescent
+        flick = [(ex + s * 0.85 * ew, ey - 0.7 * eh), (ex + s * 1.35 * ew, ey - 0.75 * eh)]
+        head.put(_poly(H, W, flick + [(ex + s * 1.05 * ew, ey - 0.45 * eh)]), lash)
+    my = cy + rng.uniform(0.6, 0.68) * ry
+    if rng.uniform() < 0.5:  # a small open mouth, or a tiny smile
+        head.put(E(cx, my, 0.1 * rx, 0.07 * ry) * (yy > my - 0.01 * ry), _hsv(0.98, 0.45, 0.82))
+        head.put(E(cx, my + 0.05 * ry, 0.06 * rx, 0.03 * ry), _hsv(0.97, 0.3, 0.97))
+    else:
+        lo, hi = (E(cx, my - d * ry, 0.1 * rx, 0.08 * ry) for d in (0.05, 0.09))
+        head.put(np.clip(lo - hi, 0, 1), _hsv(0.99, 0.45, 0.75))
+
+    # the fringe: a crown ending in rounded scallops that cast a soft shadow; side locks
+    fringe = E(cx, cy - 0.3 * ry, 1.1 * rx, 0.92 * ry) * np.clip(cy - 0.28 * ry - yy + 0.5, 0, 1)
+    n = int(rng.integers(4, 7))
+    r = 1.05 * rx / n
+    for x in np.linspace(cx - rx + r, cx + rx - r, n):
+        fringe = np.maximum(fringe, E(x, cy - 0.3 * ry + rng.uniform(0.0, 0.12) * ry, r, 1.1 * r))
+    for s in (-1, 1):
+        fringe = np.maximum(fringe, E(cx + s * 1.0 * rx, cy + 0.25 * ry, 0.2 * rx, 0.62 * ry))
+    cast = _blur(np.roll(fringe, k, 0), soft) * face * (1 - fringe)
+    head.put(cast * 0.7, skin_sh)
+    head.put(fringe, shaded(fringe, hair_col, hair_sh))
+    ring = np.sqrt(((xx - cx) / (0.85 * rx)) ** 2 + ((yy - cy + 0.25 * ry) / (0.75 * ry)) ** 2)
+    ring = np.clip(1 - np.abs(ring - 1) / 0.12, 0, 1) * (yy < cy - 0.6 * ry) * fringe
+    head.put(_blur(ring, 0.6) * 0.6, (255, 255, 255))  # the soft ring of light
+
+    # an accessory: a beret, a bow, a flower, or nothing
+    acc = int(rng.integers(4))
+    s = float(rng.choice([-1.0, 1.0]))
+    if acc == 0:
+        m = E(cx + s * 0.25 * rx, cy - 0.98 * ry, 0.95 * rx, 0.36 * ry)
+        head.put(m, shaded(m, accent, accent * 0.8))
+        head.put(E(cx + s * 0.3 * rx, cy - 1.36 * ry, 0.07 * rx, 0.07 * rx), accent * 0.85)
+    elif acc == 1:
+        bow(head, cx + s * 0.75 * rx, cy - 0.85 * ry, 0.38 * rx, 0.55)
+    elif acc == 2:
+        fx, fy, r = cx + s * 0.8 * rx, cy - 0.7 * ry, 0.13 * rx
+        for a in np.linspace(0, 2 * np.pi, 5, endpoint=False):
+            head.put(E(fx + r * np.cos(a), fy + r * np.sin(a), r, r), accent)
+        head.put(E(fx, fy, 0.6 * r, 0.6 * r), _hsv(0.14, 0.5, 1.0))
+
+    tilt, pivot = rng.uniform(-16, 16), (cx, cy + 0.95 * ry)
+    back.turned(tilt, *pivot).onto(img, o)
+    body.onto(img, o)
+    head.turned(tilt, *pivot).onto(img, o)
+    return Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8))
