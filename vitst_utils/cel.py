@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from .config import CEL_COLORS, CEL_INK, CEL_LINE, CEL_TAU
 from .function import adain_from_stats, calc_mean_std, in_fp32
 
-LUMA = (0.299, 0.587, 0.114)  # Rec. 601: which palette colour is the darkest (the ink)
+LUMA = (0.299, 0.587, 0.114)  # Rec. 601 luma: what is dark (line art, the darkest colour)
 ROWS_PER_CHUNK = 512  # rendering works on row blocks: memory linear in the picture's width
 LINE_WINDOW = 5  # the top-hat's closing window: strokes up to 4 px wide count as lines
 LINE_MIN = 0.05  # a style whose strongest strokes stand out less (luma) has no line art

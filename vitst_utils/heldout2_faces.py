@@ -1,15 +1,15 @@
-"""The second held-out synthetic family: the report family, never seen while tuning.
+"""The `heldout2` synthetic family: written for the sixth tuning round as its report family,
+judged once (README, "The anime recipe"), a tuning family since, when `heldout3` took over.
 
-`builtin`, `transfer` and `heldout` have all been used to tune recipes, so none of them can say
-any longer whether a recipe generalises. This family is drawn yet another way and is for
-reporting only: never train, tune or choose anything on it. Its photos are low-key three-quarter
-portraits, cropped close and placed off-centre: a warm or cool key light from one side and a
-rim light of the opposite temperature on the other, a dark room with a blurred window, blinds
-shadows or a split-tone wash behind, film grain, beanies and earrings, ginger, platinum, grey
-or dyed hair. Its drawings are modern key-visual anime, also turned three-quarters: brown
-lines, thick round the silhouette and thicker on the shadow side, thin and colour-matched
-inside; hard two-tone cel shadows and cast hair shadows; pointed fringe locks, sidelocks,
-ponytails and an ahoge; almond eyes with a heavy upper lid, gradient irises and two
+`builtin`, `transfer` and `heldout` had all been used to tune recipes, so none of them could say
+any longer whether a recipe generalises; this family is drawn yet another way. Its photos are
+low-key three-quarter portraits, cropped close and placed off-centre: a warm or cool key light
+from one side and a rim light of the opposite temperature on the other, a dark room with a
+blurred window, blinds shadows or a split-tone wash behind, film grain, beanies and earrings,
+ginger, platinum, grey or dyed hair. Its drawings are modern key-visual anime, also turned
+three-quarters: brown lines, thick round the silhouette and thicker on the shadow side, thin and
+colour-matched inside; hard two-tone cel shadows and cast hair shadows; pointed fringe locks,
+sidelocks, ponytails and an ahoge; almond eyes with a heavy upper lid, gradient irises and two
 highlights; hatched blush; cat ears or hair clips; hoodies; sky, sunset or framed-card
 backgrounds; vivid or muted sepia palettes.
 """

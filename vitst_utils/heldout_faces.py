@@ -1,12 +1,12 @@
-"""The held-out synthetic family: faces drawn another way, for reporting only, never tuning.
+"""The `heldout` synthetic family: faces drawn another way; reported on in the fourth and fifth
+tuning rounds, a tuning family since the sixth (README, "The anime recipe"), when `heldout2`
+and then `heldout3` took over reporting.
 
 `sample_data`'s built-in family is what recipes and weights are tuned on. This family changes
 everything a recipe could over-fit to: photos get textured, vignetted backgrounds, shoulders,
 side lighting with a colour cast, long hair and sensor noise; anime faces get pastel or dark
 palettes, thin coloured line art, round faces with shoulders, bob or twin-tail hair, tall
-two-tone eyes with eyebrows and blush, cel shadows and patterned backgrounds. Numbers on it say
-whether a recipe generalises (README, "How it was tuned"); `transfer_faces` is the other
-family a recipe may be tuned on.
+two-tone eyes with eyebrows and blush, cel shadows and patterned backgrounds.
 """
 
 from __future__ import annotations
