@@ -44,7 +44,7 @@ def test_cache_holds_the_resized_images_and_serves_uint8_crops(folder, tmp_path)
     assert cache.image(1).shape == (SIZE, SIZE * 4 // 3, 3)
     from torchvision import transforms
 
-    want = np.asarray(transforms.Resize(SIZE)(Image.open(ds.files[1]).convert("RGB")))
+    want = np.array(transforms.Resize(SIZE)(Image.open(ds.files[1]).convert("RGB")))
     assert np.array_equal(cache.image(1), want)  # exactly what the train transform's Resize gives
     crop = cache[1]
     assert crop.dtype == torch.uint8 and crop.shape == (3, SIZE, SIZE)
