@@ -32,6 +32,17 @@ def test_json_round_trip(tmp_path):
     assert json.loads(c.to_json())["decoder_channels"] == [64, 32, 16, 16]
 
 
+def test_a_cel_config_from_before_the_line_colour_keeps_its_ink():
+    """A cel run saved before `cel_line` existed inked in the palette's darkest colour (0); a
+    new one reads the style's line colour; a non-cel config gets the default."""
+    demo = get_preset("demo").to_dict()
+    assert demo["output_space"] == "cel" and TrainConfig.from_dict(demo).cel_line == 0.02
+    old = {k: v for k, v in demo.items() if k != "cel_line"}
+    assert TrainConfig.from_dict(old).cel_line == 0.0
+    seed = {k: v for k, v in get_preset("seed").to_dict().items() if k != "cel_line"}
+    assert TrainConfig.from_dict(seed).cel_line == 0.02
+
+
 @pytest.mark.parametrize(
     "bad, match",
     [

@@ -231,11 +231,14 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
-        """Build from a dict; unknown keys are an error (a typo must not pass silently)."""
+        """Build from a dict; unknown keys are an error (a typo must not pass silently). A cel
+        config saved before `cel_line` existed keeps its ink, the palette's darkest colour."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
             raise ValueError(f"Unknown TrainConfig fields: {unknown}. Known: {sorted(names)}")
+        if d.get("output_space") == "cel" and "cel_line" not in d:
+            d = {**d, "cel_line": 0.0}
         return cls(**d)
 
     def to_json(self, path: str | Path | None = None) -> str:
