@@ -3,6 +3,7 @@ its line colour, the colour transfer it starts from, and a cel model on every pa
 stylises (style images, blends, prototypes, windows, alpha, ONNX): an untrained one is exactly
 the `filter`."""
 
+import json
 import re
 
 import pytest
@@ -77,12 +78,18 @@ def test_the_ink_is_the_styles_line_colour_not_its_darkest_fill():
     """Coloured line art inks in its colour though a fill (navy) is darker; without strokes,
     or with `line` 0, the ink is the palette's darkest colour; a blend's is the weighted one."""
     art = _line_art()
-    torch.testing.assert_close(CEL.cel_style(art, k=4).ink, torch.tensor([MAROON]))
-    assert CEL.cel_style(art, k=4, line=0.0).ink[0].tolist() == pytest.approx(NAVY, abs=0.01)
-    assert CEL.cel_style(_flat([RED, TEAL, NAVY]), k=3).ink[0].tolist() == pytest.approx(NAVY)
+    torch.testing.assert_close(CEL.cel_style(art, k=4).ink_colour, torch.tensor([MAROON]))
+    assert CEL.cel_style(art, k=4, line=0.0).ink_colour[0].tolist() == pytest.approx(NAVY, abs=0.01)
+    assert CEL.cel_style(_flat([RED, TEAL, NAVY]), k=3).ink_colour[0].tolist() == pytest.approx(
+        NAVY
+    )
+    faint = _line_art(line=(0.86, 0.17, 0.17), fills=(RED, RED, RED))  # stands out < LINE_MIN
+    both = CEL.cel_style(torch.cat([art, faint]), k=4).ink_colour  # judged image by image
+    torch.testing.assert_close(both[0], torch.tensor(MAROON))
+    assert both[1].tolist() == pytest.approx((0.86, 0.17, 0.17), abs=0.01)  # its darkest colour
     black = _line_art(line=(0.0, 0.0, 0.0))
     blend = CEL.cel_style(torch.cat([art, black]), k=4, weights=torch.tensor([0.25, 0.75]))
-    torch.testing.assert_close(blend.ink, 0.25 * torch.tensor([MAROON]))
+    torch.testing.assert_close(blend.ink_colour, 0.25 * torch.tensor([MAROON]))
     photo_px = _flat([RED, TEAL])
     lined = CEL.cel_style(_line_art(fills=(RED, TEAL)), k=2)
     out = CEL.cel_render(torch.zeros_like(photo_px), photo_px, lined, 0.002, (0.08, 0.2))
@@ -161,7 +168,8 @@ def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(cel_model,
     own = to_pixels(S.stylize_batch(cel_model, x, target, alpha=0.0))
     px = to_pixels(x).clamp(0, 1)
     mean, std = calc_mean_std(px)
-    kept = CEL.CelStyle(mean, std, target.cel.palette, target.cel.ink)  # own colours, palette
+    # the photo's own colour statistics, the style's palette and ink colour
+    kept = CEL.CelStyle(mean, std, target.cel.palette, target.cel.ink_colour)
     want = CEL.cel_render(torch.zeros_like(px), px, kept, 0.002, (0.08, 0.2))
     torch.testing.assert_close(own, want, atol=1e-4, rtol=0)
 
@@ -192,9 +200,11 @@ def test_a_cel_prototype_holds_the_medoids_palette_and_old_ones_are_refused(cel_
     target = S.target_from_prototype(proto)
     assert target.cel.palette.shape == (1, 10, 3)
     i = next(i for i, p in enumerate(palettes) if torch.equal(proto["cel"]["palette"], p))
-    torch.testing.assert_close(target.cel.ink, cel_model.cel_style(styles[i : i + 1]).ink)
-    before = {**proto, "cel": {k: v for k, v in proto["cel"].items() if k != "ink"}}
-    ink = S.target_from_prototype(before).cel.ink  # made before the line colour: the darkest
+    torch.testing.assert_close(
+        target.cel.ink_colour, cel_model.cel_style(styles[i : i + 1]).ink_colour
+    )
+    before = {**proto, "cel": {k: v for k, v in proto["cel"].items() if k != "ink_colour"}}
+    ink = S.target_from_prototype(before).cel.ink_colour  # made before the line colour: the darkest
     torch.testing.assert_close(ink, CEL.darkest_colour(target.cel.palette))
     old = {k: proto[k] for k in ("mean", "std", "count")}
     with pytest.raises(P.PrototypeError, match="has no palette.*--save-prototype"):
@@ -221,7 +231,12 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
     assert match and float(match.group(1)) < 1e-3
     runner = E.OnnxStylizer(folder)
     assert runner.meta["output_space"] == "cel" and len(runner.meta["cel"]["palette"]) == 10
-    torch.testing.assert_close(runner.cel.ink, S.prototype_cel(proto).ink)
+    torch.testing.assert_close(runner.cel.ink_colour, S.prototype_cel(proto).ink_colour)
+    meta = json.loads((folder / "stylize.json").read_text())
+    del meta["cel"]["ink_colour"]  # an export made before the ink colour: the darkest colour
+    (folder / "stylize.json").write_text(json.dumps(meta))
+    palette = E.OnnxStylizer(folder).cel.palette
+    torch.testing.assert_close(E.OnnxStylizer(folder).cel.ink_colour, CEL.darkest_colour(palette))
     loaded, _, own = S.load_for_inference(path, cpu_path="fp32")
     x = torch.rand(1, 3, 150, 100, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():

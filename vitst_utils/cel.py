@@ -41,28 +41,28 @@ from .function import adain_from_stats, calc_mean_std, in_fp32
 LUMA = (0.299, 0.587, 0.114)  # Rec. 601 luma: what is dark (line art, the darkest colour)
 ROWS_PER_CHUNK = 512  # rendering works on row blocks: memory linear in the picture's width
 LINE_WINDOW = 5  # the top-hat's closing window: strokes up to 4 px wide count as lines
-LINE_MIN = 0.05  # a style whose strongest strokes stand out less (luma) has no line art
+LINE_MIN = 0.05  # a near-flat style: its strongest strokes stand out less than this (luma)
 
 
 @dataclass
 class CelStyle:
     """What a cel model paints with: the style's colour `mean` and `std` per channel
-    ((B | 1, 3, 1, 1), pixels in [0, 1]), its `palette` ((B | 1, K, 3)) and its `ink`, the
-    outline colour ((B | 1, 3))."""
+    ((B | 1, 3, 1, 1), pixels in [0, 1]), its `palette` ((B | 1, K, 3)) and its `ink_colour`,
+    the outlines' colour ((B | 1, 3); `TrainConfig.cel_ink` is where they are drawn)."""
 
     mean: torch.Tensor
     std: torch.Tensor
     palette: torch.Tensor
-    ink: torch.Tensor
+    ink_colour: torch.Tensor
 
     def to(self, device: torch.device | str) -> CelStyle:
-        fields = (self.mean, self.std, self.palette, self.ink)
+        fields = (self.mean, self.std, self.palette, self.ink_colour)
         return CelStyle(*(t.to(device) for t in fields))
 
     @classmethod
     def cat(cls, styles: list[CelStyle]) -> CelStyle:
         """Several styles stacked on the batch dimension (one per photo)."""
-        fields = ("mean", "std", "palette", "ink")
+        fields = ("mean", "std", "palette", "ink_colour")
         return cls(*(torch.cat([getattr(s, f) for s in styles]) for f in fields))
 
 
@@ -211,12 +211,12 @@ def cel_render(
     rgb = torch.sigmoid(_logit(base) + change)
     h = rgb.shape[-2]
     if torch.compiler.is_exporting() or h <= ROWS_PER_CHUNK:  # ONNX: one symbolic height
-        return _render_rows(rgb, style.palette, style.ink, tau, ink)
+        return _render_rows(rgb, style.palette, style.ink_colour, tau, ink)
     out = []
     for r0 in range(0, h, ROWS_PER_CHUNK):
         r1 = min(h, r0 + ROWS_PER_CHUNK)
         rows = rgb[..., r0 : min(h, r1 + 1), :]
-        block = _render_rows(rows, style.palette, style.ink, tau, ink)
+        block = _render_rows(rows, style.palette, style.ink_colour, tau, ink)
         out.append(block[..., : r1 - r0, :])
     return torch.cat(out, dim=-2)
 

@@ -232,7 +232,8 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Build from a dict; unknown keys are an error (a typo must not pass silently). A cel
-        config saved before `cel_line` existed keeps its ink, the palette's darkest colour."""
+        config without `cel_line` (saved before it existed; so too a hand-written dict that
+        leaves it out) keeps the ink of its time, the palette's darkest colour (`cel_line` 0)."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:

@@ -114,12 +114,12 @@ class PhotoToAnime(nn.Module):
             self.register_buffer("cel_mean", target.cel.mean.clone())
             self.register_buffer("cel_std", target.cel.std.clone())
             self.register_buffer("cel_palette", target.cel.palette.clone())
-            self.register_buffer("cel_ink", target.cel.ink.clone())
+            self.register_buffer("cel_ink_colour", target.cel.ink_colour.clone())
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
         cel = None
         if self.is_cel:
-            cel = CelStyle(self.cel_mean, self.cel_std, self.cel_palette, self.cel_ink)
+            cel = CelStyle(self.cel_mean, self.cel_std, self.cel_palette, self.cel_ink_colour)
         out = transfer(
             self.model, normalize(photo), self.style_mean, self.style_std, self.alpha, cel=cel
         )
@@ -189,7 +189,7 @@ def export_onnx_tiled(
             "mean": target.cel.mean.flatten().tolist(),
             "std": target.cel.std.flatten().tolist(),
             "palette": target.cel.palette[0].tolist(),
-            "line": target.cel.ink[0].tolist(),  # the ink's colour ("ink": its distances)
+            "ink_colour": target.cel.ink_colour[0].tolist(),  # "ink": where it is drawn
             "tau": model.cel_tau,
             "ink": list(model.cel_ink),
         }
@@ -225,7 +225,9 @@ class OnnxStylizer:
                 torch.tensor(c["mean"]).view(1, 3, 1, 1),
                 torch.tensor(c["std"]).view(1, 3, 1, 1),
                 palette,  # an export before the line colour inks in the darkest colour
-                torch.tensor(c["line"]).view(1, 3) if "line" in c else darkest_colour(palette),
+                torch.tensor(c["ink_colour"]).view(1, 3)
+                if "ink_colour" in c
+                else darkest_colour(palette),
             )
 
     @torch.no_grad()

@@ -2,7 +2,7 @@
 
 `builtin`, `transfer`, `heldout` and `heldout2` have all been used to tune recipes, so none of
 them can say any longer whether a recipe generalises. This family is drawn yet another way and
-is for reporting only: never train, tune, stylise, score or choose anything on it. It differs
+is for reporting only: it is scored for the report, and no choice is ever made from it. It differs
 from all four in as many independent respects as could be managed. Its photos are high-key
 outdoor phone snapshots: a bright, blurred park, beach or street behind; golden-hour backlight
 (a warm rim round the silhouette, haze, a lens flare, lifted blacks) or flat overcast daylight;

@@ -349,7 +349,7 @@ class ViTStyleTransfer(nn.Module):
                 "mean": every.mean[i].flatten(),
                 "std": every.std[i].flatten(),
                 "palette": every.palette[i],
-                "ink": every.ink[i],
+                "ink_colour": every.ink_colour[i],
             }
         return proto
 

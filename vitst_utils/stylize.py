@@ -159,7 +159,7 @@ def cel_at_alpha(cel: CelStyle, photos: torch.Tensor, alpha: float) -> CelStyle:
         return cel
     mean, std = calc_mean_std(to_pixels(photos.float()).clamp(0, 1))
     mean, std = alpha * cel.mean + (1 - alpha) * mean, alpha * cel.std + (1 - alpha) * std
-    return CelStyle(mean, std, cel.palette, cel.ink)
+    return CelStyle(mean, std, cel.palette, cel.ink_colour)
 
 
 def use_inference_path(model: ViTStyleTransfer, name: str | None = "auto") -> ViTStyleTransfer:
@@ -304,7 +304,7 @@ def style_target(
 
 def target_from_prototype(prototype: dict[str, Any], name: str = "prototype") -> StyleTarget:
     """A `StyleTarget` from a prototype dict (`{"mean": (C,), "std": (C,), ...}`, and a cel
-    model's `"cel": {"mean": (3,), "std": (3,), "palette": (K, 3), "ink": (3,)}`)."""
+    model's `"cel": {"mean": (3,), "std": (3,), "palette": (K, 3), "ink_colour": (3,)}`)."""
     mean = prototype["mean"].float().reshape(1, -1, 1, 1)
     std = prototype["std"].float().reshape(1, -1, 1, 1)
     return StyleTarget(mean, std, name, cel=prototype_cel(prototype))
@@ -317,7 +317,7 @@ def prototype_cel(prototype: dict[str, Any]) -> CelStyle | None:
         return None
     palette = c["palette"].float().reshape(1, -1, 3)
     # a prototype made before the line colour inks in the palette's darkest colour
-    ink = c["ink"].float().reshape(1, 3) if "ink" in c else darkest_colour(palette)
+    ink = c["ink_colour"].float().reshape(1, 3) if "ink_colour" in c else darkest_colour(palette)
     return CelStyle(
         c["mean"].float().reshape(1, 3, 1, 1), c["std"].float().reshape(1, 3, 1, 1), palette, ink
     )
