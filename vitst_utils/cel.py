@@ -30,7 +30,8 @@ fp32 (`in_fp32`) and is local but for the colour statistics, which are the whole
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -56,14 +57,34 @@ class CelStyle:
     ink_colour: torch.Tensor
 
     def to(self, device: torch.device | str) -> CelStyle:
-        fields = (self.mean, self.std, self.palette, self.ink_colour)
-        return CelStyle(*(t.to(device) for t in fields))
+        return CelStyle(*(getattr(self, f.name).to(device) for f in fields(self)))
 
     @classmethod
     def cat(cls, styles: list[CelStyle]) -> CelStyle:
         """Several styles stacked on the batch dimension (one per photo)."""
-        fields = ("mean", "std", "palette", "ink_colour")
-        return cls(*(torch.cat([getattr(s, f) for s in styles]) for f in fields))
+        return cls(*(torch.cat([getattr(s, f.name) for s in styles]) for f in fields(cls)))
+
+    def item(self, i: int = 0) -> dict[str, torch.Tensor]:
+        """Style `i` as saved in prototypes and exports: "mean", "std" (3,), "palette" (K, 3)
+        and "ink_colour" (3,)."""
+        return {
+            "mean": self.mean[i].flatten(),
+            "std": self.std[i].flatten(),
+            "palette": self.palette[i],
+            "ink_colour": self.ink_colour[i],
+        }
+
+    @classmethod
+    def from_saved(cls, saved: dict[str, Any]) -> CelStyle:
+        """The style `item` saved (tensors, or lists from JSON; other keys ignored); one saved
+        before the ink colour existed inks in its palette's darkest colour."""
+
+        def get(key: str) -> torch.Tensor:
+            return torch.as_tensor(saved[key], dtype=torch.float32)
+
+        palette = get("palette").reshape(1, -1, 3)
+        ink = get("ink_colour").reshape(1, 3) if "ink_colour" in saved else darkest_colour(palette)
+        return cls(get("mean").reshape(1, 3, 1, 1), get("std").reshape(1, 3, 1, 1), palette, ink)
 
 
 @in_fp32

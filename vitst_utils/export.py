@@ -42,7 +42,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .cel import CelStyle, darkest_colour
+from .cel import CelStyle
 from .checkpoint import SLIM_FORMAT, CheckpointError, strip_prefix
 from .cli import NO_PROTOTYPE_FIX, UsageError, prototype_arg
 from .config import TrainConfig
@@ -185,14 +185,9 @@ def export_onnx_tiled(
         "output_space": model.output_space,
     }
     if target.cel is not None:
-        meta["cel"] = {
-            "mean": target.cel.mean.flatten().tolist(),
-            "std": target.cel.std.flatten().tolist(),
-            "palette": target.cel.palette[0].tolist(),
-            "ink_colour": target.cel.ink_colour[0].tolist(),  # "ink": where it is drawn
-            "tau": model.cel_tau,
-            "ink": list(model.cel_ink),
-        }
+        saved = {k: v.tolist() for k, v in target.cel.item(0).items()}
+        # "ink_colour": the outlines' colour; "ink": the distances where they are drawn
+        meta["cel"] = {**saved, "tau": model.cel_tau, "ink": list(model.cel_ink)}
     write_atomic(folder / "stylize.json", json.dumps(meta))
     return folder
 
@@ -219,16 +214,7 @@ class OnnxStylizer:
         )
         self.cel = None
         if "cel" in meta:
-            c = meta["cel"]
-            palette = torch.tensor(c["palette"]).view(1, -1, 3)
-            self.cel = CelStyle(
-                torch.tensor(c["mean"]).view(1, 3, 1, 1),
-                torch.tensor(c["std"]).view(1, 3, 1, 1),
-                palette,  # an export before the line colour inks in the darkest colour
-                torch.tensor(c["ink_colour"]).view(1, 3)
-                if "ink_colour" in c
-                else darkest_colour(palette),
-            )
+            self.cel = CelStyle.from_saved(meta["cel"])
 
     @torch.no_grad()
     def __call__(self, photo: torch.Tensor) -> torch.Tensor:

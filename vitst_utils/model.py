@@ -345,12 +345,7 @@ class ViTStyleTransfer(nn.Module):
             gap = (mean - proto["mean"]).square().sum(1) + (std - proto["std"]).square().sum(1)
             i = int(gap.argmin())
             every = CelStyle.cat(cels)
-            proto["cel"] = {
-                "mean": every.mean[i].flatten(),
-                "std": every.std[i].flatten(),
-                "palette": every.palette[i],
-                "ink_colour": every.ink_colour[i],
-            }
+            proto["cel"] = every.item(i)
         return proto
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .cel import CelStyle, darkest_colour
+from .cel import CelStyle
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import TrainConfig
 from .cpu_paths import inference_path
@@ -315,12 +315,7 @@ def prototype_cel(prototype: dict[str, Any]) -> CelStyle | None:
     c = prototype.get("cel")
     if not isinstance(c, dict):
         return None
-    palette = c["palette"].float().reshape(1, -1, 3)
-    # a prototype made before the line colour inks in the palette's darkest colour
-    ink = c["ink_colour"].float().reshape(1, 3) if "ink_colour" in c else darkest_colour(palette)
-    return CelStyle(
-        c["mean"].float().reshape(1, 3, 1, 1), c["std"].float().reshape(1, 3, 1, 1), palette, ink
-    )
+    return CelStyle.from_saved(c)
 
 
 # --- stylising photos ---------------------------------------------------------------------------
