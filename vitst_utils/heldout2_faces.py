@@ -169,7 +169,29 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     earring = rng.uniform() < 0.5
     ring = np.array([235, 200, 110]) if rng.uniform() < 0.6 else np.array([225, 228, 235])
 
-    # light: normals from the head as an ellipsoid, elsewhere from the blurred silhouette
+    lit = _light(rng, alb, cover, head, (cx, cy, rx, ry), key, key_col, rim_col)
+    img = bg * (1 - cover[..., None]) + lit * cover[..., None]
+    if earring:  # a small bright stud under the visible ear, lit whatever the shade
+        _over(img, E(h, w, ear_x, cy + 0.27 * ry, 0.045 * rx, 0.045 * rx, 0.8), ring)
+        _over(img, E(h, w, ear_x - 0.01 * rx, cy + 0.26 * ry, 0.015 * rx, 0.015 * rx, 0.5), 255)
+    return _develop(rng, img)
+
+
+def _light(
+    rng: np.random.Generator,
+    alb: np.ndarray,
+    cover: np.ndarray,
+    head: np.ndarray,
+    oval: tuple[float, float, float, float],
+    key: float,
+    key_col: np.ndarray,
+    rim_col: np.ndarray,
+) -> np.ndarray:
+    """The sitter's colours `alb` under an ambient, a key light from side `key` and a rim
+    light: normals from the head (`oval` cx, cy, rx, ry) as an ellipsoid, elsewhere from the
+    blurred silhouette `cover`."""
+    h, w = cover.shape
+    cx, cy, rx, ry = oval
     yy, xx = _grid(h, w)
     soft = _blur(cover, 0.06 * w)
     gy, gx = np.gradient(soft)
@@ -187,15 +209,15 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     amb = rng.uniform(0.12, 0.25)
     lit = alb * (amb + rng.uniform(1.0, 1.3) * diffuse[..., None] * key_col)
     lit += rim[..., None] * rim_col * rng.uniform(120, 200)
-    img = bg * (1 - cover[..., None]) + lit * cover[..., None]
-    if earring:  # a small bright stud under the visible ear, lit whatever the shade
-        _over(img, E(h, w, ear_x, cy + 0.27 * ry, 0.045 * rx, 0.045 * rx, 0.8), ring)
-        _over(img, E(h, w, ear_x - 0.01 * rx, cy + 0.26 * ry, 0.015 * rx, 0.015 * rx, 0.5), 255)
+    return lit
 
-    # grade (toward teal in the shadows), film grain, a little softness
+
+def _develop(rng: np.random.Generator, img: np.ndarray) -> Image.Image:
+    """Grade (toward teal in the shadows), film grain and a little softness."""
     lum = img.mean(axis=2, keepdims=True) / 255.0
     img += (1 - lum) * np.array([-6.0, 3.0, 8.0]) + lum * np.array([6.0, 1.0, -6.0])
-    img += rng.normal(0.0, rng.uniform(5, 10), (h, w, 1)) + rng.normal(0.0, 2.5, img.shape)
+    grain = rng.normal(0.0, rng.uniform(5, 10), img.shape[:2] + (1,))
+    img += grain + rng.normal(0.0, 2.5, img.shape)
     out = Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8))
     return out.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 0.8)))
 
@@ -277,90 +299,107 @@ def _curve(p0, p1, p2, n: int = 8) -> list[tuple[float, float]]:
     return [(float(x), float(y)) for x, y in p]
 
 
-def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
-    """A three-quarter key-visual anime face: weighted brown lines, hard two-tone cel shading."""
-    w = h = size
-    vivid = rng.uniform() < 0.65
+class _Sheet:
+    """One anime drawing being painted: the picture, the figure drawn so far, the pen, the
+    light's cel-shadow offset, the palette rule (vivid, or muted sepia), and the head's place."""
 
-    def col(hue: float, s: float, v: float) -> np.ndarray:
-        if not vivid:  # muted sepia: every hue pulled toward warm brown, saturation halved
+    def __init__(self, rng: np.random.Generator, size: int):
+        self.w = self.h = w = h = size
+        self.vivid = rng.uniform() < 0.65
+        self.img = _backdrop(rng, w, h, self.vivid)
+        self.line = self.col(
+            rng.uniform(0.0, 0.07), rng.uniform(0.6, 0.85), rng.uniform(0.22, 0.34)
+        )
+        self.thin, self.thick = max(1, round(size / 96)), max(2, round(size / 32))
+        self.turn = float(rng.choice([-1.0, 1.0])) * rng.uniform(0.0, 0.5)  # +: looks right
+        self.lx = float(rng.choice([-1.0, 1.0]))  # light from the upper left (-1) or right (+1)
+        self.cx, self.cy = w * rng.uniform(0.44, 0.56), h * rng.uniform(0.42, 0.5)
+        self.rx = w * rng.uniform(0.24, 0.28)
+        self.ry = self.rx * rng.uniform(1.05, 1.2)
+        self.k = max(2, round(0.14 * self.rx))  # cel shadow depth in pixels
+        self.sdx, self.sdy = int(-self.lx * self.k), int(0.6 * self.k)  # away from the light
+        self.hue = rng.uniform()
+        self.hair = self.col(self.hue, rng.uniform(0.55, 0.9), rng.uniform(0.7, 0.98))
+        self.skin = self.col(rng.uniform(0.03, 0.08), rng.uniform(0.1, 0.2), 1.0)
+        self.cloth = self.col(rng.uniform(), rng.uniform(0.4, 0.8), rng.uniform(0.55, 0.95))
+        self.tint = np.array([0.78, 0.72, 0.85])  # cel shadows go cool and darker, on skin warm
+        self.warm = np.array([0.93, 0.76, 0.76])
+        self.hcx = self.cx - self.turn * 0.2 * self.rx  # the hair's centre
+        self.figure = np.zeros((h, w), bool)
+
+    def col(self, hue: float, s: float, v: float) -> np.ndarray:
+        if not self.vivid:  # muted sepia: every hue pulled toward warm brown, saturation halved
             hue, s = hue + 0.6 * (((0.08 - hue) + 0.5) % 1.0 - 0.5), 0.45 * s
         return np.array(_hsv(hue, s, v), np.float32)
 
-    img = _backdrop(rng, w, h, vivid)
-    line = col(rng.uniform(0.0, 0.07), rng.uniform(0.6, 0.85), rng.uniform(0.22, 0.34))
-    thin, thick = max(1, round(size / 96)), max(2, round(size / 32))
-    turn = float(rng.choice([-1.0, 1.0])) * rng.uniform(0.0, 0.5)  # +: looks to the right
-    lx = float(rng.choice([-1.0, 1.0]))  # light from the upper left (-1) or upper right (+1)
-    cx, cy = w * rng.uniform(0.44, 0.56), h * rng.uniform(0.42, 0.5)
-    rx = w * rng.uniform(0.24, 0.28)
-    ry = rx * rng.uniform(1.05, 1.2)
-    k = max(2, round(0.14 * rx))  # cel shadow depth in pixels
-    sdx, sdy = int(-lx * k), int(0.6 * k)  # shadows fall away from the light
-    hue = rng.uniform()
-    hair = col(hue, rng.uniform(0.55, 0.9), rng.uniform(0.7, 0.98))
-    skin = col(rng.uniform(0.03, 0.08), rng.uniform(0.1, 0.2), 1.0)
-    cloth = col(rng.uniform(), rng.uniform(0.4, 0.8), rng.uniform(0.55, 0.95))
-    tint = np.array([0.78, 0.72, 0.85])  # cel shadows go cool and darker, on skin warm
-    warm = np.array([0.93, 0.76, 0.76])
-    figure = np.zeros((h, w), bool)
-
-    def poly(pts) -> Mask:
-        return _mask(w, h, lambda d: d.polygon([(float(x), float(y)) for x, y in pts], fill=255))
-
-    def oval(x0, y0, x1, y1) -> Mask:
-        return _mask(w, h, lambda d: d.ellipse([x0, y0, x1, y1], fill=255))
-
-    def stroke(pts, color, width: int) -> None:
+    def poly(self, pts) -> Mask:
         pts = [(float(x), float(y)) for x, y in pts]
-        img[_mask(w, h, lambda d: d.line(pts, fill=255, width=width))] = color
+        return _mask(self.w, self.h, lambda d: d.polygon(pts, fill=255))
 
-    def part(m: Mask, fill: np.ndarray, edge: np.ndarray | None = None, shade=tint) -> Mask:
+    def oval(self, x0, y0, x1, y1) -> Mask:
+        return _mask(self.w, self.h, lambda d: d.ellipse([x0, y0, x1, y1], fill=255))
+
+    def stroke(self, pts, color, width: int) -> None:
+        pts = [(float(x), float(y)) for x, y in pts]
+        self.img[_mask(self.w, self.h, lambda d: d.line(pts, fill=255, width=width))] = color
+
+    def part(self, m: Mask, fill: np.ndarray, edge: np.ndarray | None = None, shade=None) -> Mask:
         """Paint a region: a thin colour-matched edge, the fill, a hard cel shadow inside."""
-        nonlocal figure
-        img[_grow(m, thin) & ~m] = fill * 0.45 if edge is None else edge
-        img[m] = fill
-        img[m & ~_shift(m, -sdx, -sdy)] = fill * shade
-        figure |= m
+        shade = self.tint if shade is None else shade
+        self.img[_grow(m, self.thin) & ~m] = fill * 0.45 if edge is None else edge
+        self.img[m] = fill
+        self.img[m & ~_shift(m, -self.sdx, -self.sdy)] = fill * shade
+        self.figure |= m
         return m
 
-    # hair behind: long with pointed ends, a ponytail, or short (the crown only)
+
+def _hair_behind_and_body(rng: np.random.Generator, sh: _Sheet) -> None:
+    """Hair behind (long with pointed ends, a ponytail, or short), a hoodie with its hood's rim
+    and drawstrings, the neck, maybe cat ears, and the crown."""
+    cx, cy, rx, ry = sh.cx, sh.cy, sh.rx, sh.ry
+    turn, hcx, hair, skin = sh.turn, sh.hcx, sh.hair, sh.skin
     style = int(rng.integers(3))
-    hcx = cx - turn * 0.2 * rx
     if style == 0:
         n = int(rng.integers(4, 7))
         xs = np.linspace(hcx + 1.35 * rx, hcx - 1.35 * rx, 2 * n + 1)
         tips = [(x, cy + (1.5 if i % 2 == 0 else 1.15) * ry) for i, x in enumerate(xs)]
-        part(poly([(hcx - 1.2 * rx, cy - 0.6 * ry), (hcx + 1.2 * rx, cy - 0.6 * ry)] + tips), hair)
+        sh.part(
+            sh.poly([(hcx - 1.2 * rx, cy - 0.6 * ry), (hcx + 1.2 * rx, cy - 0.6 * ry)] + tips), hair
+        )
     elif style == 1:
         side = -1.0 if turn > 0 else 1.0  # tied at the back of the head
         bx, by = hcx + side * 1.0 * rx, cy - 0.7 * ry
         tail = _curve((bx, by), (bx + side * 1.0 * rx, cy), (bx + side * 0.5 * rx, cy + 1.4 * ry))
         tail += _curve((bx + side * 0.3 * rx, cy + 1.2 * ry), (bx + side * 0.2 * rx, cy), (bx, by))
-        part(poly(tail), hair)
-    # neck, and a hoodie: round shoulders, the hood's rim behind the neck, two drawstrings
+        sh.part(sh.poly(tail), hair)
     bcx = cx - turn * 0.3 * rx
-    part(oval(bcx - 2.3 * rx, cy + 1.3 * ry, bcx + 2.3 * rx, cy + 3.8 * ry), cloth)
-    part(oval(bcx - 0.95 * rx, cy + 1.0 * ry, bcx + 0.95 * rx, cy + 1.7 * ry), cloth * 0.8)
-    neck = poly(
+    sh.part(sh.oval(bcx - 2.3 * rx, cy + 1.3 * ry, bcx + 2.3 * rx, cy + 3.8 * ry), sh.cloth)
+    sh.part(sh.oval(bcx - 0.95 * rx, cy + 1.0 * ry, bcx + 0.95 * rx, cy + 1.7 * ry), sh.cloth * 0.8)
+    neck = sh.poly(
         [(cx - 0.28 * rx, cy + 0.5 * ry), (cx + 0.28 * rx, cy + 0.5 * ry)]
         + [(cx + 0.3 * rx, cy + 1.45 * ry), (cx, cy + 1.6 * ry), (cx - 0.3 * rx, cy + 1.45 * ry)]
     )
-    part(neck, skin, shade=warm)
-    img[neck & (np.arange(h)[:, None] < cy + 1.05 * ry)] = skin * warm  # under the chin
+    sh.part(neck, skin, shade=sh.warm)
+    sh.img[neck & (np.arange(sh.h)[:, None] < cy + 1.05 * ry)] = skin * sh.warm  # under the chin
     for s in (-1, 1):
         x = bcx + s * 0.4 * rx
-        part(oval(x - 0.05 * rx, cy + 1.5 * ry, x + 0.05 * rx, cy + 2.1 * ry), col(0, 0, 0.97))
+        sh.part(
+            sh.oval(x - 0.05 * rx, cy + 1.5 * ry, x + 0.05 * rx, cy + 2.1 * ry), sh.col(0, 0, 0.97)
+        )
     if rng.uniform() < 0.2:  # cat ears, pink inside
         for s in (-1, 1):
             ex, base = hcx + s * 0.7 * rx, cy - 0.8 * ry
             outer = [(ex - 0.35 * rx, base), (ex + s * 0.15 * rx, cy - 1.45 * ry)]
-            part(poly(outer + [(ex + 0.35 * rx, base)]), hair)
+            sh.part(sh.poly(outer + [(ex + 0.35 * rx, base)]), hair)
             inner = [(ex - 0.18 * rx, base), (ex + s * 0.12 * rx, cy - 1.25 * ry)]
-            part(poly(inner + [(ex + 0.18 * rx, base)]), col(0.95, 0.35, 1.0))
-    part(oval(hcx - 1.15 * rx, cy - 1.25 * ry, hcx + 1.15 * rx, cy + 0.55 * ry), hair)  # crown
+            sh.part(sh.poly(inner + [(ex + 0.18 * rx, base)]), sh.col(0.95, 0.35, 1.0))
+    sh.part(sh.oval(hcx - 1.15 * rx, cy - 1.25 * ry, hcx + 1.15 * rx, cy + 0.55 * ry), hair)
 
-    # the face, turned: the chin moves toward the facing side, the far cheek is drawn in
+
+def _face(sh: _Sheet) -> Mask:
+    """The face, turned: the chin moves toward the facing side, the far cheek is drawn in; the
+    ear on the back of the head when turned enough."""
+    cx, cy, rx, ry, turn = sh.cx, sh.cy, sh.rx, sh.ry, sh.turn
     top = [
         (cx + rx * np.cos(a), cy + 0.9 * ry * np.sin(a)) for a in np.linspace(np.pi, 2 * np.pi, 11)
     ]
@@ -372,12 +411,17 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
         (chin_x - 0.1 * rx, cy + 0.92 * ry),
         (cx - rx * (0.95 - 0.25 * max(-turn, 0.0)), cy + 0.35 * ry),
     ]
-    if abs(turn) > 0.15:  # the ear on the back of the head
+    if abs(turn) > 0.15:
         ex = cx - np.sign(turn) * 0.97 * rx
-        part(oval(ex - 0.14 * rx, cy - 0.05 * ry, ex + 0.14 * rx, cy + 0.35 * ry), skin, line, warm)
-    face = part(poly(top + chin), skin, line, warm)
+        ear = sh.oval(ex - 0.14 * rx, cy - 0.05 * ry, ex + 0.14 * rx, cy + 0.35 * ry)
+        sh.part(ear, sh.skin, sh.line, sh.warm)
+    return sh.part(sh.poly(top + chin), sh.skin, sh.line, sh.warm)
 
-    # front hair: pointed locks swept to one side casting a shadow, sidelocks, a zigzag sheen
+
+def _front_hair(rng: np.random.Generator, sh: _Sheet, face: Mask) -> None:
+    """Pointed locks swept to one side casting a shadow on the forehead, sidelocks, a zigzag
+    sheen, maybe an ahoge and a hair clip."""
+    cy, rx, ry, hcx, hair = sh.cy, sh.rx, sh.ry, sh.hcx, sh.hair
     sweep = float(rng.choice([-1.0, 1.0])) * rng.uniform(0.1, 0.3)
     n = int(rng.integers(4, 7))
     cap = [
@@ -388,32 +432,39 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
         tip = i % 2 == 1
         y = cy + (rng.uniform(-0.2, 0.02) if tip else -0.55) * ry
         cap.append((x + sweep * rx * tip, y))
-    fringe = poly(cap)
-    img[_shift(fringe, sdx // 2, k) & face & ~fringe] = skin * warm  # cast on the forehead
-    part(fringe, hair)
+    fringe = sh.poly(cap)
+    sh.img[_shift(fringe, sh.sdx // 2, sh.k) & face & ~fringe] = sh.skin * sh.warm  # its shadow
+    sh.part(fringe, hair)
     for s in (-1, 1):
         sx = hcx + s * 0.95 * rx
         lock = [(sx - 0.18 * rx, cy - 0.5 * ry), (sx + 0.2 * rx, cy - 0.5 * ry)]
-        part(poly(lock + [(sx + s * 0.12 * rx, cy + rng.uniform(0.5, 0.9) * ry)]), hair)
+        sh.part(sh.poly(lock + [(sx + s * 0.12 * rx, cy + rng.uniform(0.5, 0.9) * ry)]), hair)
     zig = [(hcx + (i / 5 - 0.5) * 1.1 * rx, cy - (0.85 if i % 2 else 0.75) * ry) for i in range(6)]
-    stroke(zig, col(hue, 0.3, 1.0), max(1, thick - 1))
+    sh.stroke(zig, sh.col(sh.hue, 0.3, 1.0), max(1, sh.thick - 1))
     if rng.uniform() < 0.6:  # an ahoge: one curved strand sticking up
         ax, ay = hcx + rng.uniform(-0.3, 0.3) * rx, cy - 1.2 * ry
         tip = (ax + float(rng.choice([-1.0, 1.0])) * 0.5 * rx, ay - 0.45 * ry)
         strand = _curve((ax - 0.08 * rx, ay + 0.1 * ry), (ax, ay - 0.6 * ry), tip, 6)
         strand += _curve(tip, (ax + 0.1 * rx, ay - 0.35 * ry), (ax + 0.08 * rx, ay + 0.1 * ry), 6)
-        part(poly(strand), hair)
+        sh.part(sh.poly(strand), hair)
     if rng.uniform() < 0.4:  # a hair clip: two crossed bars on the fringe
-        clip = col(hue + 0.5, 0.8, 0.95)
+        clip = sh.col(sh.hue + 0.5, 0.8, 0.95)
         px, py, r = hcx + float(rng.choice([-1.0, 1.0])) * 0.6 * rx, cy - 0.55 * ry, 0.18 * rx
         for t in (-1, 1):
             bar = [(px - r, py + t * r * 0.6), (px - r * 0.8, py + t * r * 0.95)]
-            part(poly(bar + [(px + r, py - t * r * 0.6), (px + r * 0.8, py - t * r * 0.95)]), clip)
+            bar += [(px + r, py - t * r * 0.6), (px + r * 0.8, py - t * r * 0.95)]
+            sh.part(sh.poly(bar), clip)
 
-    # almond eyes: a heavy tapered upper lid, a gradient iris, two highlights; hatched blush
-    iris = col(rng.uniform(), rng.uniform(0.6, 0.95), rng.uniform(0.6, 0.9))
+
+def _eyes_and_mouth(rng: np.random.Generator, sh: _Sheet) -> None:
+    """Almond eyes (a heavy tapered upper lid, a gradient iris, two highlights), brows, hatched
+    blush, a nose tick and a small mouth."""
+    cx, cy, rx, ry = sh.cx, sh.cy, sh.rx, sh.ry
+    turn, lx, line, thin = sh.turn, sh.lx, sh.line, sh.thin
+    img, poly, oval = sh.img, sh.poly, sh.oval
+    iris = sh.col(rng.uniform(), rng.uniform(0.6, 0.95), rng.uniform(0.6, 0.9))
     mx = cx + turn * 0.35 * rx  # the face's midline
-    ys = np.arange(h, dtype=np.float32)[:, None, None]
+    ys = np.arange(sh.h, dtype=np.float32)[:, None, None]
     eh = rng.uniform(0.3, 0.4) * ry
     for s in (-1.0, 1.0):
         sc = 1.0 - s * turn * 0.6  # the far eye is narrower
@@ -422,10 +473,10 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
         upper = _curve((inner, ey - 0.1 * eh), (ex, ey - 0.75 * eh), (outer, ey - 0.45 * eh))
         lower = _curve((outer, ey - 0.45 * eh), (ex + s * 0.1 * ew, ey + 0.6 * eh), (inner, ey))
         eye = poly(upper + lower)
-        img[eye] = col(0.6, 0.05, 1.0)
+        img[eye] = sh.col(0.6, 0.05, 1.0)
         ring = oval(ex - 0.32 * ew, ey - 0.5 * eh, ex + 0.32 * ew, ey + 0.45 * eh) & eye
         shade = iris * (0.35 + 0.85 * np.clip((ys - (ey - 0.5 * eh)) / eh, 0.0, 1.0))
-        img[ring] = np.broadcast_to(shade, (h, w, 3))[ring]
+        img[ring] = np.broadcast_to(shade, (sh.h, sh.w, 3))[ring]
         img[oval(ex - 0.12 * ew, ey - 0.2 * eh, ex + 0.12 * ew, ey + 0.15 * eh) & eye] = line * 0.6
         hx = -lx * 0.12 * ew
         img[oval(ex + hx - 0.13 * ew, ey - 0.35 * eh, ex + hx + 0.07 * ew, ey - 0.1 * eh)] = 255
@@ -433,30 +484,33 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
         lid = upper + [(outer + s * 0.12 * ew, ey - 0.62 * eh)]
         lid += [(x, y - max(1.5, 0.14 * eh)) for x, y in reversed(upper)]
         img[poly(lid)] = line
-        stroke([(outer, ey - 0.2 * eh), (outer - s * 0.25 * ew, ey + 0.2 * eh)], line, thin)
+        sh.stroke([(outer, ey - 0.2 * eh), (outer - s * 0.25 * ew, ey + 0.2 * eh)], line, thin)
         brow = _curve((inner, ey - 0.95 * eh), (ex, ey - 1.2 * eh), (outer, ey - 1.0 * eh), 5)
-        stroke(brow, hair * 0.45, thin)
+        sh.stroke(brow, sh.hair * 0.45, thin)
         bx, by = ex + s * 0.1 * ew, ey + 0.75 * eh
         for j in (-1, 0, 1):
             x0 = bx + j * 0.16 * ew
-            stroke([(x0, by), (x0 - 0.08 * ew, by + 0.18 * eh)], (235, 110, 120), thin)
+            sh.stroke([(x0, by), (x0 - 0.08 * ew, by + 0.18 * eh)], (235, 110, 120), thin)
     nx, ny = mx + turn * 0.15 * rx, cy + 0.45 * ry  # a nose tick, a small mouth
-    stroke([(nx, ny - 0.08 * ry), (nx - lx * 0.06 * rx, ny)], line, thin)
+    sh.stroke([(nx, ny - 0.08 * ry), (nx - lx * 0.06 * rx, ny)], line, thin)
     my = cy + 0.68 * ry
     if rng.uniform() < 0.5:
-        mouth = _mask(
-            w,
-            h,
-            lambda d: d.chord(
-                [mx - 0.12 * rx, my - 0.08 * ry, mx + 0.12 * rx, my + 0.1 * ry], 0, 180, fill=255
-            ),
-        )
+        box = [mx - 0.12 * rx, my - 0.08 * ry, mx + 0.12 * rx, my + 0.1 * ry]
+        mouth = _mask(sh.w, sh.h, lambda d: d.chord(box, 0, 180, fill=255))
         img[_grow(mouth, thin) & ~mouth] = line
         img[mouth] = (150, 50, 60)
     else:
-        stroke([(mx - 0.1 * rx, my), (mx + 0.1 * rx, my + 0.01 * ry)], line, thin)
+        sh.stroke([(mx - 0.1 * rx, my), (mx + 0.1 * rx, my + 0.01 * ry)], line, thin)
 
+
+def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
+    """A three-quarter key-visual anime face: weighted brown lines, hard two-tone cel shading."""
+    sh = _Sheet(rng, size)
+    _hair_behind_and_body(rng, sh)
+    face = _face(sh)
+    _front_hair(rng, sh, face)
+    _eyes_and_mouth(rng, sh)
     # the silhouette's line: thick, and thicker again on the shadow side
-    grown = _grow(figure, thick)
-    img[(grown | _shift(grown, sdx // 2, sdy // 2)) & ~figure] = line
-    return Image.fromarray(np.clip(np.rint(img), 0, 255).astype(np.uint8))
+    grown = _grow(sh.figure, sh.thick)
+    sh.img[(grown | _shift(grown, sh.sdx // 2, sh.sdy // 2)) & ~sh.figure] = sh.line
+    return Image.fromarray(np.clip(np.rint(sh.img), 0, 255).astype(np.uint8))

@@ -178,32 +178,7 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     face = np.maximum(E(cx, cy, rx, 0.95 * ry), E(cx, cy + 0.35 * ry, 0.76 * rx, 0.65 * ry))
     fig.put(face, skin)
 
-    # features: squinting eyes or sunglasses, a smile, perhaps freckles
-    ey = cy + 0.02 * ry
-    for s in (-1, 1):
-        ex = cx + s * 0.38 * rx
-        fig.put(E(ex, ey - 0.17 * ry, 0.2 * rx, 0.04 * ry), hair * 0.6 + 20)  # brows
-        fig.put(E(ex, ey, 0.14 * rx, 0.045 * ry), (225, 222, 215))
-        fig.put(E(ex, ey, 0.065 * rx, 0.045 * ry), rng.uniform(25, 90, 3))
-        fig.put(E(ex, ey - 0.045 * ry, 0.15 * rx, 0.02 * ry), skin * 0.7)  # the upper lid
-    if rng.uniform() < 0.2:  # sunglasses, the sky mirrored in them
-        sky = 35 + 150 * np.clip((cy - yy) / (0.3 * ry) + 0.5, 0, 1)[..., None] * tint
-        for s in (-1, 1):
-            fig.put(E(cx + s * 0.4 * rx, ey + 0.02 * ry, 0.3 * rx, 0.17 * ry, 1.5), sky)
-        fig.put(E(cx, ey - 0.06 * ry, 0.16 * rx, 0.025 * ry), (40, 35, 30))
-    fig.put(E(cx + 0.03 * rx, cy + 0.24 * ry, 0.08 * rx, 0.13 * ry, 2.5), skin * 0.82)  # nose
-    lips = skin * np.array([0.85, 0.56, 0.56]) * rng.uniform(0.85, 1.05)
-    my = cy + 0.55 * ry
-    if rng.uniform() < 0.55:  # a smile with teeth
-        fig.put(E(cx, my, 0.3 * rx, 0.1 * ry) * (yy > my - 0.06 * ry), lips)
-        fig.put(E(cx, my, 0.24 * rx, 0.055 * ry) * (yy > my - 0.03 * ry), (236, 232, 222))
-    else:
-        fig.put(E(cx, my, 0.26 * rx, 0.05 * ry), lips)
-    if rng.uniform() < 0.3:
-        for _ in range(int(rng.integers(8, 16))):
-            fx = cx + rng.choice([-1, 1]) * rng.uniform(0.2, 0.6) * rx
-            dot = E(fx, cy + rng.uniform(0.1, 0.35) * ry, 0.035 * rx, 0.035 * rx, 0.8)
-            fig.put(dot * 0.6, skin * 0.72)
+    _features(rng, fig, (cx, cy, rx, ry), hair, skin, tint)
 
     # the front of the hair: a crown less a rounded forehead, parted a little to one side
     part = rng.uniform(-0.15, 0.15) * rx
@@ -238,9 +213,58 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     body.onto(img, o)
     fig.turned(tilt, cx, cy + 0.95 * ry).onto(img, o)
     cover = (1 - (1 - body.cover) * (1 - fig.cover))[o : o + h, o : o + w]
-    yy, xx = _grid(h, w)  # the frame's own, for light that falls on the whole picture
+    return _phone(rng, _daylight(rng, img, cover, golden))
 
-    if golden:  # a warm rim round the silhouette, haze and a flare from the low sun
+
+def _features(
+    rng: np.random.Generator,
+    fig: _Layer,
+    oval: tuple[float, float, float, float],
+    hair: np.ndarray,
+    skin: np.ndarray,
+    tint: np.ndarray,
+) -> None:
+    """Squinting eyes or sunglasses (the sky mirrored in them), a nose, a smile with or
+    without teeth, perhaps freckles, on the face `oval` (cx, cy, rx, ry)."""
+    cx, cy, rx, ry = oval
+    H, W = fig.cover.shape
+    yy = _grid(H, W)[0]
+    E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
+    ey = cy + 0.02 * ry
+    for s in (-1, 1):
+        ex = cx + s * 0.38 * rx
+        fig.put(E(ex, ey - 0.17 * ry, 0.2 * rx, 0.04 * ry), hair * 0.6 + 20)  # brows
+        fig.put(E(ex, ey, 0.14 * rx, 0.045 * ry), (225, 222, 215))
+        fig.put(E(ex, ey, 0.065 * rx, 0.045 * ry), rng.uniform(25, 90, 3))
+        fig.put(E(ex, ey - 0.045 * ry, 0.15 * rx, 0.02 * ry), skin * 0.7)  # the upper lid
+    if rng.uniform() < 0.2:  # sunglasses, the sky mirrored in them
+        sky = 35 + 150 * np.clip((cy - yy) / (0.3 * ry) + 0.5, 0, 1)[..., None] * tint
+        for s in (-1, 1):
+            fig.put(E(cx + s * 0.4 * rx, ey + 0.02 * ry, 0.3 * rx, 0.17 * ry, 1.5), sky)
+        fig.put(E(cx, ey - 0.06 * ry, 0.16 * rx, 0.025 * ry), (40, 35, 30))
+    fig.put(E(cx + 0.03 * rx, cy + 0.24 * ry, 0.08 * rx, 0.13 * ry, 2.5), skin * 0.82)  # nose
+    lips = skin * np.array([0.85, 0.56, 0.56]) * rng.uniform(0.85, 1.05)
+    my = cy + 0.55 * ry
+    if rng.uniform() < 0.55:  # a smile with teeth
+        fig.put(E(cx, my, 0.3 * rx, 0.1 * ry) * (yy > my - 0.06 * ry), lips)
+        fig.put(E(cx, my, 0.24 * rx, 0.055 * ry) * (yy > my - 0.03 * ry), (236, 232, 222))
+    else:
+        fig.put(E(cx, my, 0.26 * rx, 0.05 * ry), lips)
+    if rng.uniform() < 0.3:
+        for _ in range(int(rng.integers(8, 16))):
+            fx = cx + rng.choice([-1, 1]) * rng.uniform(0.2, 0.6) * rx
+            dot = E(fx, cy + rng.uniform(0.1, 0.35) * ry, 0.035 * rx, 0.035 * rx, 0.8)
+            fig.put(dot * 0.6, skin * 0.72)
+
+
+def _daylight(
+    rng: np.random.Generator, img: np.ndarray, cover: np.ndarray, golden: bool
+) -> np.ndarray:
+    """Light over the whole picture, sitter `cover` included: golden hour (a warm rim round
+    the silhouette, haze and a flare from the low sun, milky blacks) or flat overcast."""
+    h, w = cover.shape
+    yy, xx = _grid(h, w)
+    if golden:
         sx, sy = w * rng.uniform(0.0, 1.0), h * rng.uniform(-0.2, 0.1)
         near = np.clip(1.2 - np.sqrt((xx - sx) ** 2 + (yy - sy) ** 2) / h, 0, 1)
         rim = _blur(np.clip(cover - _blur(cover, 0.04 * w), 0, 1), 0.01 * w) * near
@@ -255,8 +279,12 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     else:  # overcast: flat, a little washed out
         lum = img.mean(axis=2, keepdims=True)
         img = (lum + 0.8 * (img - lum)) * 0.9 + 30.0
+    return img
 
-    # a phone's processing: blotchy colour noise, a little luma noise, over-sharpened
+
+def _phone(rng: np.random.Generator, img: np.ndarray) -> Image.Image:
+    """A phone's processing: blotchy colour noise, a little luma noise, over-sharpened."""
+    h, w = img.shape[:2]
     blotch = rng.normal(128, rng.uniform(3, 6), (max(4, h // 3), max(4, w // 3), 3))
     blotch = Image.fromarray(np.clip(np.rint(blotch), 0, 255).astype(np.uint8))
     img += np.asarray(blotch.resize((w, h), Image.BILINEAR), np.float32) - 128.0
@@ -297,6 +325,97 @@ def _dreamy(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
             fade = np.clip((xx - x) / (3 * r) + 0.5, 0, 1)[..., None]
             _over(img, petal, _hsv(hue, 0.35, 1.0) * (1 - fade) + 255.0 * fade)
     return img
+
+
+def _hair_behind(
+    rng: np.random.Generator, style: int, oval: tuple[float, float, float, float], H: int, W: int
+) -> np.ndarray:
+    """The coverage (H, W) of the hair behind the head `oval` (cx, cy, rx, ry): long and wavy
+    (`style` 0), a bob with flicked ends (1), twin buns (2), or for a side braid (3) the crown."""
+    cx, cy, rx, ry = oval
+    yy = _grid(H, W)[0]
+    E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
+    if style == 0:
+        n = 12
+        ys = np.linspace(cy - 0.4 * ry, cy + rng.uniform(1.8, 2.6) * ry, n)
+        wave = np.sin(np.linspace(0, rng.uniform(3, 5) * np.pi, n)) * 0.12 * rx
+        left = [(cx - 1.15 * rx - 0.2 * rx * i / n + wave[i], y) for i, y in enumerate(ys)]
+        right = [(cx + 1.15 * rx + 0.2 * rx * i / n - wave[i], y) for i, y in enumerate(ys)]
+        m = _poly(H, W, left + right[::-1])
+    elif style == 1:
+        m = E(cx, cy + 0.05 * ry, 1.3 * rx, 1.05 * ry) * (yy < cy + 0.8 * ry)
+        for s in (-1, 1):
+            m = np.maximum(m, E(cx + s * 1.1 * rx, cy + 0.72 * ry, 0.35 * rx, 0.18 * ry))
+    else:
+        m = E(cx, cy + 0.1 * ry, 1.22 * rx, 1.08 * ry)
+        if style == 2:
+            for s in (-1, 1):
+                m = np.maximum(m, E(cx + s * 0.95 * rx, cy - 0.95 * ry, 0.42 * rx, 0.42 * rx))
+    return m
+
+
+def _eyes_and_mouth(
+    rng: np.random.Generator, head: _Layer, oval: tuple[float, float, float, float], lx: int, hue
+) -> None:
+    """Low, wide-set eyes with no whites (a gradient iris, a glow, a soft pupil, two highlights
+    on the light's side `lx`, lashes in the hair's `hue` or the eyes'), and a small open mouth
+    or a tiny smile, on the face `oval` (cx, cy, rx, ry)."""
+    cx, cy, rx, ry = oval
+    H, W = head.cover.shape
+    yy = _grid(H, W)[0]
+    E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
+    eye_hue = rng.uniform()
+    deep = _hsv(eye_hue, rng.uniform(0.45, 0.7), rng.uniform(0.42, 0.52))
+    light = _hsv(eye_hue + 0.05, rng.uniform(0.3, 0.5), 1.0)
+    lash = _hsv(rng.choice([hue, eye_hue]), 0.5, 0.45)
+    ew, eh = rx * rng.uniform(0.19, 0.23), ry * rng.uniform(0.26, 0.32)
+    ey = cy + rng.uniform(0.2, 0.28) * ry
+    for s in (-1, 1):
+        ex = cx + s * rng.uniform(0.44, 0.5) * rx
+        eye = E(ex, ey, ew, eh) * np.clip((yy - (ey - 0.82 * eh)) / 1.5, 0, 1)
+        t = np.clip((yy - (ey - eh)) / (2 * eh), 0, 1)[..., None]
+        head.put(eye, deep * (1 - t) + light * t)
+        head.put(E(ex, ey + 0.45 * eh, 0.65 * ew, 0.35 * eh, 0.3 * ew) * eye * 0.7, light)
+        head.put(E(ex, ey + 0.05 * eh, 0.45 * ew, 0.5 * eh, 0.2 * ew) * 0.8, deep * 0.95)
+        head.put(E(ex - lx * 0.3 * ew, ey - 0.35 * eh, 0.34 * ew, 0.26 * eh), (255, 255, 255))
+        head.put(E(ex + lx * 0.35 * ew, ey + 0.4 * eh, 0.14 * ew, 0.14 * ew), (255, 255, 255))
+        lid, under = E(ex, ey - 0.06 * eh, 1.15 * ew, eh), E(ex, ey + 0.14 * eh, ew, eh)
+        head.put(np.clip(lid - under, 0, 1) * (yy < ey - 0.3 * eh), lash)  # a soft crescent
+        flick = [(ex + s * 0.85 * ew, ey - 0.7 * eh), (ex + s * 1.35 * ew, ey - 0.75 * eh)]
+        head.put(_poly(H, W, flick + [(ex + s * 1.05 * ew, ey - 0.45 * eh)]), lash)
+    my = cy + rng.uniform(0.6, 0.68) * ry
+    if rng.uniform() < 0.5:  # a small open mouth, or a tiny smile
+        head.put(E(cx, my, 0.1 * rx, 0.07 * ry) * (yy > my - 0.01 * ry), _hsv(0.98, 0.45, 0.82))
+        head.put(E(cx, my + 0.05 * ry, 0.06 * rx, 0.03 * ry), _hsv(0.97, 0.3, 0.97))
+    else:
+        lo, hi = (E(cx, my - d * ry, 0.1 * rx, 0.08 * ry) for d in (0.05, 0.09))
+        head.put(np.clip(lo - hi, 0, 1), _hsv(0.99, 0.45, 0.75))
+
+
+def _fringe(
+    rng: np.random.Generator, oval: tuple[float, float, float, float], H: int, W: int
+) -> np.ndarray:
+    """The fringe's coverage (H, W) over the head `oval` (cx, cy, rx, ry): a crown ending in
+    rounded scallops, and side locks."""
+    cx, cy, rx, ry = oval
+    yy = _grid(H, W)[0]
+    E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
+    fringe = E(cx, cy - 0.3 * ry, 1.1 * rx, 0.92 * ry) * np.clip(cy - 0.28 * ry - yy + 0.5, 0, 1)
+    n = int(rng.integers(4, 7))
+    r = 1.05 * rx / n
+    for x in np.linspace(cx - rx + r, cx + rx - r, n):
+        fringe = np.maximum(fringe, E(x, cy - 0.3 * ry + rng.uniform(0.0, 0.12) * ry, r, 1.1 * r))
+    for s in (-1, 1):
+        fringe = np.maximum(fringe, E(cx + s * 1.0 * rx, cy + 0.25 * ry, 0.2 * rx, 0.62 * ry))
+    return fringe
+
+
+def _flower(head: _Layer, fx: float, fy: float, r: float, petals) -> None:
+    """A five-petalled flower of radius `r` at (fx, fy), a yellow heart."""
+    H, W = head.cover.shape
+    for a in np.linspace(0, 2 * np.pi, 5, endpoint=False):
+        head.put(_ellipse(H, W, fx + r * np.cos(a), fy + r * np.sin(a), r, r), petals)
+    head.put(_ellipse(H, W, fx, fy, 0.6 * r, 0.6 * r), _hsv(0.14, 0.5, 1.0))
 
 
 def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
@@ -343,22 +462,7 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 
     # hair behind: long and wavy, a bob with flicked ends, twin buns, or a side braid
     style = int(rng.integers(4))
-    if style == 0:
-        n = 12
-        ys = np.linspace(cy - 0.4 * ry, cy + rng.uniform(1.8, 2.6) * ry, n)
-        wave = np.sin(np.linspace(0, rng.uniform(3, 5) * np.pi, n)) * 0.12 * rx
-        left = [(cx - 1.15 * rx - 0.2 * rx * i / n + wave[i], y) for i, y in enumerate(ys)]
-        right = [(cx + 1.15 * rx + 0.2 * rx * i / n - wave[i], y) for i, y in enumerate(ys)]
-        m = _poly(H, W, left + right[::-1])
-    elif style == 1:
-        m = E(cx, cy + 0.05 * ry, 1.3 * rx, 1.05 * ry) * (yy < cy + 0.8 * ry)
-        for s in (-1, 1):
-            m = np.maximum(m, E(cx + s * 1.1 * rx, cy + 0.72 * ry, 0.35 * rx, 0.18 * ry))
-    else:
-        m = E(cx, cy + 0.1 * ry, 1.22 * rx, 1.08 * ry)
-        if style == 2:
-            for s in (-1, 1):
-                m = np.maximum(m, E(cx + s * 0.95 * rx, cy - 0.95 * ry, 0.42 * rx, 0.42 * rx))
+    m = _hair_behind(rng, style, (cx, cy, rx, ry), H, W)
     back.put(m, shaded(m, hair_col, hair_sh))
 
     # a small body: narrow shoulders, a neck, a big bow or a round white collar
@@ -386,42 +490,10 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
         blush = E(cx + s * 0.58 * rx, cy + 0.42 * ry, 0.24 * rx, 0.12 * ry, 0.2 * rx)
         head.put(blush * 0.5, _hsv(0.97, 0.35, 1.0))
 
-    # low, wide-set eyes, no whites: a gradient iris, a glow, a soft pupil, two highlights
-    eye_hue = rng.uniform()
-    deep = _hsv(eye_hue, rng.uniform(0.45, 0.7), rng.uniform(0.42, 0.52))
-    light = _hsv(eye_hue + 0.05, rng.uniform(0.3, 0.5), 1.0)
-    lash = _hsv(rng.choice([hue, eye_hue]), 0.5, 0.45)
-    ew, eh = rx * rng.uniform(0.19, 0.23), ry * rng.uniform(0.26, 0.32)
-    ey = cy + rng.uniform(0.2, 0.28) * ry
-    for s in (-1, 1):
-        ex = cx + s * rng.uniform(0.44, 0.5) * rx
-        eye = E(ex, ey, ew, eh) * np.clip((yy - (ey - 0.82 * eh)) / 1.5, 0, 1)
-        t = np.clip((yy - (ey - eh)) / (2 * eh), 0, 1)[..., None]
-        head.put(eye, deep * (1 - t) + light * t)
-        head.put(E(ex, ey + 0.45 * eh, 0.65 * ew, 0.35 * eh, 0.3 * ew) * eye * 0.7, light)
-        head.put(E(ex, ey + 0.05 * eh, 0.45 * ew, 0.5 * eh, 0.2 * ew) * 0.8, deep * 0.95)
-        head.put(E(ex - lx * 0.3 * ew, ey - 0.35 * eh, 0.34 * ew, 0.26 * eh), (255, 255, 255))
-        head.put(E(ex + lx * 0.35 * ew, ey + 0.4 * eh, 0.14 * ew, 0.14 * ew), (255, 255, 255))
-        lid, under = E(ex, ey - 0.06 * eh, 1.15 * ew, eh), E(ex, ey + 0.14 * eh, ew, eh)
-        head.put(np.clip(lid - under, 0, 1) * (yy < ey - 0.3 * eh), lash)  # a soft crescent
-        flick = [(ex + s * 0.85 * ew, ey - 0.7 * eh), (ex + s * 1.35 * ew, ey - 0.75 * eh)]
-        head.put(_poly(H, W, flick + [(ex + s * 1.05 * ew, ey - 0.45 * eh)]), lash)
-    my = cy + rng.uniform(0.6, 0.68) * ry
-    if rng.uniform() < 0.5:  # a small open mouth, or a tiny smile
-        head.put(E(cx, my, 0.1 * rx, 0.07 * ry) * (yy > my - 0.01 * ry), _hsv(0.98, 0.45, 0.82))
-        head.put(E(cx, my + 0.05 * ry, 0.06 * rx, 0.03 * ry), _hsv(0.97, 0.3, 0.97))
-    else:
-        lo, hi = (E(cx, my - d * ry, 0.1 * rx, 0.08 * ry) for d in (0.05, 0.09))
-        head.put(np.clip(lo - hi, 0, 1), _hsv(0.99, 0.45, 0.75))
+    _eyes_and_mouth(rng, head, (cx, cy, rx, ry), lx, hue)
 
     # the fringe: a crown ending in rounded scallops that cast a soft shadow; side locks
-    fringe = E(cx, cy - 0.3 * ry, 1.1 * rx, 0.92 * ry) * np.clip(cy - 0.28 * ry - yy + 0.5, 0, 1)
-    n = int(rng.integers(4, 7))
-    r = 1.05 * rx / n
-    for x in np.linspace(cx - rx + r, cx + rx - r, n):
-        fringe = np.maximum(fringe, E(x, cy - 0.3 * ry + rng.uniform(0.0, 0.12) * ry, r, 1.1 * r))
-    for s in (-1, 1):
-        fringe = np.maximum(fringe, E(cx + s * 1.0 * rx, cy + 0.25 * ry, 0.2 * rx, 0.62 * ry))
+    fringe = _fringe(rng, (cx, cy, rx, ry), H, W)
     cast = _blur(np.roll(fringe, k, 0), soft) * face * (1 - fringe)
     head.put(cast * 0.7, skin_sh)
     head.put(fringe, shaded(fringe, hair_col, hair_sh))
@@ -439,10 +511,7 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     elif acc == 1:
         bow(head, cx + s * 0.75 * rx, cy - 0.85 * ry, 0.38 * rx, 0.55)
     elif acc == 2:
-        fx, fy, r = cx + s * 0.8 * rx, cy - 0.7 * ry, 0.13 * rx
-        for a in np.linspace(0, 2 * np.pi, 5, endpoint=False):
-            head.put(E(fx + r * np.cos(a), fy + r * np.sin(a), r, r), accent)
-        head.put(E(fx, fy, 0.6 * r, 0.6 * r), _hsv(0.14, 0.5, 1.0))
+        _flower(head, cx + s * 0.8 * rx, cy - 0.7 * ry, 0.13 * rx, accent)
 
     tilt, pivot = rng.uniform(-16, 16), (cx, cy + 0.95 * ry)
     back.turned(tilt, *pivot).onto(img, o)
