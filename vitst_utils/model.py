@@ -269,11 +269,14 @@ class ViTStyleTransfer(nn.Module):
         (a cel model needs the photo and the style's `CelStyle`, see `render`)."""
         return self.render(self.decode_raw(feat), photo, cel, ink)
 
-    def cel_style(self, images: torch.Tensor, weights: torch.Tensor | None = None) -> CelStyle:
+    def cel_style(
+        self, images: torch.Tensor, weights: torch.Tensor | None = None, inked: bool = True
+    ) -> CelStyle:
         """The `CelStyle` of normalised style images (one per image, or one blend with
-        `weights`) with this model's palette size and line share."""
+        `weights`) with this model's palette size and line share (`inked=False`: for pictures
+        rendered without ink, whose ink colour is not read from the images)."""
         pixels = to_pixels(images.float()).clamp(0, 1)
-        return cel_style(pixels, self.cel_colors, weights, line=self.cel_line)
+        return cel_style(pixels, self.cel_colors, weights, line=self.cel_line if inked else 0.0)
 
     def encode_pair(
         self, content: torch.Tensor, style: torch.Tensor, batched: bool = True
@@ -310,7 +313,7 @@ class ViTStyleTransfer(nn.Module):
         if not self.is_cel:
             return tuple(self.render(r) for r in raw)
         # identity images: each image in its own colours and palette, fills only (no ink)
-        cel_c = self.cel_style(content)
+        cel_c = self.cel_style(content, inked=False)
         return (
             self.render(raw[0], content, cel_s),
             self.render(raw[1], content, cel_c, ink=False),
