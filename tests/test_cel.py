@@ -8,6 +8,7 @@ import re
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torchvision.transforms.functional import pil_to_tensor, to_pil_image
 
 from vitst_utils import cel as CEL
@@ -124,15 +125,62 @@ def test_pixel_adain_gives_the_style_statistics_and_the_change_moves_colours():
     assert brighter.mean() > 0.85  # the decoder's change moves the pixel to the other fill
 
 
+def _speckled(size=48, share=0.05):
+    """A photo of red | teal halves, a `share` of its pixels swapped for the other colour."""
+    flip = torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0)) < share
+    half = size // 2
+    return torch.where(flip, _flat([TEAL, RED], half, size), _flat([RED, TEAL], half, size))
+
+
+def test_a_picture_is_simplified_to_its_styles_ink_and_no_further():
+    """Speckle drawn in a sparse style (two flat fills: one line) is cleaned away, up to the
+    style's own line; a densely lined style keeps every speck; the ink length of a drawing is
+    the same at any size."""
+    photo_px = _speckled()
+    sparse_art = _flat([RED, TEAL], 24, 48)
+    sparse = CEL.cel_style(sparse_art, k=2)
+    twice = F.interpolate(sparse_art, scale_factor=2.0, mode="nearest")
+    assert float(sparse.ink_length) == pytest.approx(1.0, abs=0.05)  # one line across the picture
+    assert float(CEL.cel_style(twice, k=2).ink_length) == pytest.approx(1.0, abs=0.05)
+    dense = CEL.cel_style(_flat([RED, TEAL] * 6, 2, 24), k=2)  # 11 lines: length 11
+    assert float(dense.ink_length) > 10
+
+    def render(style, simplify):
+        return CEL.cel_render(
+            torch.zeros_like(photo_px), photo_px, style, 0.002, (0.08, 0.2), simplify
+        )
+
+    ink = torch.tensor(MAROON)  # any colour that is neither fill
+    for style in (sparse, dense):
+        style.ink_colour = ink[None]
+
+    def inked(out):
+        return ((out - ink.view(1, 3, 1, 1)).abs().sum(1) < 0.05).float()
+
+    plain, clean = render(sparse, 0), render(sparse, 3)
+    assert inked(plain).mean() > 0.1  # every speck outlined
+    line = inked(clean)[0, 4:-4, 22:26].amax(1)  # each row: the one line, in the middle
+    assert inked(clean).mean() < 0.04 and line.mean() > 0.85
+    left = clean[0, :, 4:-4, 2:20].flatten(1)  # away from the line and the borders: all red
+    assert (left - torch.tensor(RED)[:, None]).abs().max() < 0.02
+    torch.testing.assert_close(render(dense, 3), render(dense, 0))  # as many lines: none taken
+
+
 def test_rendering_in_row_blocks_equals_one_piece(monkeypatch):
     gen = torch.Generator().manual_seed(1)
     photo_px = torch.rand(1, 3, 50, 20, generator=gen)
     change = torch.randn(1, 3, 50, 20, generator=gen)
     style = CEL.cel_style(torch.rand(1, 3, 16, 16, generator=gen), k=6)
-    whole = CEL.cel_render(change, photo_px, style, 0.002, (0.08, 0.2))
+    bare = CEL.CelStyle(style.mean, style.std, style.palette, style.ink_colour, torch.zeros(1))
+    ink = (0.08, 0.2)
+    wholes = [CEL.cel_render(change, photo_px, s, 0.002, ink, 3) for s in (style, bare)]
     monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 7)
-    blocks = CEL.cel_render(change, photo_px, style, 0.002, (0.08, 0.2))
-    torch.testing.assert_close(blocks, whole, atol=1e-5, rtol=0)
+    for s, whole in zip(
+        (style, bare), wholes, strict=True
+    ):  # bare: all 3 passes, each reading 1 row more
+        blocks = CEL.cel_render(change, photo_px, s, 0.002, ink, 3)
+        torch.testing.assert_close(blocks, whole, atol=1e-5, rtol=0)
+    assert not torch.allclose(wholes[1], CEL.cel_render(change, photo_px, bare, 0.002, ink, 0))
 
 
 @pytest.fixture(scope="module")
@@ -161,16 +209,17 @@ def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(cel_model,
     big = photo(232, 152, seed=4)  # several windows, tiles and (patched) row blocks
     monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 64)
     out = to_pixels(S.stylize_batch(cel_model, big, target))
+    assert cel_model.cel_simplify == 3  # the row blocks read the simplifying passes' context
     want = CEL.cel_render(
-        torch.zeros_like(big), to_pixels(big).clamp(0, 1), target.cel, 0.002, (0.08, 0.2)
+        torch.zeros_like(big), to_pixels(big).clamp(0, 1), target.cel, 0.002, (0.08, 0.2), 3
     )
     torch.testing.assert_close(out, want, atol=1e-5, rtol=0)
     own = to_pixels(S.stylize_batch(cel_model, x, target, alpha=0.0))
     px = to_pixels(x).clamp(0, 1)
     mean, std = calc_mean_std(px)
-    # the photo's own colour statistics, the style's palette and ink colour
-    kept = CEL.CelStyle(mean, std, target.cel.palette, target.cel.ink_colour)
-    want = CEL.cel_render(torch.zeros_like(px), px, kept, 0.002, (0.08, 0.2))
+    # the photo's own colour statistics, the style's palette, ink colour and ink length
+    kept = CEL.CelStyle(mean, std, target.cel.palette, target.cel.ink_colour, target.cel.ink_length)
+    want = CEL.cel_render(torch.zeros_like(px), px, kept, 0.002, (0.08, 0.2), 3)
     torch.testing.assert_close(own, want, atol=1e-4, rtol=0)
 
 
@@ -206,6 +255,11 @@ def test_a_cel_prototype_holds_the_medoids_palette_and_old_ones_are_refused(cel_
     before = {**proto, "cel": {k: v for k, v in proto["cel"].items() if k != "ink_colour"}}
     ink = S.target_from_prototype(before).cel.ink_colour  # made before the line colour: the darkest
     torch.testing.assert_close(ink, CEL.darkest_colour(target.cel.palette))
+    torch.testing.assert_close(  # the medoid's ink length; one made before it: never simplified
+        target.cel.ink_length, cel_model.cel_style(styles[i : i + 1]).ink_length
+    )
+    before = {**proto, "cel": {k: v for k, v in proto["cel"].items() if k != "ink_length"}}
+    assert S.target_from_prototype(before).cel.ink_length.isinf().all()
     old = {k: proto[k] for k in ("mean", "std", "count")}
     with pytest.raises(P.PrototypeError, match="has no palette.*--save-prototype"):
         P.check_prototype(old, cel_model, "old.pt")
@@ -232,11 +286,15 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
     runner = E.OnnxStylizer(folder)
     assert runner.meta["output_space"] == "cel" and len(runner.meta["cel"]["palette"]) == 10
     torch.testing.assert_close(runner.cel.ink_colour, S.prototype_cel(proto).ink_colour)
+    torch.testing.assert_close(runner.cel.ink_length, S.prototype_cel(proto).ink_length)
+    assert runner.meta["cel"]["simplify"] == cfg.cel_simplify == 3
     meta = json.loads((folder / "stylize.json").read_text())
-    del meta["cel"]["ink_colour"]  # an export made before the ink colour: the darkest colour
+    for key in ("ink_colour", "ink_length", "simplify"):  # an export made before them
+        del meta["cel"][key]
     (folder / "stylize.json").write_text(json.dumps(meta))
-    palette = E.OnnxStylizer(folder).cel.palette
-    torch.testing.assert_close(E.OnnxStylizer(folder).cel.ink_colour, CEL.darkest_colour(palette))
+    old = E.OnnxStylizer(folder)  # the darkest colour, never simplified
+    torch.testing.assert_close(old.cel.ink_colour, CEL.darkest_colour(old.cel.palette))
+    assert old.cel.ink_length.isinf().all()
     loaded, _, own = S.load_for_inference(path, cpu_path="fp32")
     x = torch.rand(1, 3, 150, 100, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():

@@ -21,40 +21,55 @@ A cel model's decoder paints a *change* to the photo, and this module turns it i
    black top-hat (the luma's morphological closing minus the luma: thin dark strokes; Serra
    1982, "Image Analysis and Mathematical Morphology"), so black line art inks black and
    coloured line art inks in its colour.
+4. **As much line work as the drawing**: a photo has more detail than most drawings of it, and
+   noise becomes speckle between close palette colours. So the fill is simplified by up to
+   `simplify` passes of a soft mode filter (each pixel takes the 3 x 3 majority of the fill
+   weights, re-sharpened: the label smoothing of Winnemoeller et al.'s abstraction, in soft
+   form), the fewest passes after which the picture holds no more ink per picture side than
+   the style image itself (`CelStyle.ink_length`, measured by rendering the style image with its
+   own palette). A densely lined drawing keeps every detail; a sparse, lineless one gets a
+   clean picture of large shapes. The choice is one per picture, from the whole picture.
 
 The decoder's last convolution starts at zero, so an untrained cel model *is* this stage over
 the colour-matched photo: `evaluate` scores that "filter" as a baseline row beside every model,
 and training learns what to change. Every function takes and returns [0, 1] pixels, runs in
-fp32 (`in_fp32`) and is local but for the colour statistics, which are the whole picture's.
+fp32 (`in_fp32`) and is local but for the colour statistics and the number of simplifying passes,
+which are the whole picture's.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import math
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from .config import CEL_COLORS, CEL_INK, CEL_LINE, CEL_TAU
+from .config import CEL_COLORS, CEL_INK, CEL_LINE, CEL_SIMPLIFY, CEL_TAU
 from .function import adain_from_stats, calc_mean_std, in_fp32
 
 LUMA = (0.299, 0.587, 0.114)  # Rec. 601 luma: what is dark (line art, the darkest colour)
 ROWS_PER_CHUNK = 512  # rendering works on row blocks: memory linear in the picture's width
 LINE_WINDOW = 5  # the top-hat's closing window: strokes up to 4 px wide count as lines
 LINE_MIN = 0.05  # a near-flat style: its strongest strokes stand out less than this (luma)
+MODE_SHARPEN = 8.0  # a simplifying pass re-sharpens the 3 x 3 mean of the fill weights: w^8
 
 
 @dataclass
 class CelStyle:
     """What a cel model paints with: the style's colour `mean` and `std` per channel
-    ((B | 1, 3, 1, 1), pixels in [0, 1]), its `palette` ((B | 1, K, 3)) and its `ink_colour`,
-    the outlines' colour ((B | 1, 3); `TrainConfig.cel_ink` is where they are drawn)."""
+    ((B | 1, 3, 1, 1), pixels in [0, 1]), its `palette` ((B | 1, K, 3)), its `ink_colour`,
+    the outlines' colour ((B | 1, 3); `TrainConfig.cel_ink` is where they are drawn), and its
+    `ink_length` ((B | 1,)): how much ink the style image holds, in picture sides (the mean ink
+    amount times the square root of its pixel count: the same for a drawing at any size), the
+    most a picture is simplified to (infinite: never simplified)."""
 
     mean: torch.Tensor
     std: torch.Tensor
     palette: torch.Tensor
     ink_colour: torch.Tensor
+    ink_length: torch.Tensor = field(default_factory=lambda: torch.full((1,), math.inf))
 
     def to(self, device: torch.device | str) -> CelStyle:
         return CelStyle(*(getattr(self, f.name).to(device) for f in fields(self)))
@@ -65,26 +80,32 @@ class CelStyle:
         return cls(*(torch.cat([getattr(s, f.name) for s in styles]) for f in fields(cls)))
 
     def item(self, i: int = 0) -> dict[str, torch.Tensor]:
-        """Style `i` as saved in prototypes and exports: "mean", "std" (3,), "palette" (K, 3)
-        and "ink_colour" (3,)."""
+        """Style `i` as saved in prototypes and exports: "mean", "std" (3,), "palette" (K, 3),
+        "ink_colour" (3,) and "ink_length" ()."""
         return {
             "mean": self.mean[i].flatten(),
             "std": self.std[i].flatten(),
             "palette": self.palette[i],
             "ink_colour": self.ink_colour[i],
+            "ink_length": self.ink_length[min(i, len(self.ink_length) - 1)],
         }
 
     @classmethod
     def from_saved(cls, saved: dict[str, Any]) -> CelStyle:
-        """The style `item` saved (tensors, or lists from JSON; other keys ignored); one saved
-        before the ink colour existed inks in its palette's darkest colour."""
+        """The style `item` saved (tensors, or lists from JSON; other keys ignored). One saved
+        before the ink colour existed inks in its palette's darkest colour; one saved before the
+        ink length is never simplified."""
 
         def get(key: str) -> torch.Tensor:
             return torch.as_tensor(saved[key], dtype=torch.float32)
 
         palette = get("palette").reshape(1, -1, 3)
         ink = get("ink_colour").reshape(1, 3) if "ink_colour" in saved else darkest_colour(palette)
-        return cls(get("mean").reshape(1, 3, 1, 1), get("std").reshape(1, 3, 1, 1), palette, ink)
+        length = get("ink_length").reshape(1) if "ink_length" in saved else None
+        mean, std = get("mean").reshape(1, 3, 1, 1), get("std").reshape(1, 3, 1, 1)
+        return (
+            cls(mean, std, palette, ink) if length is None else cls(mean, std, palette, ink, length)
+        )
 
 
 @in_fp32
@@ -148,12 +169,15 @@ def cel_style(
     weights: torch.Tensor | None = None,
     max_points: int = 16384,
     line: float = CEL_LINE,
+    tau: float = CEL_TAU,
+    ink: tuple[float, float] = CEL_INK,
 ) -> CelStyle:
     """The `CelStyle` of style images (B, 3, H, W) in [0, 1]: one per image, or with `weights`
-    (B,), summing to 1, one blended style: the weighted statistics and line colours (as AdaIN
-    blends) and the k-means palette of all images' pixels, each image weighted by its weight.
-    At most `max_points` pixels per image (an even stride) go into the k-means; `line` is the
-    share of pixels `line_colour` reads the ink from."""
+    (B,), summing to 1, one blended style: the weighted statistics, line colours and ink
+    lengths (as AdaIN blends) and the k-means palette of all images' pixels, each image weighted
+    by its weight. At most `max_points` pixels per image (an even stride) go into the k-means;
+    `line` is the share of pixels `line_colour` reads the ink from; `tau` and `ink` are the
+    rendering's, with which each image's ink length is measured (`ink_length`)."""
     pixels = pixels.float()
     mean, std = calc_mean_std(pixels)
     points = pixels.flatten(2).transpose(1, 2)  # B x N x 3
@@ -161,15 +185,28 @@ def cel_style(
     points = points[:, ::stride]
     if weights is None:
         palette = palette_kmeans(points, k)
-        return CelStyle(mean, std, palette, line_colour(pixels, line, palette))
+        lengths = ink_length(pixels, palette, tau, ink)
+        return CelStyle(mean, std, palette, line_colour(pixels, line, palette), lengths)
     w = weights.float().to(pixels.device)
     blend = w.view(-1, 1, 1, 1)
     point_w = (w[:, None] / points.shape[1]).expand(-1, points.shape[1])
     keep = w > 0
     palette = palette_kmeans(points[keep].reshape(1, -1, 3), k, point_w[keep].reshape(1, -1))
     inks = line_colour(pixels, line, palette)
+    lengths = ink_length(pixels, palette, tau, ink)
     blended = [(t * blend).sum(0, True) for t in (mean, std)]
-    return CelStyle(*blended, palette, (inks * w[:, None]).sum(0, True))
+    return CelStyle(*blended, palette, (inks * w[:, None]).sum(0, True), (lengths * w).sum(0, True))
+
+
+@in_fp32
+@torch.no_grad()
+def ink_length(
+    pixels: torch.Tensor, palette: torch.Tensor, tau: float, ink: tuple[float, float]
+) -> torch.Tensor:
+    """(B,): how much ink each image (B, 3, H, W) holds when rendered with `palette` (its own
+    style's), in picture sides: the ink amount summed over its pixels / sqrt(pixel count)."""
+    amount = _ink_amount(_fill_weights(pixels, palette, tau), palette, ink)
+    return amount.sum((1, 2, 3)) / math.sqrt(pixels.shape[-2] * pixels.shape[-1])
 
 
 @in_fp32
@@ -184,35 +221,120 @@ def _logit(x: torch.Tensor) -> torch.Tensor:
     return torch.log(x / (1 - x))
 
 
-def _render_rows(
-    rgb: torch.Tensor,
-    palette: torch.Tensor,
-    ink_colour: torch.Tensor,
-    tau: float,
-    ink: tuple[float, float] | None,
-) -> torch.Tensor:
-    """Fill and ink of (B, 3, h, W) colours; the last row is only the neighbour of the one
-    above it (callers crop it) unless it is the picture's last."""
-    b = rgb.shape[0]
-    palette = palette.expand(b, -1, -1)
+def _fill_weights(rgb: torch.Tensor, palette: torch.Tensor, tau: float) -> torch.Tensor:
+    """(B, K, h, W): each pixel's soft choice among the palette, softmax(-distance^2 / tau)."""
+    palette = palette.expand(rgb.shape[0], -1, -1)
     d2 = (
         rgb.square().sum(1, keepdim=True)
         - 2 * torch.einsum("bchw,bkc->bkhw", rgb, palette)
         + palette.square().sum(-1)[..., None, None]
     )
-    weights = torch.softmax(-d2 / tau, dim=1)  # B x K x h x W
-    fill = torch.einsum("bkhw,bkc->bchw", weights, palette)
-    if ink is None:
-        return fill
+    return torch.softmax(-d2 / tau, dim=1)
+
+
+def _mode_pass(weights: torch.Tensor) -> torch.Tensor:
+    """One simplifying pass: the 3 x 3 mean of the fill weights (within the picture),
+    re-sharpened (weights^MODE_SHARPEN, renormalised): a soft mode filter of the labels."""
+    mean = F.avg_pool2d(weights, 3, 1, 1, count_include_pad=False)
+    return torch.softmax(torch.log(mean.clamp_min(1e-8)) * MODE_SHARPEN, dim=1)
+
+
+def _ink_amount(
+    weights: torch.Tensor, palette: torch.Tensor, ink: tuple[float, float]
+) -> torch.Tensor:
+    """(B, 1, h, W) in [0, 1]: how much ink each pixel takes, from how likely it and its right
+    or lower neighbour hold fills further apart than `ink` (the last row and column have none
+    below or right)."""
+    palette = palette.expand(weights.shape[0], -1, -1)
     lo, hi = ink
     distance = (palette[:, :, None] - palette[:, None]).square().sum(-1).sqrt()  # (ONNX: no cdist)
     contrast = ((distance - lo) / (hi - lo)).clamp(0, 1)  # B x K x K
     expected = torch.einsum("bkhw,bkl->blhw", weights, contrast)
     across = (expected[..., :, :-1] * weights[..., :, 1:]).sum(1, keepdim=True)
     down = (expected[..., :-1, :] * weights[..., 1:, :]).sum(1, keepdim=True)
-    keep = torch.nn.functional.pad(1 - across, (0, 1), value=1.0)
-    keep = keep * torch.nn.functional.pad(1 - down, (0, 0, 0, 1), value=1.0)
-    return fill * keep + (1 - keep) * ink_colour[..., None, None]
+    keep = F.pad(1 - across, (0, 1), value=1.0) * F.pad(1 - down, (0, 0, 0, 1), value=1.0)
+    return 1 - keep
+
+
+def _chosen_weights(
+    rgb: torch.Tensor, palette: torch.Tensor, tau: float, passes: torch.Tensor | None, most: int
+) -> torch.Tensor:
+    """The fill weights of (B, 3, h, W) colours, each picture after its number of simplifying
+    `passes` ((B,), at most `most`; None: none)."""
+    weights = _fill_weights(rgb, palette, tau)
+    if passes is None:
+        return weights
+    chosen = weights
+    needed = most if torch.compiler.is_exporting() else int(passes.max())  # ONNX: all of them
+    for n in range(1, needed + 1):
+        weights = _mode_pass(weights)
+        chosen = torch.where((passes >= n).view(-1, 1, 1, 1), weights, chosen)
+    return chosen
+
+
+def _render_rows(
+    rgb: torch.Tensor,
+    style: CelStyle,
+    tau: float,
+    ink: tuple[float, float] | None,
+    passes: torch.Tensor | None,
+    most: int,
+) -> torch.Tensor:
+    """Fill and ink of (B, 3, h, W) colours, each picture simplified by its number of `passes`
+    ((B,), at most `most`; None: none); rows near a block's cut are only context (callers crop
+    them)."""
+    weights = _chosen_weights(rgb, style.palette, tau, passes, most)
+    palette = style.palette.expand(rgb.shape[0], -1, -1)
+    fill = torch.einsum("bkhw,bkc->bchw", weights, palette)
+    if ink is None:
+        return fill
+    amount = _ink_amount(weights, palette, ink)
+    return fill * (1 - amount) + amount * style.ink_colour[..., None, None]
+
+
+def _row_blocks(h: int, context: int) -> list[tuple[int, int, int, int]]:
+    """(start, stop) of each block of `ROWS_PER_CHUNK` rows, with the rows read around it
+    (`context` above and below, within the picture): (r0, r1, lo, hi)."""
+    return [
+        (
+            r0,
+            min(h, r0 + ROWS_PER_CHUNK),
+            max(0, r0 - context),
+            min(h, r0 + ROWS_PER_CHUNK + context),
+        )
+        for r0 in range(0, h, ROWS_PER_CHUNK)
+    ]
+
+
+@torch.no_grad()
+def _simplify_passes(
+    rgb: torch.Tensor, style: CelStyle, tau: float, ink: tuple[float, float], most: int
+) -> torch.Tensor:
+    """(B,): for each picture the fewest simplifying passes (at most `most`) after which it
+    holds no more ink, in picture sides, than its style (`CelStyle.ink_length`). A picture in
+    one block stops at the pass every picture fits."""
+    b, h = rgb.shape[0], rgb.shape[-2]
+    exporting = torch.compiler.is_exporting()
+    blocks = [(0, h, 0, h)] if exporting else _row_blocks(h, most + 1)
+    sides = torch.ones_like(rgb[0, 0]).sum().sqrt()  # (ONNX: a symbolic size)
+    target = style.ink_length.to(rgb).view(-1, 1)
+    sums = rgb.new_zeros(b, most + 1)
+    for r0, r1, lo, hi in blocks:
+        weights = _fill_weights(rgb[..., lo:hi, :], style.palette, tau)
+        for n in range(most + 1):
+            if n:
+                weights = _mode_pass(weights)
+            amount = _ink_amount(weights, style.palette, ink)[..., r0 - lo : r1 - lo, :]
+            sums[:, n] += amount.sum((1, 2, 3))
+            if (
+                len(blocks) == 1
+                and not exporting
+                and (sums[:, : n + 1] / sides <= target).any(1).all()
+            ):
+                break  # the passes after it are never chosen: their sums stay 0
+    fits = sums[:, :most] / sides <= target
+    fits = torch.cat([fits, torch.ones_like(fits[:, :1])], dim=1)  # the most always fits
+    return fits.float().argmax(1)  # the first that fits
 
 
 @in_fp32
@@ -222,23 +344,27 @@ def cel_render(
     style: CelStyle,
     tau: float,
     ink: tuple[float, float] | None,
+    simplify: int = 0,
 ) -> torch.Tensor:
     """The cel picture (B, 3, H, W) in [0, 1]: the photo (pixels) with the style's colour
     statistics (`pixel_adain`), the decoder's `change` added to its logits, filled with the
-    style's palette (softness `tau`) and inked in its line colour between fills further apart
-    than `ink` (None: no ink, as the identity images are decoded). Rendered in blocks of rows,
-    so a 12 MP photo never holds K full-size maps."""
+    style's palette (softness `tau`), simplified by up to `simplify` passes to the style's ink
+    length, and inked in its line colour between fills further apart than `ink` (None: no ink
+    and no simplifying, as the identity images are decoded). Rendered in blocks of rows, so a
+    12 MP photo never holds K full-size maps."""
     base = pixel_adain(photo, style.mean, style.std)
     rgb = torch.sigmoid(_logit(base) + change)
+    passes = None
+    if simplify > 0 and ink is not None:
+        passes = _simplify_passes(rgb, style, tau, ink, simplify)
     h = rgb.shape[-2]
     if torch.compiler.is_exporting() or h <= ROWS_PER_CHUNK:  # ONNX: one symbolic height
-        return _render_rows(rgb, style.palette, style.ink_colour, tau, ink)
+        return _render_rows(rgb, style, tau, ink, passes, simplify)
+    context = 1 + (simplify if passes is not None else 0)
     out = []
-    for r0 in range(0, h, ROWS_PER_CHUNK):
-        r1 = min(h, r0 + ROWS_PER_CHUNK)
-        rows = rgb[..., r0 : min(h, r1 + 1), :]
-        block = _render_rows(rows, style.palette, style.ink_colour, tau, ink)
-        out.append(block[..., : r1 - r0, :])
+    for r0, r1, lo, hi in _row_blocks(h, context):
+        block = _render_rows(rgb[..., lo:hi, :], style, tau, ink, passes, simplify)
+        out.append(block[..., r0 - lo : r1 - lo, :])
     return torch.cat(out, dim=-2)
 
 
@@ -249,10 +375,11 @@ def cel_filter(
     tau: float = CEL_TAU,
     ink: tuple[float, float] | None = CEL_INK,
     line: float = CEL_LINE,
+    simplify: int = CEL_SIMPLIFY,
 ) -> torch.Tensor:
     """What an untrained cel model paints (its change is zero): each photo (B, 3, H, W) in
-    [0, 1] in the colours of its style image (B, 3, H', W'), filled with that image's palette
-    and inked in its line colour. No network: the baseline a trained model must beat
-    (`evaluate`'s "filter")."""
-    style = cel_style(styles, k, line=line)
-    return cel_render(torch.zeros_like(photos), photos, style, tau, ink)
+    [0, 1] in the colours of its style image (B, 3, H', W'), filled with that image's palette,
+    simplified to its ink length and inked in its line colour. No network: the baseline a
+    trained model must beat (`evaluate`'s "filter")."""
+    style = cel_style(styles, k, line=line, tau=tau, ink=ink or CEL_INK)
+    return cel_render(torch.zeros_like(photos), photos, style, tau, ink, simplify)

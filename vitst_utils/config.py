@@ -15,8 +15,9 @@ STYLE_DOMAIN = "AnimeFace"
 # The cel output stage's settings (cel.py; chosen in the fifth tuning round, README "The anime
 # recipe"): palette colours, the RGB distances between fills for no ink .. full ink, the
 # softness of the palette snap (softmax of -distance^2 / tau); the share of the style's pixels
-# its line colour is read from (the sixth round)
-CEL_COLORS, CEL_INK, CEL_TAU, CEL_LINE = 10, (0.08, 0.2), 0.002, 0.02
+# its line colour is read from (the sixth round); the most simplifying passes that bring a
+# picture's ink down to its style image's (the seventh round)
+CEL_COLORS, CEL_INK, CEL_TAU, CEL_LINE, CEL_SIMPLIFY = 10, (0.08, 0.2), 0.002, 0.02, 3
 
 # Fields that decide the network's shape (model.MODEL_ARGS) and the loss net's layers: a run
 # only resumes from a checkpoint whose config agrees on all of them.
@@ -32,6 +33,7 @@ MODEL_FIELDS = (
     "cel_ink",
     "cel_tau",
     "cel_line",
+    "cel_simplify",
     "fusion",
     "vgg_layers",
 )
@@ -75,6 +77,7 @@ class TrainConfig:
     cel_ink: tuple[float, ...] = CEL_INK  # RGB distances between fills: no ink .. full ink
     cel_tau: float = CEL_TAU  # softness of the palette snap (softmax of -distance^2 / tau)
     cel_line: float = CEL_LINE  # share of the style's pixels its ink is read from; 0: darkest
+    cel_simplify: int = CEL_SIMPLIFY  # most passes simplifying to the style's ink length; 0: none
     freeze_encoder: bool = False
     fusion: str = "adain"  # how the style enters: adain (global statistics) | attention (AdaAttN)
     encoder_lr_scale: float = 1.0  # the ViT's lr = lr x this (a pretrained encoder: lower)
@@ -182,6 +185,11 @@ class TrainConfig:
             ),
             (self.cel_tau > 0, "cel_tau", "> 0"),
             (0 <= self.cel_line < 1, "cel_line", "a share of pixels in [0, 1), e.g. 0.02"),
+            (
+                isinstance(self.cel_simplify, int) and self.cel_simplify >= 0,
+                "cel_simplify",
+                "a number of passes >= 0, e.g. 3",
+            ),
             (self.style_loss in ("mean_std", "gram"), "style_loss", "mean_std|gram"),
             (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
             (self.tv_kind in ("l2", "l1"), "tv_kind", "l2|l1"),
@@ -232,14 +240,15 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Build from a dict; unknown keys are an error (a typo must not pass silently). A cel
-        config without `cel_line` (saved before it existed; so too a hand-written dict that
-        leaves it out) keeps the ink of its time, the palette's darkest colour (`cel_line` 0)."""
+        config without `cel_line` or `cel_simplify` (saved before they existed; so too a
+        hand-written dict that leaves them out) keeps the picture of its time: ink in the
+        palette's darkest colour (`cel_line` 0), never simplified (`cel_simplify` 0)."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
             raise ValueError(f"Unknown TrainConfig fields: {unknown}. Known: {sorted(names)}")
-        if d.get("output_space") == "cel" and "cel_line" not in d:
-            d = {**d, "cel_line": 0.0}
+        if d.get("output_space") == "cel":
+            d = {"cel_line": 0.0, "cel_simplify": 0, **d}
         return cls(**d)
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -283,6 +292,7 @@ RECIPE_FIELDS = (
     "cel_ink",
     "cel_tau",
     "cel_line",
+    "cel_simplify",
     "fusion",
     "freeze_encoder",
     "vgg_layers",

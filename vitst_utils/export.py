@@ -115,11 +115,18 @@ class PhotoToAnime(nn.Module):
             self.register_buffer("cel_std", target.cel.std.clone())
             self.register_buffer("cel_palette", target.cel.palette.clone())
             self.register_buffer("cel_ink_colour", target.cel.ink_colour.clone())
+            self.register_buffer("cel_ink_length", target.cel.ink_length.clone())
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
         cel = None
         if self.is_cel:
-            cel = CelStyle(self.cel_mean, self.cel_std, self.cel_palette, self.cel_ink_colour)
+            cel = CelStyle(
+                self.cel_mean,
+                self.cel_std,
+                self.cel_palette,
+                self.cel_ink_colour,
+                self.cel_ink_length,
+            )
         out = transfer(
             self.model, normalize(photo), self.style_mean, self.style_std, self.alpha, cel=cel
         )
@@ -186,8 +193,14 @@ def export_onnx_tiled(
     }
     if target.cel is not None:
         saved = {k: v.tolist() for k, v in target.cel.item(0).items()}
-        # "ink_colour": the outlines' colour; "ink": the distances where they are drawn
-        meta["cel"] = {**saved, "tau": model.cel_tau, "ink": list(model.cel_ink)}
+        # "ink_colour": the outlines' colour; "ink": the distances where they are drawn;
+        # "simplify": the most passes that bring the picture's ink down to "ink_length"
+        settings = {
+            "tau": model.cel_tau,
+            "ink": list(model.cel_ink),
+            "simplify": model.cel_simplify,
+        }
+        meta["cel"] = {**saved, **settings}
     write_atomic(folder / "stylize.json", json.dumps(meta))
     return folder
 
@@ -225,9 +238,10 @@ class OnnxStylizer:
         if "output_space" in m:
             cel = cel_at_alpha(self.cel, x, m["alpha"]) if self.cel is not None else None
             tau, ink = (m["cel"]["tau"], tuple(m["cel"]["ink"])) if cel else (0.0, None)
+            simplify = m["cel"].get("simplify", 0) if cel else 0  # an older export: none
 
             def finish(raw: torch.Tensor) -> torch.Tensor:
-                return render_output(raw, m["output_space"], x, cel, tau, ink)
+                return render_output(raw, m["output_space"], x, cel, tau, ink, simplify)
 
         out = stylize_pieces(
             self.encode,

@@ -1,20 +1,20 @@
-"""The third held-out synthetic family: the report family, never seen while tuning.
+"""The `heldout3` synthetic family: written for the sixth round as its report family, judged
+once (README, "A sixth round"), a tuning family since the seventh, when `heldout4` took over.
 
-`builtin`, `transfer`, `heldout` and `heldout2` have all been used to tune recipes, so none of
-them can say any longer whether a recipe generalises. This family is drawn yet another way and
-is for reporting only: it is scored for the report, and no choice is ever made from it. It differs
-from all four in as many independent respects as could be managed. Its photos are high-key
-outdoor phone snapshots: a bright, blurred park, beach or street behind; golden-hour backlight
-(a warm rim round the silhouette, haze, a lens flare, lifted blacks) or flat overcast daylight;
-a big head tilted to one side in a mostly 4:5 frame, cropped close at the top; smiles with
-teeth, freckles, sunglasses; curly hair, a top bun, long hair over the shoulders or a
+`builtin`, `transfer`, `heldout` and `heldout2` had all been used to tune recipes, so none of
+them could say any longer whether a recipe generalises; this family is drawn yet another way. It
+differs from all four in as many independent respects as could be managed. Its photos are
+high-key outdoor phone snapshots: a bright, blurred park, beach or street behind; golden-hour
+backlight (a warm rim round the silhouette, haze, a lens flare, lifted blacks) or flat overcast
+daylight; a big head tilted to one side in a mostly 4:5 frame, cropped close at the top; smiles
+with teeth, freckles, sunglasses; curly hair, a top bun, long hair over the shoulders or a
 headscarf; striped or bright tops; blotchy colour noise and sharpening halos instead of grain
 and blur. Its drawings are lineless, soft-painted pastel illustrations: no outlines anywhere,
-airbrushed gradient shading, ombre hair with a soft ring of light, chibi-like proportions (a
-big round head tilted to one side on a small body, low wide-set eyes with no whites, gradient
-irises with a glow, no nose), rounded scalloped fringes, wavy long hair, buns, bobs or a braid,
-berets, bows and flowers, on watercolour washes, dreamy bokeh or falling petals; nothing in
-them is darker than a deep pastel.
+airbrushed gradient shading, ombre hair with a soft ring of light, chibi-like proportions (a big
+round head tilted to one side on a small body, low wide-set eyes with no whites, gradient irises
+with a glow, no nose), rounded scalloped fringes, wavy long hair, buns, bobs or a braid, berets,
+bows and flowers, on watercolour washes, dreamy bokeh or falling petals; nothing in them is
+darker than a deep pastel.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The `heldout` synthetic family: faces drawn another way; reported on in the fourth and fifth
-tuning rounds, a tuning family since the sixth (README, "The anime recipe"), when `heldout2`
-and then `heldout3` took over reporting.
+tuning rounds, a tuning family since the sixth (README, "The anime recipe"), when `heldout2`,
+then `heldout3` and then `heldout4` took over reporting.
 
 `sample_data`'s built-in family is what recipes and weights are tuned on. This family changes
 everything a recipe could over-fit to: photos get textured, vignetted backgrounds, shoulders,

@@ -2,15 +2,15 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Five families: four tuning
+so the whole pipeline runs in seconds without the real data. Six families: five tuning
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
-`heldout` (`heldout_faces`) and `heldout2` (`heldout2_faces`), which recipes have been tuned and
-judged on, and one report family, `heldout3` (`heldout3_faces`: high-key outdoor snapshots and
-lineless soft-painted drawings, unlike all four), which is only reported on and never used to
-tune or choose anything. `add_messy_files` writes every kind of junk a real image folder holds,
-for tests of the loader.
+`heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`) and `heldout3` (`heldout3_faces`),
+which recipes have been tuned and judged on, and one report family, `heldout4`
+(`heldout4_faces`: night-time flash and screen-lit phone selfies, and scanned traditional-media
+fan art, unlike all five), which is only reported on and never used to tune or choose anything.
+`add_messy_files` writes every kind of junk a real image folder holds, for tests of the loader.
 
-    python -m vitst_utils.sample_data --out data/heldout3 --family heldout3
+    python -m vitst_utils.sample_data --out data/heldout4 --family heldout4
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from . import heldout2_faces, heldout3_faces, heldout_faces, transfer_faces
+from . import heldout2_faces, heldout3_faces, heldout4_faces, heldout_faces, transfer_faces
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN
 
 DOMAINS = (CONTENT_DOMAIN, STYLE_DOMAIN)
@@ -152,15 +152,17 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 # --- the dataset -------------------------------------------------------------------------------
 Drawer = Callable[[np.random.Generator, int], Image.Image]
 
-# family -> (photo drawer, anime drawer): `builtin`, `transfer`, `heldout` and `heldout2` are the
-# tuning families (`builtin` is trained on; the other three judge what carries over to another
-# family); `heldout3` is the report family: only reported on, never used for tuning or choosing
+# family -> (photo drawer, anime drawer): `builtin`, `transfer`, `heldout`, `heldout2` and
+# `heldout3` are the tuning families (`builtin` is trained on; the other four judge what carries
+# over to another family); `heldout4` is the report family: only reported on, never used for
+# tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
     "heldout": (heldout_faces.draw_photo_face, heldout_faces.draw_anime_face),
     "heldout2": (heldout2_faces.draw_photo_face, heldout2_faces.draw_anime_face),
     "heldout3": (heldout3_faces.draw_photo_face, heldout3_faces.draw_anime_face),
+    "heldout4": (heldout4_faces.draw_photo_face, heldout4_faces.draw_anime_face),
 }
 
 

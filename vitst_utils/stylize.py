@@ -159,7 +159,7 @@ def cel_at_alpha(cel: CelStyle, photos: torch.Tensor, alpha: float) -> CelStyle:
         return cel
     mean, std = calc_mean_std(to_pixels(photos.float()).clamp(0, 1))
     mean, std = alpha * cel.mean + (1 - alpha) * mean, alpha * cel.std + (1 - alpha) * std
-    return CelStyle(mean, std, cel.palette, cel.ink_colour)
+    return CelStyle(mean, std, cel.palette, cel.ink_colour, cel.ink_length)
 
 
 def use_inference_path(model: ViTStyleTransfer, name: str | None = "auto") -> ViTStyleTransfer:

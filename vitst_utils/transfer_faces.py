@@ -1,5 +1,6 @@
 """The transfer family: the second tuning family, for tuning what carries across families
-(with `heldout` and `heldout2` since the sixth round; `heldout3` is only reported on).
+(with `heldout` and `heldout2` since the sixth round, `heldout3` since the seventh; `heldout4`
+is only reported on).
 
 A recipe tuned only on `sample_data`'s built-in family can fit that family's particulars (its
 thick black outlines, plain backgrounds) and nothing tells, since the held-out family must never
