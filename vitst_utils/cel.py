@@ -87,7 +87,7 @@ class CelStyle:
             "std": self.std[i].flatten(),
             "palette": self.palette[i],
             "ink_colour": self.ink_colour[i],
-            "ink_length": self.ink_length[min(i, len(self.ink_length) - 1)],
+            "ink_length": self.ink_length[i],
         }
 
     @classmethod

@@ -9,8 +9,9 @@ pairs (content[i] with style[i], the first N usable images of the split); `--ima
 a folder of pictures another tool (or vitst) already made from those photos, named
 `<photo stem>*.png` or paired by sorted order. Three baseline rows need no model: `photo` (the
 content images as they are), `anime` (the split's style images, an unrelated pairing) and
-`filter` (each photo in its style image's colours, palette and outlines, `cel.cel_filter`: a
-cartoon filter, what an untrained cel model paints; a model should beat it).
+`filter` (each photo in its style image's colours and palette, simplified to its amount of line
+work, with its outlines, `cel.cel_filter`: a cartoon filter, what an untrained cel model paints;
+a model should beat it).
 Writes `<out>/metrics.csv`, `metrics.json` and `metrics.png` (default `<first run>/evaluation`).
 
 Metrics that need no downloaded weights always run (`metrics.py`):
