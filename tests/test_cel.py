@@ -166,21 +166,69 @@ def test_a_picture_is_simplified_to_its_styles_ink_and_no_further():
     torch.testing.assert_close(render(dense, 3), render(dense, 0))  # as many lines: none taken
 
 
-def test_rendering_in_row_blocks_equals_one_piece(monkeypatch):
+def test_a_style_never_simplified_saves_no_ink_length():
+    """Without an ink length (built by hand, or for pictures without ink) a style is never
+    simplified, has one entry per palette, and saves none: its JSON stays finite."""
+    palette = torch.rand(2, 4, 3, generator=torch.Generator().manual_seed(0))
+    style = CEL.CelStyle(torch.zeros(2, 3, 1, 1), torch.ones(2, 3, 1, 1), palette, palette[:, 0])
+    assert style.ink_length.shape == (2,) and style.ink_length.isinf().all()
+    saved = style.item(1)
+    assert "ink_length" not in saved and "Infinity" not in json.dumps(
+        {k: v.tolist() for k, v in saved.items()}
+    )
+    assert CEL.CelStyle.from_saved(saved).ink_length.isinf().all()
+    assert CEL.cel_style(_flat([RED, TEAL]), k=2, ink=None).ink_length.isinf().all()
+    measured = CEL.cel_style(_flat([RED, TEAL]), k=2)
+    assert CEL.CelStyle.from_saved(measured.item()).ink_length == pytest.approx(
+        float(measured.ink_length)
+    )
+
+
+def _lengths_per_pass(rgb, style, passes=3):
+    """(B, passes + 1): each picture's ink length after 0 .. `passes` simplifying passes."""
+    weights, out = CEL._fill_weights(rgb, style.palette, 0.002), []
+    for n in range(passes + 1):
+        weights = CEL._mode_pass(weights) if n else weights
+        amount = CEL._ink_amount(weights, style.palette, (0.08, 0.2))
+        out.append(amount.sum((1, 2, 3)) / (rgb.shape[-2] * rgb.shape[-1]) ** 0.5)
+    return torch.stack(out, 1)
+
+
+def test_each_picture_takes_its_own_passes_in_one_piece_and_in_row_blocks(monkeypatch):
+    """Two photos, one style whose ink length lies between theirs: each takes its own number
+    of passes (the fewest that fit), the same in one piece (which stops early) and in row
+    blocks (which sum the blocks' ink), and the batch renders as each picture alone."""
     gen = torch.Generator().manual_seed(1)
-    photo_px = torch.rand(1, 3, 50, 20, generator=gen)
-    change = torch.randn(1, 3, 50, 20, generator=gen)
+    photos = torch.rand(2, 3, 50, 20, generator=gen)
+    photos[1:] = gaussian_blur(photos[1:], 1.0)  # smoother: less ink before any pass
+    change = torch.randn(2, 3, 50, 20, generator=gen) * 0.1
     style = CEL.cel_style(torch.rand(1, 3, 16, 16, generator=gen), k=6)
-    bare = CEL.CelStyle(style.mean, style.std, style.palette, style.ink_colour, torch.zeros(1))
+    rgb = torch.sigmoid(CEL._logit(CEL.pixel_adain(photos, style.mean, style.std)) + change)
+    lengths = _lengths_per_pass(rgb, style)
+    assert (lengths[:, 1:] < lengths[:, :-1]).all()  # every pass takes ink away
+    target = (lengths[0, 2] + lengths[0, 1]) / 2  # picture 0 fits after 2 passes
+    want = [int((lengths[i] <= target).float().argmax()) for i in range(2)]
+    assert want[0] == 2 and want[1] < 2
+    style.ink_length = target.view(1)
     ink = (0.08, 0.2)
-    wholes = [CEL.cel_render(change, photo_px, s, 0.002, ink, 3) for s in (style, bare)]
-    monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 7)
-    for s, whole in zip(
-        (style, bare), wholes, strict=True
-    ):  # bare: all 3 passes, each reading 1 row more
-        blocks = CEL.cel_render(change, photo_px, s, 0.002, ink, 3)
-        torch.testing.assert_close(blocks, whole, atol=1e-5, rtol=0)
-    assert not torch.allclose(wholes[1], CEL.cel_render(change, photo_px, bare, 0.002, ink, 0))
+    whole = CEL.cel_render(change, photos, style, 0.002, ink, 3)
+    torch.testing.assert_close(CEL._simplify_passes(rgb, style, 0.002, ink, 3), torch.tensor(want))
+    alone = torch.cat(
+        [
+            CEL.cel_render(change[i : i + 1], photos[i : i + 1], style, 0.002, ink, 3)
+            for i in range(2)
+        ]
+    )
+    torch.testing.assert_close(whole, alone, atol=1e-4, rtol=0)
+    monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 7)  # 8 blocks, each reading its context rows
+    torch.testing.assert_close(CEL._simplify_passes(rgb, style, 0.002, ink, 3), torch.tensor(want))
+    torch.testing.assert_close(
+        CEL.cel_render(change, photos, style, 0.002, ink, 3), whole, atol=1e-5, rtol=0
+    )
+    plain = CEL.cel_render(change, photos, style, 0.002, ink, 0)  # in blocks too: 1 context row
+    assert not torch.allclose(whole, plain)
+    monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 512)
+    torch.testing.assert_close(plain, CEL.cel_render(change, photos, style, 0.002, ink, 0))
 
 
 @pytest.fixture(scope="module")

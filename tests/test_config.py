@@ -71,6 +71,7 @@ def test_a_cel_config_from_before_the_line_colour_keeps_its_ink():
         ({"cel_ink": [0.2, 0.1]}, r"cel_ink=\(0.2, 0.1\) is invalid: use two RGB distances"),
         ({"cel_line": 1.5}, r"cel_line=1.5 is invalid: use a share of pixels in \[0, 1\)"),
         ({"cel_simplify": -1}, "cel_simplify=-1 is invalid: use a number of passes >= 0"),
+        ({"cel_simplify": True}, "cel_simplify=True is invalid: use a number of passes >= 0"),
         ({"cel_colors": 1}, "cel_colors=1 is invalid: use at least 2"),
     ],
 )

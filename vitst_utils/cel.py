@@ -40,7 +40,7 @@ which are the whole picture's.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 import torch
@@ -63,13 +63,17 @@ class CelStyle:
     the outlines' colour ((B | 1, 3); `TrainConfig.cel_ink` is where they are drawn), and its
     `ink_length` ((B | 1,)): how much ink the style image holds, in picture sides (the mean ink
     amount times the square root of its pixel count: the same for a drawing at any size), the
-    most a picture is simplified to (infinite: never simplified)."""
+    most ink a picture is simplified to (None or infinite: never simplified)."""
 
     mean: torch.Tensor
     std: torch.Tensor
     palette: torch.Tensor
     ink_colour: torch.Tensor
-    ink_length: torch.Tensor = field(default_factory=lambda: torch.full((1,), math.inf))
+    ink_length: torch.Tensor | None = None
+
+    def __post_init__(self) -> None:
+        if self.ink_length is None:  # one per palette, never simplified
+            self.ink_length = torch.full((len(self.palette),), math.inf, device=self.palette.device)
 
     def to(self, device: torch.device | str) -> CelStyle:
         return CelStyle(*(getattr(self, f.name).to(device) for f in fields(self)))
@@ -81,14 +85,17 @@ class CelStyle:
 
     def item(self, i: int = 0) -> dict[str, torch.Tensor]:
         """Style `i` as saved in prototypes and exports: "mean", "std" (3,), "palette" (K, 3),
-        "ink_colour" (3,) and "ink_length" ()."""
-        return {
+        "ink_colour" (3,) and "ink_length" () unless it is never simplified (so JSON stays
+        finite)."""
+        saved = {
             "mean": self.mean[i].flatten(),
             "std": self.std[i].flatten(),
             "palette": self.palette[i],
             "ink_colour": self.ink_colour[i],
-            "ink_length": self.ink_length[i],
         }
+        if self.ink_length[i].isfinite():
+            saved["ink_length"] = self.ink_length[i]
+        return saved
 
     @classmethod
     def from_saved(cls, saved: dict[str, Any]) -> CelStyle:
@@ -103,9 +110,7 @@ class CelStyle:
         ink = get("ink_colour").reshape(1, 3) if "ink_colour" in saved else darkest_colour(palette)
         length = get("ink_length").reshape(1) if "ink_length" in saved else None
         mean, std = get("mean").reshape(1, 3, 1, 1), get("std").reshape(1, 3, 1, 1)
-        return (
-            cls(mean, std, palette, ink) if length is None else cls(mean, std, palette, ink, length)
-        )
+        return cls(mean, std, palette, ink, length)
 
 
 @in_fp32
@@ -170,14 +175,15 @@ def cel_style(
     max_points: int = 16384,
     line: float = CEL_LINE,
     tau: float = CEL_TAU,
-    ink: tuple[float, float] = CEL_INK,
+    ink: tuple[float, float] | None = CEL_INK,
 ) -> CelStyle:
     """The `CelStyle` of style images (B, 3, H, W) in [0, 1]: one per image, or with `weights`
     (B,), summing to 1, one blended style: the weighted statistics, line colours and ink
     lengths (as AdaIN blends) and the k-means palette of all images' pixels, each image weighted
     by its weight. At most `max_points` pixels per image (an even stride) go into the k-means;
     `line` is the share of pixels `line_colour` reads the ink from; `tau` and `ink` are the
-    rendering's, with which each image's ink length is measured (`ink_length`)."""
+    rendering's, with which each image's ink length is measured (`ink_length`, with the
+    palette returned; `ink` None: not measured, for pictures rendered without ink)."""
     pixels = pixels.float()
     mean, std = calc_mean_std(pixels)
     points = pixels.flatten(2).transpose(1, 2)  # B x N x 3
@@ -185,7 +191,7 @@ def cel_style(
     points = points[:, ::stride]
     if weights is None:
         palette = palette_kmeans(points, k)
-        lengths = ink_length(pixels, palette, tau, ink)
+        lengths = None if ink is None else ink_length(pixels, palette, tau, ink)
         return CelStyle(mean, std, palette, line_colour(pixels, line, palette), lengths)
     w = weights.float().to(pixels.device)
     blend = w.view(-1, 1, 1, 1)
@@ -193,9 +199,9 @@ def cel_style(
     keep = w > 0
     palette = palette_kmeans(points[keep].reshape(1, -1, 3), k, point_w[keep].reshape(1, -1))
     inks = line_colour(pixels, line, palette)
-    lengths = ink_length(pixels, palette, tau, ink)
     blended = [(t * blend).sum(0, True) for t in (mean, std)]
-    return CelStyle(*blended, palette, (inks * w[:, None]).sum(0, True), (lengths * w).sum(0, True))
+    length = None if ink is None else (ink_length(pixels, palette, tau, ink) * w).sum(0, True)
+    return CelStyle(*blended, palette, (inks * w[:, None]).sum(0, True), length)
 
 
 @in_fp32
@@ -203,8 +209,9 @@ def cel_style(
 def ink_length(
     pixels: torch.Tensor, palette: torch.Tensor, tau: float, ink: tuple[float, float]
 ) -> torch.Tensor:
-    """(B,): how much ink each image (B, 3, H, W) holds when rendered with `palette` (its own
-    style's), in picture sides: the ink amount summed over its pixels / sqrt(pixel count)."""
+    """(B,): how much ink each image (B, 3, H, W) holds when rendered with `palette` ((B | 1,
+    K, 3): its own style's, or a blend's), in picture sides: the ink amount summed over its
+    pixels / sqrt(pixel count)."""
     amount = _ink_amount(_fill_weights(pixels, palette, tau), palette, ink)
     return amount.sum((1, 2, 3)) / math.sqrt(pixels.shape[-2] * pixels.shape[-1])
 
@@ -315,13 +322,13 @@ def _simplify_passes(
     one block stops at the pass every picture fits."""
     b, h = rgb.shape[0], rgb.shape[-2]
     exporting = torch.compiler.is_exporting()
-    blocks = [(0, h, 0, h)] if exporting else _row_blocks(h, most + 1)
+    blocks = [(0, h, 0, h)] if exporting else _row_blocks(h, most)  # passes 0 .. most - 1
     sides = torch.ones_like(rgb[0, 0]).sum().sqrt()  # (ONNX: a symbolic size)
     target = style.ink_length.to(rgb).view(-1, 1)
-    sums = rgb.new_zeros(b, most + 1)
+    sums = rgb.new_zeros(b, most)  # ink after 0 .. most - 1 passes: after `most`, any fits
     for r0, r1, lo, hi in blocks:
         weights = _fill_weights(rgb[..., lo:hi, :], style.palette, tau)
-        for n in range(most + 1):
+        for n in range(most):
             if n:
                 weights = _mode_pass(weights)
             amount = _ink_amount(weights, style.palette, ink)[..., r0 - lo : r1 - lo, :]
@@ -332,7 +339,7 @@ def _simplify_passes(
                 and (sums[:, : n + 1] / sides <= target).any(1).all()
             ):
                 break  # the passes after it are never chosen: their sums stay 0
-    fits = sums[:, :most] / sides <= target
+    fits = sums / sides <= target
     fits = torch.cat([fits, torch.ones_like(fits[:, :1])], dim=1)  # the most always fits
     return fits.float().argmax(1)  # the first that fits
 
@@ -381,5 +388,5 @@ def cel_filter(
     [0, 1] in the colours of its style image (B, 3, H', W'), filled with that image's palette,
     simplified to its ink length and inked in its line colour. No network: the baseline a
     trained model must beat (`evaluate`'s "filter")."""
-    style = cel_style(styles, k, line=line, tau=tau, ink=ink or CEL_INK)
+    style = cel_style(styles, k, line=line, tau=tau, ink=ink)
     return cel_render(torch.zeros_like(photos), photos, style, tau, ink, simplify)

@@ -186,7 +186,7 @@ class TrainConfig:
             (self.cel_tau > 0, "cel_tau", "> 0"),
             (0 <= self.cel_line < 1, "cel_line", "a share of pixels in [0, 1), e.g. 0.02"),
             (
-                isinstance(self.cel_simplify, int) and self.cel_simplify >= 0,
+                type(self.cel_simplify) is int and self.cel_simplify >= 0,
                 "cel_simplify",
                 "a number of passes >= 0, e.g. 3",
             ),

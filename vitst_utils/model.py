@@ -278,13 +278,12 @@ class ViTStyleTransfer(nn.Module):
         self, images: torch.Tensor, weights: torch.Tensor | None = None, inked: bool = True
     ) -> CelStyle:
         """The `CelStyle` of normalised style images (one per image, or one blend with
-        `weights`) with this model's palette size and line share (`inked=False`: for pictures
-        rendered without ink, whose ink colour is not read from the images)."""
+        `weights`) with this model's palette size, line share and ink (`inked=False`: for
+        pictures rendered without ink, whose ink colour and ink length are not read from the
+        images)."""
         pixels = to_pixels(images.float()).clamp(0, 1)
-        line = self.cel_line if inked else 0.0
-        return cel_style(
-            pixels, self.cel_colors, weights, line=line, tau=self.cel_tau, ink=self.cel_ink
-        )
+        line, ink = (self.cel_line, self.cel_ink) if inked else (0.0, None)
+        return cel_style(pixels, self.cel_colors, weights, line=line, tau=self.cel_tau, ink=ink)
 
     def encode_pair(
         self, content: torch.Tensor, style: torch.Tensor, batched: bool = True
