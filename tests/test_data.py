@@ -40,7 +40,7 @@ from vitst_utils.sample_data import (
 )
 
 COUNTS = {"train": 8, "val": 4, "test": 4}
-HELD_OUT = ("heldout2", "heldout3", "heldout4")  # the newest families; heldout4 the report one
+HELD_OUT = ("heldout2", "heldout3", "heldout4", "heldout5")  # the newest; heldout4/5 report ones
 
 
 @pytest.fixture(scope="module")
@@ -450,15 +450,16 @@ def _family_arrays(family: str, domain: int, n: int = 6, size: int = 64) -> list
 
 
 def test_the_families_in_order_the_report_family_last() -> None:
-    assert list(FAMILIES) == ["builtin", "transfer", "heldout", "heldout2", "heldout3", "heldout4"]
+    assert list(FAMILIES)[:4] == ["builtin", "transfer", "heldout", "heldout2"]
+    assert list(FAMILIES)[4:] == ["heldout3", "heldout4", "heldout5"]
 
 
 @pytest.mark.parametrize("size", [64, 96])
 @pytest.mark.parametrize("family", HELD_OUT)
 def test_held_out_family_draws_like_the_others(family: str, size: int) -> None:
-    """The held-out families (heldout2 and heldout3, since tuned on, and heldout4, the report
-    family) keep the drawers' contract: deterministic for an rng, RGB, `size` wide and about as
-    tall, images that vary."""
+    """The held-out families (heldout2 and heldout3, since tuned on, heldout4 and heldout5, the
+    report families) keep the drawers' contract: deterministic for an rng, RGB, `size` wide and
+    about as tall, images that vary."""
     for draw in FAMILIES[family]:
         a, b = draw(np.random.default_rng(11), size), draw(np.random.default_rng(11), size)
         assert a.mode == "RGB" and a.width == size and size <= a.height <= 1.25 * size
@@ -469,8 +470,8 @@ def test_held_out_family_draws_like_the_others(family: str, size: int) -> None:
 @pytest.mark.parametrize("family", HELD_OUT)
 def test_held_out_family_dataset_cli_and_look(tmp_path: Path, family: str) -> None:
     """Its data set is deterministic and marked with its name, the CLI offers it, its photos are
-    grainy and its anime drawn: flat fills or smooth painted gradients (heldout4's scanned
-    paper has a grain of its own, but less than its photos)."""
+    grainy and its anime drawn: far more neighbouring pixels alike than in its photos (flat
+    fills, smooth gradients, hard pixel art; heldout4's scanned paper has a grain of its own)."""
     from vitst_utils.sample_data import main
 
     counts = {"train": 3, "val": 1}
@@ -486,10 +487,7 @@ def test_held_out_family_dataset_cli_and_look(tmp_path: Path, family: str) -> No
         ims = [np.asarray(load_image(p), np.int16) for p in (a / domain / "train").iterdir()]
         return float(np.mean([(np.abs(np.diff(im, axis=1)) <= 1).all(axis=2).mean() for im in ims]))
 
-    if family == "heldout4":
-        assert gentle("AnimeFace") > 1.5 * gentle("CelebA")
-    else:
-        assert gentle("AnimeFace") > 0.45 and gentle("CelebA") < 0.2
+    assert gentle("AnimeFace") > 1.5 * gentle("CelebA")
 
     out = tmp_path / "cli"
     assert main(["--out", str(out), "--family", family, "--train", "1", "--val", "0"]) == 0
@@ -500,9 +498,10 @@ def _brightness(im: np.ndarray) -> float:
     return float(im.mean())
 
 
-def _brown_lines(im: np.ndarray) -> float:  # share of dark, warm pixels: heldout2's line colour
+def _brown_lines(im: np.ndarray) -> float:  # of the dark pixels, the warm brown ones: heldout2's
     top = im.max(axis=2)
-    return float(((top >= 40) & (top <= 100) & (im[..., 0] > im[..., 2] + 15)).mean())
+    dark = top <= 100
+    return float((dark & (top >= 40) & (im[..., 0] > im[..., 2] + 15)).sum() / max(dark.sum(), 1))
 
 
 def _dark(im: np.ndarray) -> float:  # share of dark pixels: any family's lines, pupils, shadows
@@ -518,6 +517,14 @@ def _blocks(im: np.ndarray) -> float:  # JPEG's 8 x 8 blocks: steps on the grid 
     return float(steps[:, 7::8].mean() / (np.delete(steps, np.s_[7::8], axis=1).mean() + 1e-6))
 
 
+def _alike(im: np.ndarray) -> float:  # share of pixels equal to their right neighbour
+    return float((np.abs(np.diff(im, axis=1)) < 1).all(axis=2).mean())
+
+
+def _four_bit(im: np.ndarray) -> float:  # share of pixels whose channels are all multiples of 17
+    return float((im.astype(np.int32) % 17 == 0).all(axis=2).mean())
+
+
 def _saturation(im: np.ndarray) -> float:
     top = im.max(axis=2)
     return float(((top - im.min(axis=2)) / (top + 1e-6)).mean())
@@ -527,12 +534,14 @@ def _saturation(im: np.ndarray) -> float:
     ("family", "domain", "stat", "factor"),
     [
         ("heldout2", 0, _dark, 1.4),  # low-key photos: more dark pixels than every other family's
-        ("heldout2", 1, _brown_lines, 2.0),  # thick warm-brown line art
+        ("heldout2", 1, _brown_lines, 1.5),  # thick warm-brown line art
         ("heldout3", 0, _brightness, 1.2),  # high-key photos: brighter than every other's
         ("heldout3", 1, _dark, 0.1),  # lineless pastel drawings: next to no dark pixels
         ("heldout3", 1, _contrast, 0.7),  # and soft, low in contrast
-        ("heldout4", 0, _blocks, 1.4),  # heavy JPEG: 8 x 8 blocks
+        ("heldout4", 0, _blocks, 1.3),  # heavy JPEG: 8 x 8 blocks
         ("heldout4", 1, _saturation, 0.8),  # muted markers, washes and pencils on toned paper
+        ("heldout5", 0, _alike, 1.5),  # webcam frames: banded steps in smooth tones
+        ("heldout5", 1, _four_bit, 4.0),  # pixel art: 4-bit-per-channel colours only
     ],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )

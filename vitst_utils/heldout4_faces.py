@@ -1,8 +1,9 @@
-"""The fourth held-out synthetic family (`heldout4`): the report family, never seen while tuning.
+"""The fourth held-out synthetic family (`heldout4`): a report family, never seen while tuning.
 
-It is only reported on: it is scored for the report once, and no choice of recipe, weight or
-setting is ever made from it. It is drawn unlike `builtin`, `transfer`, `heldout`, `heldout2` and
-`heldout3` in as many independent respects as could be managed.
+Written for the seventh round by a helper session that saw no recipe and no score, and judged
+once (README, "A seventh round"); no choice of recipe, weight or setting was made from it. A
+next round tunes on it and reports on a new family. It is drawn unlike `builtin`, `transfer`,
+`heldout`, `heldout2` and `heldout3` in as many independent respects as could be managed.
 
 Its photos are night-time arm's-length phone selfies taken from slightly above: a square frame
 with a wide-angle lens (barrel distortion magnifies the middle of the face), the camera rolled a

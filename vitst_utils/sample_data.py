@@ -2,13 +2,15 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Six families: five tuning
+so the whole pipeline runs in seconds without the real data. Seven families: five tuning
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
 `heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`) and `heldout3` (`heldout3_faces`),
-which recipes have been tuned and judged on, and one report family, `heldout4`
-(`heldout4_faces`: night-time flash and screen-lit phone selfies, and scanned traditional-media
-fan art, unlike all five), which is only reported on and never used to tune or choose anything.
-`add_messy_files` writes every kind of junk a real image folder holds, for tests of the loader.
+which recipes have been tuned and judged on, and two report families of the seventh round,
+`heldout4` (`heldout4_faces`: night-time flash and screen-lit phone selfies, and scanned
+traditional-media fan art) and `heldout5` (`heldout5_faces`: webcam video-call frames, and
+retro pixel-art portraits), each unlike all the others, judged once and never used to choose
+anything. `add_messy_files` writes every kind of junk a real image folder holds, for tests of
+the loader.
 
     python -m vitst_utils.sample_data --out data/heldout4 --family heldout4
 """
@@ -28,7 +30,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from . import heldout2_faces, heldout3_faces, heldout4_faces, heldout_faces, transfer_faces
+from . import (
+    heldout2_faces,
+    heldout3_faces,
+    heldout4_faces,
+    heldout5_faces,
+    heldout_faces,
+    transfer_faces,
+)
 from .config import CONTENT_DOMAIN, STYLE_DOMAIN
 
 DOMAINS = (CONTENT_DOMAIN, STYLE_DOMAIN)
@@ -154,8 +163,8 @@ Drawer = Callable[[np.random.Generator, int], Image.Image]
 
 # family -> (photo drawer, anime drawer): `builtin`, `transfer`, `heldout`, `heldout2` and
 # `heldout3` are the tuning families (`builtin` is trained on; the other four judge what carries
-# over to another family); `heldout4` is the report family: only reported on, never used for
-# tuning or choosing
+# over to another family); `heldout4` and `heldout5` are the seventh round's report families:
+# judged once, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
@@ -163,6 +172,7 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "heldout2": (heldout2_faces.draw_photo_face, heldout2_faces.draw_anime_face),
     "heldout3": (heldout3_faces.draw_photo_face, heldout3_faces.draw_anime_face),
     "heldout4": (heldout4_faces.draw_photo_face, heldout4_faces.draw_anime_face),
+    "heldout5": (heldout5_faces.draw_photo_face, heldout5_faces.draw_anime_face),
 }
 
 
