@@ -6,11 +6,11 @@ so the whole pipeline runs in seconds without the real data. Seven families: fiv
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
 `heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`) and `heldout3` (`heldout3_faces`),
 which recipes have been tuned and judged on, and two report families of the seventh round,
-`heldout4` (`heldout4_faces`: night-time flash and screen-lit phone selfies, and scanned
-traditional-media fan art) and `heldout5` (`heldout5_faces`: webcam video-call frames, and
-retro pixel-art portraits), each unlike all the others, judged once and never used to choose
-anything. `add_messy_files` writes every kind of junk a real image folder holds, for tests of
-the loader.
+`heldout4` (`heldout4_faces`, `heldout4_photos`: night-time flash and screen-lit phone selfies,
+and scanned traditional-media fan art) and `heldout5` (`heldout5_faces`: webcam video-call
+frames, and retro pixel-art portraits), each unlike all the others, judged once and never used
+to choose anything. `add_messy_files` writes every kind of junk a real image folder holds, for
+tests of the loader.
 
     python -m vitst_utils.sample_data --out data/heldout4 --family heldout4
 """
@@ -34,6 +34,7 @@ from . import (
     heldout2_faces,
     heldout3_faces,
     heldout4_faces,
+    heldout4_photos,
     heldout5_faces,
     heldout_faces,
     transfer_faces,
@@ -171,7 +172,7 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "heldout": (heldout_faces.draw_photo_face, heldout_faces.draw_anime_face),
     "heldout2": (heldout2_faces.draw_photo_face, heldout2_faces.draw_anime_face),
     "heldout3": (heldout3_faces.draw_photo_face, heldout3_faces.draw_anime_face),
-    "heldout4": (heldout4_faces.draw_photo_face, heldout4_faces.draw_anime_face),
+    "heldout4": (heldout4_photos.draw_photo_face, heldout4_faces.draw_anime_face),
     "heldout5": (heldout5_faces.draw_photo_face, heldout5_faces.draw_anime_face),
 }
 
