@@ -19,10 +19,10 @@ darker than a deep pastel.
 
 from __future__ import annotations
 
-import colorsys
-
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from .drawing import grid, hsv
 
 _SKIN = np.array(
     [(246, 214, 190), (228, 184, 150), (200, 148, 110), (158, 106, 74), (112, 72, 50)], np.float32
@@ -34,18 +34,9 @@ _HAIR = np.array(
 _SS = 4  # supersampling of drawn polygons, for anti-aliased edges
 
 
-def _hsv(h: float, s: float, v: float) -> np.ndarray:
-    r, g, b = colorsys.hsv_to_rgb(h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0))
-    return np.array([r, g, b], np.float32) * 255.0
-
-
-def _grid(h: int, w: int) -> np.ndarray:
-    return np.mgrid[0:h, 0:w].astype(np.float32)  # yy, xx
-
-
 def _ellipse(h: int, w: int, cx, cy, rx, ry, soft: float = 1.0) -> np.ndarray:
     """Ellipse coverage in [0, 1], (h, w), with an edge `soft` pixels wide."""
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     d = np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2)
     return np.clip((1.0 - d) * min(rx, ry) / soft + 0.5, 0.0, 1.0)
 
@@ -105,34 +96,34 @@ class _Layer:
 # --- photos ------------------------------------------------------------------------------------
 def _outdoors(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """A bright, out-of-focus outdoor scene: a park, a beach or a street under a pale sky."""
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     horizon = h * rng.uniform(0.3, 0.55)
     t = np.clip(yy / horizon, 0.0, 1.0)[..., None]
-    sky, low = _hsv(rng.uniform(0.54, 0.62), rng.uniform(0.2, 0.45), 0.95), _hsv(0.58, 0.06, 1)
+    sky, low = hsv(rng.uniform(0.54, 0.62), rng.uniform(0.2, 0.45), 0.95), hsv(0.58, 0.06, 1)
     img = sky * (1 - t) + low * t
     below = yy > horizon
     kind = int(rng.integers(3))
     if kind == 0:  # a park: a line of trees on the horizon, grass below
-        img[below] = _hsv(rng.uniform(0.2, 0.3), rng.uniform(0.35, 0.6), rng.uniform(0.5, 0.75))
+        img[below] = hsv(rng.uniform(0.2, 0.3), rng.uniform(0.35, 0.6), rng.uniform(0.5, 0.75))
         for _ in range(int(rng.integers(4, 8))):
             r = w * rng.uniform(0.1, 0.22)
-            tree = _hsv(rng.uniform(0.22, 0.33), rng.uniform(0.4, 0.7), rng.uniform(0.3, 0.65))
+            tree = hsv(rng.uniform(0.22, 0.33), rng.uniform(0.4, 0.7), rng.uniform(0.3, 0.65))
             _over(img, _ellipse(h, w, rng.uniform(0, w), horizon - 0.4 * r, r, 1.2 * r), tree)
     elif kind == 1:  # a beach: the sea, then sand, sun glints on the water
         sea_end = horizon + h * rng.uniform(0.08, 0.16)
-        img[below] = _hsv(rng.uniform(0.5, 0.58), rng.uniform(0.4, 0.7), rng.uniform(0.6, 0.85))
-        img[yy > sea_end] = _hsv(rng.uniform(0.09, 0.12), rng.uniform(0.2, 0.35), 0.95)
+        img[below] = hsv(rng.uniform(0.5, 0.58), rng.uniform(0.4, 0.7), rng.uniform(0.6, 0.85))
+        img[yy > sea_end] = hsv(rng.uniform(0.09, 0.12), rng.uniform(0.2, 0.35), 0.95)
         img[(np.sin(xx * 1.7 + yy * 5.3) > 0.85) & below & (yy < sea_end)] = 250.0
     else:  # a street: pale house fronts with rows of windows, a pavement
         x = -w * rng.uniform(0, 0.2)
         while x < w:
             bw, top = w * rng.uniform(0.18, 0.4), h * rng.uniform(-0.1, 0.3)
             front = (xx >= x) & (xx < x + bw) & (yy > top) & ~below
-            img[front] = _hsv(rng.uniform(), rng.uniform(0.05, 0.3), rng.uniform(0.7, 0.95))
+            img[front] = hsv(rng.uniform(), rng.uniform(0.05, 0.3), rng.uniform(0.7, 0.95))
             px, py = w * rng.uniform(0.06, 0.1), h * rng.uniform(0.08, 0.12)
             img[front & ((xx - x) % px < 0.5 * px) & ((yy - top) % py < 0.55 * py)] *= 0.7
             x += bw
-        img[below] = _hsv(0.08, 0.05, rng.uniform(0.6, 0.8))
+        img[below] = hsv(0.08, 0.05, rng.uniform(0.6, 0.8))
     return _blur(img, w * rng.uniform(0.035, 0.06))
 
 
@@ -144,7 +135,7 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     img = _outdoors(rng, h, w) * tint
     o = w // 3  # the sitter is drawn with a margin all round, so the tilt cuts nothing off
     H, W = h + 2 * o, w + 2 * o
-    yy, xx = _grid(H, W)
+    yy, xx = grid(H, W)
 
     rx = w * rng.uniform(0.24, 0.29)
     ry = rx * rng.uniform(1.22, 1.36)
@@ -152,12 +143,12 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     skin = _SKIN[rng.integers(len(_SKIN))] * rng.uniform(0.92, 1.06) + rng.normal(0, 5, 3)
     hair = _HAIR[rng.integers(len(_HAIR))] * rng.uniform(0.85, 1.15)
     style = int(rng.integers(5))  # long, top bun, curly, short, headscarf
-    scarf = _hsv(rng.uniform(), rng.uniform(0.3, 0.7), rng.uniform(0.45, 0.9))
+    scarf = hsv(rng.uniform(), rng.uniform(0.3, 0.7), rng.uniform(0.45, 0.9))
     E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
     body, fig = _Layer(H, W), _Layer(H, W)  # the shoulders stay put, the head tilts
 
     # a bright top, plain or striped, with a scoop neckline
-    top = _hsv(rng.uniform(), rng.uniform(0.2, 0.85), rng.uniform(0.55, 1.0))
+    top = hsv(rng.uniform(), rng.uniform(0.2, 0.85), rng.uniform(0.55, 1.0))
     if rng.uniform() < 0.4:
         period = h * rng.uniform(0.04, 0.07)
         dark = 0.35 + 0.3 * rng.uniform()
@@ -228,7 +219,7 @@ def _features(
     without teeth, perhaps freckles, on the face `oval` (cx, cy, rx, ry)."""
     cx, cy, rx, ry = oval
     H, W = fig.cover.shape
-    yy = _grid(H, W)[0]
+    yy = grid(H, W)[0]
     E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
     ey = cy + 0.02 * ry
     for s in (-1, 1):
@@ -263,7 +254,7 @@ def _daylight(
     """Light over the whole picture, sitter `cover` included: golden hour (a warm rim round
     the silhouette, haze and a flare from the low sun, milky blacks) or flat overcast."""
     h, w = cover.shape
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     if golden:
         sx, sy = w * rng.uniform(0.0, 1.0), h * rng.uniform(-0.2, 0.1)
         near = np.clip(1.2 - np.sqrt((xx - sx) ** 2 + (yy - sy) ** 2) / h, 0, 1)
@@ -274,7 +265,7 @@ def _daylight(
         for f in rng.uniform(0.6, 1.6, 3):
             fx, fy, fr = sx + f * (w / 2 - sx), sy + f * (h / 2 - sy), w * rng.uniform(0.04, 0.1)
             ghost = _ellipse(h, w, fx, fy, fr, fr, fr * 0.6) * 0.14
-            _over(img, ghost, _hsv(rng.uniform(0.02, 0.12), 0.45, 1.0))
+            _over(img, ghost, hsv(rng.uniform(0.02, 0.12), 0.45, 1.0))
         img = img * 0.86 + np.array([255.0, 232.0, 200.0]) * 0.14  # lifted, milky blacks
     else:  # overcast: flat, a little washed out
         lum = img.mean(axis=2, keepdims=True)
@@ -297,10 +288,10 @@ def _phone(rng: np.random.Generator, img: np.ndarray) -> Image.Image:
 # --- anime -------------------------------------------------------------------------------------
 def _dreamy(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
     """Soft painted backgrounds: watercolour washes on paper, bokeh, or falling petals."""
-    yy, xx = _grid(h, w)
+    yy, xx = grid(h, w)
     kind = int(rng.integers(3))
-    a = _hsv(rng.uniform(), rng.uniform(0.04, 0.18), rng.uniform(0.93, 1.0))
-    b = _hsv(rng.uniform(), rng.uniform(0.12, 0.3), rng.uniform(0.88, 1.0))
+    a = hsv(rng.uniform(), rng.uniform(0.04, 0.18), rng.uniform(0.93, 1.0))
+    b = hsv(rng.uniform(), rng.uniform(0.12, 0.3), rng.uniform(0.88, 1.0))
     t = np.clip((xx / w + yy / h) / 2 + rng.uniform(-0.2, 0.2), 0, 1)[..., None]
     img = a * (1 - t) + b * t if kind else np.broadcast_to(a, (h, w, 3)).copy()
     if kind == 0:  # watercolour washes, each a few overlapping soft blobs
@@ -310,20 +301,20 @@ def _dreamy(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
             for _ in range(3):
                 ox, oy = rng.normal(0, 0.4 * r, 2)
                 blob = np.maximum(blob, _ellipse(h, w, x + ox, y + oy, r, r * rng.uniform(0.6, 1)))
-            wash = _hsv(rng.uniform(), rng.uniform(0.2, 0.4), rng.uniform(0.85, 1.0))
+            wash = hsv(rng.uniform(), rng.uniform(0.2, 0.4), rng.uniform(0.85, 1.0))
             _over(img, _blur(blob, 0.15 * r) * rng.uniform(0.3, 0.6), wash)
     elif kind == 1:  # bokeh: soft light discs
         for _ in range(int(rng.integers(6, 12))):
             x, y, r = rng.uniform(0, w), rng.uniform(0, h), w * rng.uniform(0.04, 0.1)
             disc = _ellipse(h, w, x, y, r, r, 0.4 * r) * rng.uniform(0.3, 0.6)
-            _over(img, disc, _hsv(rng.uniform(), 0.15, 1.0))
+            _over(img, disc, hsv(rng.uniform(), 0.15, 1.0))
     else:  # falling petals, pale at the tip
         hue = rng.choice([0.95, 0.0, 0.15, 0.55])
         for _ in range(int(rng.integers(8, 16))):
             x, y, r = rng.uniform(0, w), rng.uniform(0, h), w * rng.uniform(0.025, 0.045)
             petal = _ellipse(h, w, x, y, r * rng.uniform(1.2, 1.8), r)
             fade = np.clip((xx - x) / (3 * r) + 0.5, 0, 1)[..., None]
-            _over(img, petal, _hsv(hue, 0.35, 1.0) * (1 - fade) + 255.0 * fade)
+            _over(img, petal, hsv(hue, 0.35, 1.0) * (1 - fade) + 255.0 * fade)
     return img
 
 
@@ -333,7 +324,7 @@ def _hair_behind(
     """The coverage (H, W) of the hair behind the head `oval` (cx, cy, rx, ry): long and wavy
     (`style` 0), a bob with flicked ends (1), twin buns (2), or for a side braid (3) the crown."""
     cx, cy, rx, ry = oval
-    yy = _grid(H, W)[0]
+    yy = grid(H, W)[0]
     E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
     if style == 0:
         n = 12
@@ -362,12 +353,12 @@ def _eyes_and_mouth(
     or a tiny smile, on the face `oval` (cx, cy, rx, ry)."""
     cx, cy, rx, ry = oval
     H, W = head.cover.shape
-    yy = _grid(H, W)[0]
+    yy = grid(H, W)[0]
     E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
     eye_hue = rng.uniform()
-    deep = _hsv(eye_hue, rng.uniform(0.45, 0.7), rng.uniform(0.42, 0.52))
-    light = _hsv(eye_hue + 0.05, rng.uniform(0.3, 0.5), 1.0)
-    lash = _hsv(rng.choice([hue, eye_hue]), 0.5, 0.45)
+    deep = hsv(eye_hue, rng.uniform(0.45, 0.7), rng.uniform(0.42, 0.52))
+    light = hsv(eye_hue + 0.05, rng.uniform(0.3, 0.5), 1.0)
+    lash = hsv(rng.choice([hue, eye_hue]), 0.5, 0.45)
     ew, eh = rx * rng.uniform(0.19, 0.23), ry * rng.uniform(0.26, 0.32)
     ey = cy + rng.uniform(0.2, 0.28) * ry
     for s in (-1, 1):
@@ -385,11 +376,11 @@ def _eyes_and_mouth(
         head.put(_poly(H, W, flick + [(ex + s * 1.05 * ew, ey - 0.45 * eh)]), lash)
     my = cy + rng.uniform(0.6, 0.68) * ry
     if rng.uniform() < 0.5:  # a small open mouth, or a tiny smile
-        head.put(E(cx, my, 0.1 * rx, 0.07 * ry) * (yy > my - 0.01 * ry), _hsv(0.98, 0.45, 0.82))
-        head.put(E(cx, my + 0.05 * ry, 0.06 * rx, 0.03 * ry), _hsv(0.97, 0.3, 0.97))
+        head.put(E(cx, my, 0.1 * rx, 0.07 * ry) * (yy > my - 0.01 * ry), hsv(0.98, 0.45, 0.82))
+        head.put(E(cx, my + 0.05 * ry, 0.06 * rx, 0.03 * ry), hsv(0.97, 0.3, 0.97))
     else:
         lo, hi = (E(cx, my - d * ry, 0.1 * rx, 0.08 * ry) for d in (0.05, 0.09))
-        head.put(np.clip(lo - hi, 0, 1), _hsv(0.99, 0.45, 0.75))
+        head.put(np.clip(lo - hi, 0, 1), hsv(0.99, 0.45, 0.75))
 
 
 def _fringe(
@@ -398,7 +389,7 @@ def _fringe(
     """The fringe's coverage (H, W) over the head `oval` (cx, cy, rx, ry): a crown ending in
     rounded scallops, and side locks."""
     cx, cy, rx, ry = oval
-    yy = _grid(H, W)[0]
+    yy = grid(H, W)[0]
     E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
     fringe = E(cx, cy - 0.3 * ry, 1.1 * rx, 0.92 * ry) * np.clip(cy - 0.28 * ry - yy + 0.5, 0, 1)
     n = int(rng.integers(4, 7))
@@ -415,7 +406,7 @@ def _flower(head: _Layer, fx: float, fy: float, r: float, petals) -> None:
     H, W = head.cover.shape
     for a in np.linspace(0, 2 * np.pi, 5, endpoint=False):
         head.put(_ellipse(H, W, fx + r * np.cos(a), fy + r * np.sin(a), r, r), petals)
-    head.put(_ellipse(H, W, fx, fy, 0.6 * r, 0.6 * r), _hsv(0.14, 0.5, 1.0))
+    head.put(_ellipse(H, W, fx, fy, 0.6 * r, 0.6 * r), hsv(0.14, 0.5, 1.0))
 
 
 def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
@@ -424,7 +415,7 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     img = _dreamy(rng, h, w)
     o = w // 3  # drawn with a margin all round, so the tilt cuts nothing off
     H, W = h + 2 * o, w + 2 * o
-    yy, xx = _grid(H, W)
+    yy, xx = grid(H, W)
     E = lambda *a: _ellipse(H, W, *a)  # noqa: E731
     rx = w * rng.uniform(0.29, 0.34)
     ry = rx * rng.uniform(0.9, 1.0)
@@ -435,17 +426,17 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 
     hue = rng.uniform()
     if rng.uniform() < 0.2:  # dark hair, still a pastel: a greyed navy or plum
-        hair = _hsv(rng.uniform(0.62, 0.85), rng.uniform(0.25, 0.4), rng.uniform(0.5, 0.6))
+        hair = hsv(rng.uniform(0.62, 0.85), rng.uniform(0.25, 0.4), rng.uniform(0.5, 0.6))
     else:
-        hair = _hsv(hue, rng.uniform(0.15, 0.45), rng.uniform(0.82, 0.98))
-    tips = _hsv(hue + rng.uniform(-0.15, 0.15), rng.uniform(0.25, 0.5), rng.uniform(0.8, 1.0))
+        hair = hsv(hue, rng.uniform(0.15, 0.45), rng.uniform(0.82, 0.98))
+    tips = hsv(hue + rng.uniform(-0.15, 0.15), rng.uniform(0.25, 0.5), rng.uniform(0.8, 1.0))
     ombre = np.clip((yy - cy) / (2.2 * ry) + 0.3, 0, 1)[..., None]
     hair_col = hair * (1 - ombre) + tips * ombre
     hair_sh = hair_col * np.array([0.8, 0.8, 0.9])
-    skin = _hsv(rng.uniform(0.03, 0.07), rng.uniform(0.08, 0.16), 1.0)
-    skin_sh = _hsv(rng.uniform(0.0, 0.03), rng.uniform(0.22, 0.3), 0.94)
-    cloth = _hsv(rng.uniform(), rng.uniform(0.12, 0.35), rng.uniform(0.85, 0.98))
-    accent = _hsv(rng.uniform(), rng.uniform(0.35, 0.55), rng.uniform(0.85, 0.98))
+    skin = hsv(rng.uniform(0.03, 0.07), rng.uniform(0.08, 0.16), 1.0)
+    skin_sh = hsv(rng.uniform(0.0, 0.03), rng.uniform(0.22, 0.3), 0.94)
+    cloth = hsv(rng.uniform(), rng.uniform(0.12, 0.35), rng.uniform(0.85, 0.98))
+    accent = hsv(rng.uniform(), rng.uniform(0.35, 0.55), rng.uniform(0.85, 0.98))
 
     def shaded(m: np.ndarray, base, dark) -> np.ndarray:
         """`base` turning softly to `dark` away from the light (np.roll's wrap: in the margin)."""
@@ -488,7 +479,7 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     head.put(face, shaded(face, skin, skin_sh))
     for s in (-1, 1):
         blush = E(cx + s * 0.58 * rx, cy + 0.42 * ry, 0.24 * rx, 0.12 * ry, 0.2 * rx)
-        head.put(blush * 0.5, _hsv(0.97, 0.35, 1.0))
+        head.put(blush * 0.5, hsv(0.97, 0.35, 1.0))
 
     _eyes_and_mouth(rng, head, (cx, cy, rx, ry), lx, hue)
 

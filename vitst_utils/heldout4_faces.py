@@ -4,8 +4,8 @@ Written for the seventh round by a helper session that saw no recipe and no scor
 once (README, "A seventh round"); no choice of recipe, weight or setting was made from it. A
 next round tunes on it and reports on a new family. It is drawn unlike `builtin`, `transfer`,
 `heldout`, `heldout2` and `heldout3` in as many independent respects as could be managed. This
-module draws the drawings and holds the drawing helpers both share; the photos are drawn in
-`heldout4_photos`.
+module draws the drawings (its `_noise` serves the photos too; helpers other families share are
+in `drawing`); the photos are drawn in `heldout4_photos`.
 
 Its photos are night-time arm's-length phone selfies taken from slightly above: a square frame
 with a wide-angle lens (barrel distortion magnifies the middle of the face), the camera rolled a
@@ -32,34 +32,14 @@ ground, a colour splash or scribble behind the head, and sometimes a signature.
 
 from __future__ import annotations
 
-import colorsys
-
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
+from PIL import Image, ImageDraw
+
+from .drawing import blur, grid, hsv, oval
 
 Pts = list[tuple[float, float]]
 
 _SS = 3  # supersampling of drawn shapes and strokes
-
-
-def _hsv(h: float, s: float, v: float) -> np.ndarray:
-    r, g, b = colorsys.hsv_to_rgb(h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0))
-    return np.array([r, g, b], np.float32) * 255.0
-
-
-def _grid(h: int, w: int) -> np.ndarray:
-    return np.mgrid[0:h, 0:w].astype(np.float32)  # yy, xx
-
-
-def _oval(yy, xx, cx, cy, rx, ry, soft: float = 1.0) -> np.ndarray:
-    d = np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2)
-    return np.clip((1.0 - d) * min(rx, ry) / soft + 0.5, 0.0, 1.0)
-
-
-def _blur(a: np.ndarray, radius: float) -> np.ndarray:
-    """Gaussian blur of a (h, w) map in [0, 1]."""
-    im = Image.fromarray(np.clip(np.rint(a * 255), 0, 255).astype(np.uint8))
-    return np.asarray(im.filter(ImageFilter.GaussianBlur(radius)), np.float32) / 255.0
 
 
 def _noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
@@ -84,17 +64,17 @@ class _Sheet:
         self.rng, self.n, self.u = rng, size, size / 96  # u: one pen width at 96 px
         self.medium = int(rng.integers(3))
         if self.medium == 2:  # toned paper: tan, grey or blue-grey
-            paper = _hsv(rng.choice([0.09, 0.6]), rng.uniform(0.05, 0.25), rng.uniform(0.7, 0.8))
-            self.pen = _hsv(0.65, 0.05, rng.uniform(0.22, 0.38))
+            paper = hsv(rng.choice([0.09, 0.6]), rng.uniform(0.05, 0.25), rng.uniform(0.7, 0.8))
+            self.pen = hsv(0.65, 0.05, rng.uniform(0.22, 0.38))
         else:
-            paper = _hsv(rng.uniform(0.1, 0.15), rng.uniform(0.0, 0.09), rng.uniform(0.95, 1.0))
-            self.pen = _hsv(rng.choice([0.6, 0.05]), rng.uniform(0, 0.5), rng.uniform(0.05, 0.2))
+            paper = hsv(rng.uniform(0.1, 0.15), rng.uniform(0.0, 0.09), rng.uniform(0.95, 1.0))
+            self.pen = hsv(rng.choice([0.6, 0.05]), rng.uniform(0, 0.5), rng.uniform(0.05, 0.2))
             if self.medium == 1:
-                self.pen = _hsv(0.65, 0.05, rng.uniform(0.22, 0.38))
+                self.pen = hsv(0.65, 0.05, rng.uniform(0.22, 0.38))
         self.grain = 0.6 * _noise(rng, size, size, max(8, size // 2))
         self.grain += 0.4 * rng.uniform(size=(size, size))
         self.img = paper * (1 - 0.05 * self.grain)[..., None]
-        self.yy, self.xx = _grid(size, size)
+        self.yy, self.xx = grid(size, size)
         self.ink, self.gels = np.zeros((size, size), np.float32), []
         self.shift = rng.normal(0, 0.8 * self.u, 2)  # colour misregistered against the lines
         self.angle = rng.uniform(0, np.pi)  # the colouring strokes' direction
@@ -141,13 +121,13 @@ class _Sheet:
         marks += [[(cx - rx, cy - 0.2 * ry), (cx, cy + ry), (cx + rx, cy - 0.2 * ry)]]
         a = np.maximum.reduce([self.cover(q, width=1) for q in marks])
         a = a[..., None] * self.rng.uniform(0.12, 0.3)
-        self.img *= 1 - a * (1 - _hsv(0.58, 0.45, 0.95) / 255.0)
+        self.img *= 1 - a * (1 - hsv(0.58, 0.45, 0.95) / 255.0)
 
     def colour(self, a: np.ndarray, rgb, strength: float = 1.0) -> None:
         """Lay colour `rgb` over coverage `a` in the sheet's medium, multiplied onto the paper."""
         rng, n, u = self.rng, self.n, self.u
         a = np.roll(a, tuple(int(round(v)) for v in self.shift[::-1]), (0, 1))
-        wobble = _blur(a, 1.2 * u) + 0.35 * (_noise(rng, n, n, max(4, n // 8)) - 0.5)
+        wobble = blur(a, 1.2 * u) + 0.35 * (_noise(rng, n, n, max(4, n // 8)) - 0.5)
         a = np.clip((wobble - 0.5) * 4 + 0.5, 0, 1)  # edges stray over and short of the lines
         along = self.xx * np.cos(self.angle) + self.yy * np.sin(self.angle)
         across = -self.xx * np.sin(self.angle) + self.yy * np.cos(self.angle)
@@ -156,7 +136,7 @@ class _Sheet:
             tex = 0.82 + 0.18 * np.sin(band * 12.9898 + rng.uniform(0, 9)) ** 2
             tex = 0.9 * tex * (0.92 + 0.08 * np.sin(along / (5 * u)))
         elif self.medium == 1:  # watercolour: an uneven wash, pooled dark edges, granulation
-            pool = np.clip(a - _blur(a, 1.5 * u), 0, 1) * 1.6
+            pool = np.clip(a - blur(a, 1.5 * u), 0, 1) * 1.6
             tex = 0.8 * (0.55 + 0.35 * _noise(rng, n, n, 5) + pool + 0.15 * (self.grain - 0.5))
         else:  # coloured pencil: hatched, catching on the paper's grain
             hatch = np.sin(across / (0.55 * u))
@@ -183,7 +163,7 @@ def _behind(rng: np.random.Generator, sh: _Sheet, head: tuple, accent, free: np.
         blob = np.zeros((n, n), np.float32)
         for _ in range(4):
             (ox, oy), r = rng.normal(0, 0.4 * rx, 2), rng.uniform(1.3, 1.9) * rx
-            blob = np.maximum(blob, _oval(sh.yy, sh.xx, cx + ox, cy - 0.4 * ry + oy, r, r, 2))
+            blob = np.maximum(blob, oval(sh.yy, sh.xx, cx + ox, cy - 0.4 * ry + oy, r, r, 2))
         sh.colour(blob * free, accent, 0.8)
     elif kind == 2:
         x0, y0 = cx + rng.uniform(-1.5, 0.5) * rx, cy - rng.uniform(1.0, 1.6) * ry
@@ -358,7 +338,7 @@ def _colour_in(rng: np.random.Generator, sh: _Sheet, head: tuple, cov: dict, pal
     under = np.roll(front, (k, -lx * k // 2), (0, 1)) * face
     sh.colour(np.maximum(away["face"] * face, under), grey * 0.5 + skin * 0.5)
     for s in (-1, 1):
-        blush = _oval(sh.yy, sh.xx, cx + s * 0.55 * rx, cy + 0.35 * ry, 0.2 * rx, 0.1 * ry, 2)
+        blush = oval(sh.yy, sh.xx, cx + s * 0.55 * rx, cy + 0.35 * ry, 0.2 * rx, 0.1 * ry, 2)
         sh.colour(blush * face, (250, 160, 170), 0.5)
     hx, hy = pal["crown"]
     ring = np.sqrt(((sh.xx - hx) / (0.8 * rx)) ** 2 + ((sh.yy - hy) / (0.3 * ry)) ** 2)
@@ -410,13 +390,13 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     ry = rx * rng.uniform(1.3, 1.45)
     head, turn = (cx, cy, rx, ry), rng.uniform(-0.25, 0.25)
     pal = {
-        "hair": _hsv(rng.uniform(), rng.uniform(0.3, 0.75), rng.uniform(0.55, 0.95)),
-        "skin": _hsv(rng.uniform(0.04, 0.08), rng.uniform(0.1, 0.25), 1.0),
-        "grey": _hsv(rng.uniform(0.55, 0.65), rng.uniform(0.04, 0.12), rng.uniform(0.75, 0.85)),
-        "cloth": _hsv(rng.uniform(), rng.uniform(0.1, 0.7), rng.uniform(0.5, 0.95)),
+        "hair": hsv(rng.uniform(), rng.uniform(0.3, 0.75), rng.uniform(0.55, 0.95)),
+        "skin": hsv(rng.uniform(0.04, 0.08), rng.uniform(0.1, 0.25), 1.0),
+        "grey": hsv(rng.uniform(0.55, 0.65), rng.uniform(0.04, 0.12), rng.uniform(0.75, 0.85)),
+        "cloth": hsv(rng.uniform(), rng.uniform(0.1, 0.7), rng.uniform(0.5, 0.95)),
         "crown": (cx - turn * 0.2 * rx, cy - 0.8 * ry),
     }
-    accent = _hsv(rng.uniform(), rng.uniform(0.3, 0.6), rng.uniform(0.8, 1.0))
+    accent = hsv(rng.uniform(), rng.uniform(0.3, 0.6), rng.uniform(0.8, 1.0))
     if rng.uniform() < 0.7:
         sh.guide(cx, cy, rx, ry)
     sp = _shapes(rng, head, turn, size)
@@ -424,7 +404,7 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     _behind(rng, sh, head, accent, 1 - np.maximum.reduce(list(cov.values())))
     _colour_in(rng, sh, head, cov, pal)
     _ink(rng, sh, head, cov, sp)
-    _eyes(rng, sh, head, turn, _hsv(rng.uniform(), rng.uniform(0.4, 0.8), rng.uniform(0.5, 0.85)))
+    _eyes(rng, sh, head, turn, hsv(rng.uniform(), rng.uniform(0.4, 0.8), rng.uniform(0.5, 0.85)))
     _extras(rng, sh, head, accent)
     hx, hy = pal["crown"]
     for t in rng.uniform(-2.5, -0.6, int(rng.integers(1, 4))):  # gel-pen glints on the shine

@@ -1,5 +1,5 @@
-"""The `heldout4` family's photos (its drawings, the shared helpers and the family's description
-are in `heldout4_faces`): night-time arm's-length phone selfies lit by the phone's flash or a
+"""The `heldout4` family's photos (its drawings and the family's description are in
+`heldout4_faces`): night-time arm's-length phone selfies lit by the phone's flash or a
 screen, through a wide lens and heavy JPEG."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import io
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .heldout4_faces import _blur, _grid, _hsv, _noise, _oval
+from .drawing import blur, grid, hsv, oval
+from .heldout4_faces import _noise
 
 _SKIN = np.array(
     [(238, 200, 178), (222, 176, 140), (190, 134, 100), (150, 98, 70), (98, 64, 46)], np.float32
@@ -35,7 +36,7 @@ class _Sitter:
     how much nearer the flash each part is."""
 
     def __init__(self, n: int) -> None:
-        self.yy, self.xx = _grid(n, n)
+        self.yy, self.xx = grid(n, n)
         self.alb = np.zeros((n, n, 3), np.float32)
         self.cover = np.zeros((n, n), np.float32)
         self.nrm = np.zeros((3, n, n), np.float32)
@@ -44,7 +45,7 @@ class _Sitter:
         self.near = np.zeros((n, n), np.float32)
 
     def o(self, cx, cy, rx, ry, soft: float = 1.0) -> np.ndarray:
-        return _oval(self.yy, self.xx, cx, cy, rx, ry, soft)
+        return oval(self.yy, self.xx, cx, cy, rx, ry, soft)
 
     def dome(self, cx, cy, rx, ry) -> np.ndarray:
         return _dome(self.yy, self.xx, cx, cy, rx, ry)
@@ -60,9 +61,9 @@ class _Sitter:
 
 def _night_room(rng: np.random.Generator, n: int, kind: int) -> np.ndarray:
     """A pale wall near the flash (0), a dark room with fairy lights (1), a dim bedroom (2)."""
-    yy, xx = _grid(n, n)
+    yy, xx = grid(n, n)
     if kind == 0:
-        wall = _hsv(rng.uniform(0.05, 0.6), rng.uniform(0.03, 0.25), rng.uniform(0.7, 0.95))
+        wall = hsv(rng.uniform(0.05, 0.6), rng.uniform(0.03, 0.25), rng.uniform(0.7, 0.95))
         fx, fy = n * rng.uniform(0.35, 0.65), n * rng.uniform(0.3, 0.5)
         img = (
             wall
@@ -72,7 +73,7 @@ def _night_room(rng: np.random.Generator, n: int, kind: int) -> np.ndarray:
             x0 = n * rng.choice([rng.uniform(0.02, 0.2), rng.uniform(0.8, 0.95)])
             img[np.abs(xx - x0) < n * 0.03] *= 0.75
             poster = (yy < n * rng.uniform(0.05, 0.3)) & (np.abs(xx - x0) < n * 0.25)
-            img[poster] = img[poster] * 0.5 + _hsv(rng.uniform(), 0.6, 0.6) * 0.4
+            img[poster] = img[poster] * 0.5 + hsv(rng.uniform(), 0.6, 0.6) * 0.4
         return img
     if kind == 1:
         img = np.broadcast_to(rng.uniform(4, 22, 3), (n, n, 3)).astype(np.float32).copy()
@@ -82,21 +83,21 @@ def _night_room(rng: np.random.Generator, n: int, kind: int) -> np.ndarray:
             for x in np.linspace(-0.05 * n, 1.05 * n, int(rng.integers(7, 13))):
                 y = y0 + sag * n * ((x - x0) / n) ** 2 + rng.normal(0, 0.01 * n)
                 r = n * rng.uniform(0.03, 0.06)
-                col = _hsv(rng.uniform() if hue < 0 else hue, 0.55, 1.0) * rng.uniform(0.5, 1)
-                img += _oval(yy, xx, x, y, r, r, 0.35 * r)[..., None] * col
+                col = hsv(rng.uniform() if hue < 0 else hue, 0.55, 1.0) * rng.uniform(0.5, 1)
+                img += oval(yy, xx, x, y, r, r, 0.35 * r)[..., None] * col
         return img
     t = np.clip(yy / n, 0, 1)[..., None]
-    img = _hsv(rng.uniform(0.55, 0.7), 0.35, 0.16) * (1 - t) + _hsv(0.6, 0.2, 0.07) * t
+    img = hsv(rng.uniform(0.55, 0.7), 0.35, 0.16) * (1 - t) + hsv(0.6, 0.2, 0.07) * t
     x0, y0 = n * rng.uniform(0.0, 0.6), n * rng.uniform(0.0, 0.3)
-    img[(xx > x0) & (xx < x0 + 0.3 * n) & (yy > y0) & (yy < y0 + 0.35 * n)] += _hsv(0.62, 0.5, 0.3)
+    img[(xx > x0) & (xx < x0 + 0.3 * n) & (yy > y0) & (yy < y0 + 0.35 * n)] += hsv(0.62, 0.5, 0.3)
     lx, ly, r = n * rng.choice([0.1, 0.9]), n * rng.uniform(0.3, 0.7), n * rng.uniform(0.2, 0.35)
-    return img + _oval(yy, xx, lx, ly, r, r, r)[..., None] * _hsv(0.09, 0.7, 0.45)
+    return img + oval(yy, xx, lx, ly, r, r, r)[..., None] * hsv(0.09, 0.7, 0.45)
 
 
-def _face_normals(p: _Sitter, oval: tuple) -> tuple[np.ndarray, np.ndarray]:
+def _face_normals(p: _Sitter, face: tuple) -> tuple[np.ndarray, np.ndarray]:
     """The face's coverage (broad forehead, narrow chin: seen from above) and its normals, from
     a depth map: an ellipsoid with bumps for the brow, nose, cheekbones and chin."""
-    cx, cy, rx, ry = oval
+    cx, cy, rx, ry = face
     yy, xx = p.yy, p.xx
     hy = (yy - cy) / ry
     d = np.sqrt(((xx - cx) / (rx * np.clip(1 - 0.14 * hy, 0.75, 1.2))) ** 2 + hy**2)
@@ -123,13 +124,13 @@ def _person(rng: np.random.Generator, n: int, size: int, flash: bool) -> _Sitter
     skin = _SKIN[rng.integers(len(_SKIN))] * rng.uniform(0.92, 1.06) + rng.normal(0, 5, 3)
     skin = skin * (0.94 + 0.12 * _noise(rng, n, n, 6))[..., None]  # a blotchy complexion
     if rng.uniform() < 0.15:
-        hair = _hsv(rng.choice([0.58, 0.8, 0.95, 0.02]), 0.5, 0.55)
+        hair = hsv(rng.choice([0.58, 0.8, 0.95, 0.02]), 0.5, 0.55)
     else:
         hair = _HAIR[rng.integers(len(_HAIR))] * rng.uniform(0.85, 1.15)
     coarse = rng.uniform(0, 255, (6, n // 2 + 1)).astype(np.uint8)  # strands running down
     streak = np.asarray(Image.fromarray(coarse).resize((n, n), Image.BILINEAR), np.float32)
     hair = hair * (0.75 + 0.45 * streak / 255.0)[..., None]
-    cloth = _hsv(rng.uniform(), rng.uniform(0.0, 0.7), rng.uniform(0.12, 0.85))
+    cloth = hsv(rng.uniform(), rng.uniform(0.0, 0.7), rng.uniform(0.12, 0.85))
     hn, o, yy = p.dome(cx, cy - 0.2 * ry, 1.2 * rx, 1.1 * ry), p.o, p.yy
 
     body = o(cx, cy + 1.75 * ry, 1.9 * rx, 0.85 * ry, 2)
@@ -163,7 +164,7 @@ def _person(rng: np.random.Generator, n: int, size: int, flash: bool) -> _Sitter
     forehead = o(cx + rng.uniform(-0.3, 0.3) * rx, cy + 0.1 * ry, 0.95 * rx, 0.75 * ry, 2)
     cap = np.clip(o(cx, cy - 0.3 * ry, 1.07 * rx, 0.85 * ry, 2) - forehead, 0, 1)
     if style == 3:
-        col = _hsv(rng.uniform(), rng.uniform(0.0, 0.8), rng.uniform(0.15, 0.9))
+        col = hsv(rng.uniform(), rng.uniform(0.0, 0.8), rng.uniform(0.15, 0.9))
         p.put(o(cx, cy - 0.55 * ry, 1.08 * rx, 0.65 * ry, 2) * (yy < cy - 0.42 * ry), col, hn, 0.05)
         brim = o(cx, cy - 0.44 * ry, 1.05 * rx, 0.22 * ry, 2) * (yy > cy - 0.48 * ry)
         p.put(brim, col * 0.8, p.dome(cx, cy - 0.7 * ry, 1.3 * rx, 0.8 * ry), 0.05)
@@ -176,10 +177,10 @@ def _person(rng: np.random.Generator, n: int, size: int, flash: bool) -> _Sitter
     return p
 
 
-def _features(rng: np.random.Generator, p: _Sitter, oval, skin, hair, flash: bool) -> None:
+def _features(rng: np.random.Generator, p: _Sitter, face, skin, hair, flash: bool) -> None:
     """Brows, eyes (perhaps red-eye), nostrils, lips, maybe glasses with flash glare or
     headphones."""
-    cx, cy, rx, ry = oval
+    cx, cy, rx, ry = face
     o, ey = p.o, cy + rng.uniform(0.0, 0.05) * ry
     iris = rng.uniform(15, 80, 3) * np.array([1.0, 0.9, 0.75])
     pupil = (200, 30, 25) if flash and rng.uniform() < 0.3 else (8, 6, 6)
@@ -204,7 +205,7 @@ def _features(rng: np.random.Generator, p: _Sitter, oval, skin, hair, flash: boo
             p.put(lens * 0.25, (200, 220, 230), None, 3.0)
         p.put(o(cx, ey - 0.03 * ry, 0.14 * rx, 0.02 * ry), frame)
     if rng.uniform() < 0.25:  # headphones: a band over the head, cups over the ears
-        col = _hsv(rng.uniform(), rng.uniform(0.0, 0.6), rng.uniform(0.1, 0.9))
+        col = hsv(rng.uniform(), rng.uniform(0.0, 0.6), rng.uniform(0.1, 0.9))
         band = o(cx, cy - 0.1 * ry, 1.3 * rx, 1.15 * ry)
         band -= o(cx, cy - 0.1 * ry, 1.18 * rx, 1.05 * ry)
         p.put(np.clip(band, 0, 1) * (p.yy < cy), col, None, 0.5)
@@ -226,15 +227,15 @@ def _light(rng: np.random.Generator, p: _Sitter, bg: np.ndarray, flash: bool, ki
     diff = np.clip(nx * lx + ny * ly + nz * lz, 0, 1)
     half = np.array([lx, ly, lz + 1.0]) / np.linalg.norm([lx, ly, lz + 1.0])
     spec = np.clip(nx * half[0] + ny * half[1] + nz * half[2], 0, 1) ** 40 * p.gloss * 160 * power
-    warm = _hsv(rng.uniform(0.02, 0.12), 0.5, 1.0) / 255.0
+    warm = hsv(rng.uniform(0.02, 0.12), 0.5, 1.0) / 255.0
     lit = p.alb * (amb * warm + (power * diff)[..., None] * col) + spec[..., None] * col
     if kind == 1:  # coloured fairy lights catch the edge of the face on one side
         rim = np.clip(rng.choice([-1.0, 1.0]) * nx, 0, 1) ** 2 * (1 - nz) * rng.uniform(80, 160)
-        lit += rim[..., None] * _hsv(rng.uniform(), 0.6, 1.0) / 255.0
+        lit += rim[..., None] * hsv(rng.uniform(), 0.6, 1.0) / 255.0
     if kind == 0:  # the flash throws a hard shadow of the sitter on the wall
         n = bg.shape[0]
         dx, dy = int(rng.choice([-1, 1]) * rng.uniform(0.02, 0.06) * n), int(0.03 * n)
-        shadow = _blur(np.roll(p.cover, (dy, dx), (0, 1)), 0.6) * (1 - p.cover)
+        shadow = blur(np.roll(p.cover, (dy, dx), (0, 1)), 0.6) * (1 - p.cover)
         bg = bg * (1 - 0.7 * shadow)[..., None]
     return bg * (1 - p.cover[..., None]) + lit * p.cover[..., None]
 
@@ -243,7 +244,7 @@ def _selfie_lens(rng: np.random.Generator, img: np.ndarray, size: int) -> np.nda
     """The phone's wide lens: barrel distortion and a rolled frame, sampled to size x size."""
     n = img.shape[0]
     k, roll = rng.uniform(0.08, 0.2), np.radians(rng.uniform(-9, 9))
-    v, u = (_grid(size, size) + 0.5 - size / 2) / (size / 2)
+    v, u = (grid(size, size) + 0.5 - size / 2) / (size / 2)
     r2 = u**2 + v**2
     f = (1 + k * r2) / (1 + 2 * k) * (size / 2)
     sx = n / 2 + f * (u * np.cos(roll) - v * np.sin(roll)) - 0.5

@@ -32,10 +32,10 @@ sometimes in a framed dialogue-box border.
 
 from __future__ import annotations
 
-import colorsys
-
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
+
+from .drawing import blur, hsv, oval
 
 _SKIN = np.array(
     [(236, 198, 172), (214, 168, 134), (184, 132, 98), (140, 94, 66), (94, 62, 44)], np.float32
@@ -45,22 +45,6 @@ _HAIR = np.array(
     np.float32,
 )
 _BAYER = np.array([[0, 8, 2, 10], [12, 4, 14, 6], [3, 11, 1, 9], [15, 7, 13, 5]]) / 16.0 + 1 / 32
-
-
-def _hsv(h: float, s: float, v: float) -> np.ndarray:
-    r, g, b = colorsys.hsv_to_rgb(h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0))
-    return np.array([r, g, b], np.float32) * 255.0
-
-
-def _oval(yy, xx, cx, cy, rx, ry, soft: float = 1.0) -> np.ndarray:
-    d = np.sqrt(((xx - cx) / rx) ** 2 + ((yy - cy) / ry) ** 2)
-    return np.clip((1.0 - d) * min(rx, ry) / soft + 0.5, 0.0, 1.0)
-
-
-def _blur(a: np.ndarray, radius: float) -> np.ndarray:
-    """Gaussian blur of a (h, w) map in [0, 1]."""
-    im = Image.fromarray(np.clip(np.rint(a * 255), 0, 255).astype(np.uint8))
-    return np.asarray(im.filter(ImageFilter.GaussianBlur(radius)), np.float32) / 255.0
 
 
 def _streaks(rng: np.random.Generator, h: int, w: int, cy: int, cx: int) -> np.ndarray:
@@ -77,7 +61,7 @@ def _put(img: np.ndarray, a: np.ndarray, color) -> None:
 # --- photos ------------------------------------------------------------------------------------
 def _room(rng: np.random.Generator, n: int, yy, xx) -> tuple[np.ndarray, np.ndarray]:
     """A lived-in room in focus (books, window, door or picture, plant), and the window's mask."""
-    wall = _hsv(rng.uniform(0.05, 0.65), rng.uniform(0.04, 0.3), rng.uniform(0.55, 0.9))
+    wall = hsv(rng.uniform(0.05, 0.65), rng.uniform(0.04, 0.3), rng.uniform(0.55, 0.9))
     img = wall * (1.0 + 0.15 * (xx / n - 0.5) * rng.choice([-1, 1]))[..., None]
     window = np.zeros((n, n), np.float32)
     spots = list(rng.permutation(4))
@@ -86,7 +70,7 @@ def _room(rng: np.random.Generator, n: int, yy, xx) -> tuple[np.ndarray, np.ndar
         x1 = x0 + n * rng.uniform(0.3, 0.55)
         box = (xx >= x0) & (xx < x1)
         if kind == 0:  # a bookshelf: boards, then rows of coloured spines
-            wood = _hsv(rng.uniform(0.05, 0.1), rng.uniform(0.2, 0.6), rng.uniform(0.2, 0.75))
+            wood = hsv(rng.uniform(0.05, 0.1), rng.uniform(0.2, 0.6), rng.uniform(0.2, 0.75))
             img[box] = wood
             step = n * rng.uniform(0.16, 0.24)
             for top in np.arange(n * rng.uniform(-0.1, 0.05), n, step):
@@ -94,7 +78,7 @@ def _room(rng: np.random.Generator, n: int, yy, xx) -> tuple[np.ndarray, np.ndar
                 while x < x1 - 0.05 * n:
                     bw = n * rng.uniform(0.015, 0.045)
                     bh = step * rng.uniform(0.6, 0.88)
-                    col = _hsv(rng.uniform(), rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.9))
+                    col = hsv(rng.uniform(), rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.9))
                     spine = (xx >= x) & (xx < x + bw) & (yy > top + step - bh)
                     img[spine & (yy < top + step)] = col
                     x += bw + n * rng.uniform(0.0, 0.01)
@@ -110,17 +94,17 @@ def _room(rng: np.random.Generator, n: int, yy, xx) -> tuple[np.ndarray, np.ndar
         elif kind == 2:  # a door or a framed picture
             y0, y1 = n * rng.uniform(0.02, 0.2), n * rng.uniform(0.5, 1.1)
             frame = box & (yy >= y0) & (yy < y1)
-            img[frame] = _hsv(rng.uniform(), rng.uniform(0.0, 0.4), rng.uniform(0.1, 0.95))
+            img[frame] = hsv(rng.uniform(), rng.uniform(0.0, 0.4), rng.uniform(0.1, 0.95))
             inner = (xx >= x0 + 0.03 * n) & (xx < x1 - 0.03 * n) & (yy >= y0 + 0.03 * n)
-            img[frame & inner & (yy < y1 - 0.03 * n)] = _hsv(rng.uniform(), 0.4, rng.uniform())
+            img[frame & inner & (yy < y1 - 0.03 * n)] = hsv(rng.uniform(), 0.4, rng.uniform())
         else:  # a pot plant: leaves as dark green ovals over a pot
             px, py = n * rng.uniform(0.0, 1.0), n * rng.uniform(0.35, 0.6)
             for _ in range(int(rng.integers(6, 12))):
                 lx, ly = px + rng.normal(0, 0.06 * n), py - abs(rng.normal(0, 0.08 * n))
-                leaf = _hsv(rng.uniform(0.25, 0.4), rng.uniform(0.4, 0.8), rng.uniform(0.2, 0.55))
-                _put(img, _oval(yy, xx, lx, ly, 0.025 * n, 0.06 * n), leaf)
+                leaf = hsv(rng.uniform(0.25, 0.4), rng.uniform(0.4, 0.8), rng.uniform(0.2, 0.55))
+                _put(img, oval(yy, xx, lx, ly, 0.025 * n, 0.06 * n), leaf)
             pot = (np.abs(xx - px) < 0.06 * n) & (yy > py) & (yy < py + 0.12 * n)
-            img[pot] = _hsv(rng.uniform(0.0, 0.1), 0.5, rng.uniform(0.3, 0.8))
+            img[pot] = hsv(rng.uniform(0.0, 0.1), 0.5, rng.uniform(0.3, 0.8))
     if rng.uniform() < 0.5:  # the ceiling corner
         img[yy < n * rng.uniform(0.03, 0.12)] *= 1.12
     return img, window
@@ -135,26 +119,26 @@ def _head(rng: np.random.Generator, img: np.ndarray, yy, xx, n: int) -> tuple:
     hair = _HAIR[rng.integers(len(_HAIR))] * rng.uniform(0.85, 1.15)
     style = rng.choice(["buzz", "bald", "part", "afro", "bun", "long"])
     if style == "long":
-        _put(img, _oval(yy, xx, cx, cy + 0.5 * ry, 1.3 * rx, 1.6 * ry) * (yy < cy + 1.6 * ry), hair)
+        _put(img, oval(yy, xx, cx, cy + 0.5 * ry, 1.3 * rx, 1.6 * ry) * (yy < cy + 1.6 * ry), hair)
     if style == "afro":
         tex = 0.75 + 0.5 * _streaks(rng, n, n, n // 3, n // 3)[..., None]
-        _put(img, _oval(yy, xx, cx, cy - 0.3 * ry, 1.7 * rx, 1.2 * ry, 3.0), hair * tex)
-    cloth = _hsv(rng.uniform(), rng.uniform(0.0, 0.7), rng.uniform(0.12, 0.85))
-    _put(img, _oval(yy, xx, cx, cy + 2.4 * ry, 2.6 * rx, 1.45 * ry), cloth)
+        _put(img, oval(yy, xx, cx, cy - 0.3 * ry, 1.7 * rx, 1.2 * ry, 3.0), hair * tex)
+    cloth = hsv(rng.uniform(), rng.uniform(0.0, 0.7), rng.uniform(0.12, 0.85))
+    _put(img, oval(yy, xx, cx, cy + 2.4 * ry, 2.6 * rx, 1.45 * ry), cloth)
     neck = (np.abs(xx - cx) < 0.45 * rx) & (yy > cy) & (yy < cy + 1.2 * ry)
     _put(img, neck.astype(np.float32), skin * 0.8)
     collar = rng.integers(3)
     if collar == 1:  # a hoodie's hood bunched round the neck
-        _put(img, _oval(yy, xx, cx, cy + 1.25 * ry, 1.0 * rx, 0.3 * ry, 2.0), cloth * 0.75)
+        _put(img, oval(yy, xx, cx, cy + 1.25 * ry, 1.0 * rx, 0.3 * ry, 2.0), cloth * 0.75)
     elif collar == 2:  # shirt collar points
         for s in (-1, 1):
             _put(
                 img,
-                _oval(yy, xx, cx + s * 0.4 * rx, cy + 1.15 * ry, 0.3 * rx, 0.12 * ry),
+                oval(yy, xx, cx + s * 0.4 * rx, cy + 1.15 * ry, 0.3 * rx, 0.12 * ry),
                 (236, 234, 228),
             )
     for s in (-1, 1):  # ears
-        _put(img, _oval(yy, xx, cx + s * 0.98 * rx, cy, 0.16 * rx, 0.24 * ry), skin * 0.9)
+        _put(img, oval(yy, xx, cx + s * 0.98 * rx, cy, 0.16 * rx, 0.24 * ry), skin * 0.9)
     # the face: rounded on top, a square or tapered jaw below
     nx, ny = (xx - cx) / rx, (yy - cy) / ry
     below = np.clip(ny, 0, None)
@@ -165,7 +149,7 @@ def _head(rng: np.random.Generator, img: np.ndarray, yy, xx, n: int) -> tuple:
     _put(img, face, skin)
     nz = np.sqrt(np.clip(1 - ((xx - cx) / rx) ** 2 - ((yy - cy) / (1.1 * ry)) ** 2, 0, 1))
     img *= (1 - face * (0.4 - 0.4 * nz))[..., None]  # turning away from the camera: darker
-    cap = _oval(yy, xx, cx, cy - 0.28 * ry, 1.1 * rx, 0.84 * ry, 1.5)
+    cap = oval(yy, xx, cx, cy - 0.28 * ry, 1.1 * rx, 0.84 * ry, 1.5)
     ux = (xx - cx) / rx
     line = cy - rng.uniform(0.5, 0.65) * ry + 0.35 * ry * np.clip(np.abs(ux) - 0.3, 0, 1) ** 1.5
     if style == "part":  # swept to one side from a parting
@@ -179,9 +163,9 @@ def _head(rng: np.random.Generator, img: np.ndarray, yy, xx, n: int) -> tuple:
         shine = 1 + 0.25 * np.clip(1 - np.abs((yy - cy + 0.8 * ry) / (0.15 * ry)), 0, 1)[..., None]
         _put(img, top, hair * tex * shine)
         if style == "bun":
-            _put(img, _oval(yy, xx, cx, cy - 1.12 * ry, 0.45 * rx, 0.3 * ry), hair * tex)
+            _put(img, oval(yy, xx, cx, cy - 1.12 * ry, 0.45 * rx, 0.3 * ry), hair * tex)
     else:  # a shine on the bald crown
-        glint = _oval(yy, xx, cx - 0.2 * rx, cy - 0.7 * ry, 0.3 * rx, 0.15 * ry, 3.0)
+        glint = oval(yy, xx, cx - 0.2 * rx, cy - 0.7 * ry, 0.3 * rx, 0.15 * ry, 3.0)
         _put(img, glint * 0.5, skin * 1.3)
     return (cx, cy, rx, ry), skin, hair, style
 
@@ -189,7 +173,7 @@ def _head(rng: np.random.Generator, img: np.ndarray, yy, xx, n: int) -> tuple:
 def _features(rng: np.random.Generator, img: np.ndarray, yy, xx, head, skin, hair) -> None:
     """Brows, eyes with sockets, a nose, lips, perhaps stubble or a moustache, perhaps a headset."""
     cx, cy, rx, ry = head
-    o = lambda x, y, a, b, s=1.0: _oval(yy, xx, x, y, a, b, s)  # noqa: E731
+    o = lambda x, y, a, b, s=1.0: oval(yy, xx, x, y, a, b, s)  # noqa: E731
     ey = cy - rng.uniform(0.05, 0.15) * ry
     iris = rng.uniform(20, 90) * np.array([1.0, 0.85, 0.7])
     for s in (-1, 1):
@@ -229,7 +213,7 @@ def _lighting(rng: np.random.Generator, img: np.ndarray, yy, xx, head, window, c
     """Fluorescent from above, a warm desk lamp from one side, or a bright window behind."""
     cx, cy, rx, ry = head
     n = img.shape[0]
-    near = _oval(yy, xx, cx, cy + 0.6 * ry, 2.2 * rx, 2.4 * ry, 0.6 * n)
+    near = oval(yy, xx, cx, cy + 0.6 * ry, 2.2 * rx, 2.4 * ry, 0.6 * n)
     kind = int(rng.integers(3)) if window.max() > 0 else int(rng.integers(2))
     if kind == 0:  # overhead tubes: greenish, light falls off down the frame, flicker bands
         img *= (1.1 - 0.25 * yy / n)[..., None] * np.array([0.9, 1.0, 0.88], np.float32)
@@ -242,7 +226,7 @@ def _lighting(rng: np.random.Generator, img: np.ndarray, yy, xx, head, window, c
         img *= (0.65 + 0.35 * near)[..., None]
     else:  # backlit: the person dim and murky, glare blooming round the window's edges
         img *= (1 - cover * rng.uniform(0.2, 0.45) - (1 - window) * 0.15)[..., None]
-        glare = _blur(window, n * 0.05) * (1 - window) * (1 - 0.6 * cover)
+        glare = blur(window, n * 0.05) * (1 - window) * (1 - 0.6 * cover)
         img += (glare * rng.uniform(90, 160))[..., None]
 
 
@@ -295,7 +279,7 @@ def _ramp(hue: float, sat: float, n: int, lo: float, hi: float) -> np.ndarray:
     out = []
     for t in np.linspace(0, 1, n):
         h = hue + (((0.75 - hue + 0.5) % 1.0) - 0.5) * 0.15 * (1 - t)
-        out.append(_q4(_hsv(h + 0.03 * t, sat * (1.15 - 0.35 * t), lo + (hi - lo) * t)))
+        out.append(_q4(hsv(h + 0.03 * t, sat * (1.15 - 0.35 * t), lo + (hi - lo) * t)))
     return np.array(out, np.uint8)
 
 
@@ -317,7 +301,7 @@ def _pix_backdrop(rng: np.random.Generator, g: int) -> np.ndarray:
         img = _dither(np.clip(yy * rng.uniform(0.8, 1.3) + rng.uniform(-0.2, 0.1), 0, 1), ramp)
         for _ in range(int(rng.integers(4, 12))):
             x, y = rng.integers(0, g, 2)
-            img[y, x] = _q4(_hsv(0.15, rng.uniform(0, 0.4), 1.0))
+            img[y, x] = _q4(hsv(0.15, rng.uniform(0, 0.4), 1.0))
             if rng.uniform() < 0.25 and 0 < x < g - 1 and 0 < y < g - 1:
                 img[y, x - 1 : x + 2] = img[y - 1 : y + 2, x] = img[y, x]
         return img
@@ -474,17 +458,17 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
         _CLOTH: _ramp(rng.uniform(), rng.uniform(0.3, 0.8), 3, 0.2, rng.uniform(0.6, 0.95)),
         _METAL: _ramp(rng.uniform(0.55, 0.65), 0.15, 3, 0.35, 0.95),
         _SKINM: _ramp(rng.uniform(0.03, 0.07), rng.uniform(0.18, 0.32), 3, 0.8, 1.0),
-        "line": _q4(_hsv(rng.uniform(0.7, 0.95), 0.6, 0.15)),
+        "line": _q4(hsv(rng.uniform(0.7, 0.95), 0.6, 0.15)),
         "iris": _ramp(rng.uniform(), rng.uniform(0.5, 0.9), 3, 0.2, 0.85),
-        "blush": _q4(_hsv(0.97, 0.35, 1.0)),
-        "accent": _q4(_hsv(rng.uniform(), 0.75, 0.9)),
+        "blush": _q4(hsv(0.97, 0.35, 1.0)),
+        "accent": _q4(hsv(rng.uniform(), 0.75, 0.9)),
     }
     pal[_FRONT], pal[_NECK] = pal[_BACK], pal[_SKINM]
-    grid = _pix_backdrop(rng, g)
+    canvas = _pix_backdrop(rng, g)
     m = _pix_shapes(rng, g, head)
     fig = _pix_shade(rng, m, head, pal)
-    grid[m > _BG] = fig[m > _BG]
-    im = Image.fromarray(grid)
+    canvas[m > _BG] = fig[m > _BG]
+    im = Image.fromarray(canvas)
     _pix_face(rng, im, m, head, pal)
     if rng.uniform() < 0.45:  # a dialogue-box frame
         d = ImageDraw.Draw(im)
