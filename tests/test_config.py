@@ -33,30 +33,24 @@ def test_json_round_trip(tmp_path):
 
 
 def test_a_cel_config_from_before_the_line_colour_keeps_its_ink():
-    """A cel run saved before `cel_line` / `cel_simplify` existed inked in the palette's darkest
-    colour (0) and was never simplified (0); a new one reads the style's line colour and ink
-    length; a non-cel config gets the defaults."""
+    """A cel run saved before `cel_line` / `cel_simplify` / `cel_clean` existed inked in the
+    palette's darkest colour (0), was never simplified (0) nor cleaned (0); a new one reads the
+    style's line colour and ink length and cleans; a non-cel config gets the defaults."""
     demo = get_preset("demo").to_dict()
-    new = TrainConfig.from_dict(demo)
-    assert demo["output_space"] == "cel" and (new.cel_line, new.cel_simplify) == (0.02, 3)
-    old = TrainConfig.from_dict(
-        {
-            k: v
-            for k, v in demo.items()
-            if k[:4] != "cel_" or k in ("cel_colors", "cel_ink", "cel_tau")
-        }
-    )
-    assert (old.cel_line, old.cel_simplify) == (0.0, 0)
-    fifth = {k: v for k, v in demo.items() if k != "cel_simplify"}  # the sixth round's
-    assert (
-        TrainConfig.from_dict(fifth).cel_line == 0.02
-        and TrainConfig.from_dict(fifth).cel_simplify == 0
-    )
+
+    def knobs(d):
+        c = TrainConfig.from_dict(d)
+        return c.cel_line, c.cel_simplify, c.cel_clean
+
+    assert demo["output_space"] == "cel" and knobs(demo) == (0.02, 3, 3)
+    old = {k: v for k, v in demo.items() if k[:4] != "cel_" or k in ("cel_colors", "cel_ink")}
+    assert knobs({**old, "cel_tau": demo["cel_tau"]}) == (0.0, 0, 0)
+    fifth = {k: v for k, v in demo.items() if k not in ("cel_simplify", "cel_clean")}
+    assert knobs(fifth) == (0.02, 0, 0)  # the sixth round's
+    seventh = {k: v for k, v in demo.items() if k != "cel_clean"}
+    assert knobs(seventh) == (0.02, 3, 0)
     seed = {k: v for k, v in get_preset("seed").to_dict().items() if k[:4] != "cel_"}
-    assert (TrainConfig.from_dict(seed).cel_line, TrainConfig.from_dict(seed).cel_simplify) == (
-        0.02,
-        3,
-    )
+    assert knobs(seed) == (0.02, 3, 3)
 
 
 @pytest.mark.parametrize(
@@ -72,6 +66,7 @@ def test_a_cel_config_from_before_the_line_colour_keeps_its_ink():
         ({"cel_line": 1.5}, r"cel_line=1.5 is invalid: use a share of pixels in \[0, 1\)"),
         ({"cel_simplify": -1}, "cel_simplify=-1 is invalid: use a number of passes >= 0"),
         ({"cel_simplify": True}, "cel_simplify=True is invalid: use a number of passes >= 0"),
+        ({"cel_clean": 1.5}, "cel_clean=1.5 is invalid: use a number of passes >= 0"),
         ({"cel_colors": 1}, "cel_colors=1 is invalid: use at least 2"),
     ],
 )

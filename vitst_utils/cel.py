@@ -21,7 +21,16 @@ A cel model's decoder paints a *change* to the photo, and this module turns it i
    black top-hat (the luma's morphological closing minus the luma: thin dark strokes; Serra
    1982, "Image Analysis and Mathematical Morphology"), so black line art inks black and
    coloured line art inks in its colour.
-4. **As much line work as the drawing**: a photo has more detail than most drawings of it, and
+4. **Clean fills**: a photo's noise, grain and compression blocks snap to speckle between close
+   palette colours, which no drawing has. So the fill weights first take `clean` passes of an
+   edge-aware 3 x 3 mode filter (each pixel takes the majority of its neighbours whose colours
+   are close to its own, weight exp(-distance^2 / (2 * CLEAN_RANGE^2)), re-sharpened): a local
+   step of the mean-field inference of a dense CRF with a Gaussian appearance kernel
+   (Kraehenbuehl & Koltun 2011, "Efficient Inference in Fully Connected CRFs with Gaussian Edge
+   Potentials"), whose message passing is a bilateral filter of the label distributions
+   (Tomasi & Manduchi 1998). Speckle joins its surroundings; a thin dark line, an eye, a lip
+   keep their label because their neighbours across the edge hardly count.
+5. **As much line work as the drawing**: a photo has more detail than most drawings of it, and
    noise becomes speckle between close palette colours. So the fill is simplified by up to
    `simplify` passes of a soft mode filter (each pixel takes the 3 x 3 majority of the fill
    weights, re-sharpened: the label smoothing of Winnemoeller et al.'s abstraction, in soft
@@ -46,7 +55,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .config import CEL_COLORS, CEL_INK, CEL_LINE, CEL_SIMPLIFY, CEL_TAU
+from .config import CEL_CLEAN, CEL_COLORS, CEL_INK, CEL_LINE, CEL_SIMPLIFY, CEL_TAU
 from .function import adain_from_stats, calc_mean_std, in_fp32
 
 LUMA = (0.299, 0.587, 0.114)  # Rec. 601 luma: what is dark (line art, the darkest colour)
@@ -54,6 +63,7 @@ ROWS_PER_CHUNK = 512  # rendering works on row blocks: memory linear in the pict
 LINE_WINDOW = 5  # the top-hat's closing window: strokes up to 4 px wide count as lines
 LINE_MIN = 0.05  # a near-flat style: its strongest strokes stand out less than this (luma)
 MODE_SHARPEN = 8.0  # a simplifying pass re-sharpens the 3 x 3 mean of the fill weights: w^8
+CLEAN_RANGE = 0.05  # a cleaning pass: RGB distance at which a neighbour counts exp(-1/2) as much
 
 
 @dataclass
@@ -263,12 +273,55 @@ def _ink_amount(
     return 1 - keep
 
 
-def _chosen_weights(
-    rgb: torch.Tensor, palette: torch.Tensor, tau: float, passes: torch.Tensor | None, most: int
+def _neighbours(x: torch.Tensor) -> list[torch.Tensor]:
+    """The 9 shifted copies of (B, C, h, W) `x` that put each pixel's 3 x 3 neighbours on it
+    (the picture's edge rows and columns repeated)."""
+    h, w = x.shape[-2:]
+    padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
+    return [padded[..., dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)]
+
+
+def _clean_pass(weights: torch.Tensor, affinity: list[torch.Tensor]) -> torch.Tensor:
+    """One cleaning pass: the 3 x 3 mean of the fill weights, each neighbour weighted by its
+    `affinity` ((B, 1, h, W) per neighbour, `_affinity`), re-sharpened (weights^MODE_SHARPEN)."""
+    total = sum(a * n for a, n in zip(affinity, _neighbours(weights), strict=True))
+    mean = total / sum(affinity)
+    return torch.softmax(torch.log(mean.clamp_min(1e-8)) * MODE_SHARPEN, dim=1)
+
+
+def _affinity(rgb: torch.Tensor) -> list[torch.Tensor]:
+    """How much each of a pixel's 3 x 3 neighbours counts in a cleaning pass, from how close
+    its colour is (`CLEAN_RANGE`): the colours guide, gradients flow through the weights only."""
+    rgb = rgb.detach()
+    return [
+        torch.exp(-(n - rgb).square().sum(1, keepdim=True) / (2 * CLEAN_RANGE**2))
+        for n in _neighbours(rgb)
+    ]
+
+
+def _clean_weights(
+    rgb: torch.Tensor, palette: torch.Tensor, tau: float, clean: int
 ) -> torch.Tensor:
-    """The fill weights of (B, 3, h, W) colours, each picture after its number of simplifying
-    `passes` ((B,), at most `most`; None: none)."""
+    """The fill weights of (B, 3, h, W) colours after `clean` cleaning passes."""
     weights = _fill_weights(rgb, palette, tau)
+    if clean > 0:
+        affinity = _affinity(rgb)
+        for _ in range(clean):
+            weights = _clean_pass(weights, affinity)
+    return weights
+
+
+def _chosen_weights(
+    rgb: torch.Tensor,
+    palette: torch.Tensor,
+    tau: float,
+    clean: int,
+    passes: torch.Tensor | None,
+    most: int,
+) -> torch.Tensor:
+    """The fill weights of (B, 3, h, W) colours after `clean` cleaning passes, each picture
+    then after its number of simplifying `passes` ((B,), at most `most`; None: none)."""
+    weights = _clean_weights(rgb, palette, tau, clean)
     if passes is None:
         return weights
     chosen = weights
@@ -284,13 +337,14 @@ def _render_rows(
     style: CelStyle,
     tau: float,
     ink: tuple[float, float] | None,
+    clean: int,
     passes: torch.Tensor | None,
     most: int,
 ) -> torch.Tensor:
-    """Fill and ink of (B, 3, h, W) colours, each picture simplified by its number of `passes`
-    ((B,), at most `most`; None: none); rows near a block's cut are only context (callers crop
-    them)."""
-    weights = _chosen_weights(rgb, style.palette, tau, passes, most)
+    """Fill and ink of (B, 3, h, W) colours, cleaned by `clean` passes, each picture then
+    simplified by its number of `passes` ((B,), at most `most`; None: none); rows near a
+    block's cut are only context (callers crop them)."""
+    weights = _chosen_weights(rgb, style.palette, tau, clean, passes, most)
     palette = style.palette.expand(rgb.shape[0], -1, -1)
     fill = torch.einsum("bkhw,bkc->bchw", weights, palette)
     if ink is None:
@@ -315,19 +369,25 @@ def _row_blocks(h: int, context: int) -> list[tuple[int, int, int, int]]:
 
 @torch.no_grad()
 def _simplify_passes(
-    rgb: torch.Tensor, style: CelStyle, tau: float, ink: tuple[float, float], most: int
+    rgb: torch.Tensor,
+    style: CelStyle,
+    tau: float,
+    ink: tuple[float, float],
+    clean: int,
+    most: int,
 ) -> torch.Tensor:
-    """(B,): for each picture the fewest simplifying passes (at most `most`) after which it
-    holds no more ink, in picture sides, than its style (`CelStyle.ink_length`). A picture in
-    one block stops at the pass every picture fits."""
+    """(B,): for each picture (cleaned by `clean` passes) the fewest simplifying passes (at
+    most `most`) after which it holds no more ink, in picture sides, than its style
+    (`CelStyle.ink_length`). A picture in one block stops at the pass every picture fits."""
     b, h = rgb.shape[0], rgb.shape[-2]
     exporting = torch.compiler.is_exporting()
-    blocks = [(0, h, 0, h)] if exporting else _row_blocks(h, most)  # passes 0 .. most - 1
+    context = clean + most  # what the ink after clean + 0 .. most - 1 passes reads
+    blocks = [(0, h, 0, h)] if exporting else _row_blocks(h, context)
     sides = torch.ones_like(rgb[0, 0]).sum().sqrt()  # (ONNX: a symbolic size)
     target = style.ink_length.to(rgb).view(-1, 1)
     sums = rgb.new_zeros(b, most)  # ink after 0 .. most - 1 passes: after `most`, any fits
     for r0, r1, lo, hi in blocks:
-        weights = _fill_weights(rgb[..., lo:hi, :], style.palette, tau)
+        weights = _clean_weights(rgb[..., lo:hi, :], style.palette, tau, clean)
         for n in range(most):
             if n:
                 weights = _mode_pass(weights)
@@ -352,25 +412,29 @@ def cel_render(
     tau: float,
     ink: tuple[float, float] | None,
     simplify: int = 0,
+    clean: int = 0,
 ) -> torch.Tensor:
     """The cel picture (B, 3, H, W) in [0, 1]: the photo (pixels) with the style's colour
     statistics (`pixel_adain`), the decoder's `change` added to its logits, filled with the
-    style's palette (softness `tau`), simplified by up to `simplify` passes to the style's ink
-    length, and inked in its line colour between fills further apart than `ink` (None: no ink
-    and no simplifying, as the identity images are decoded). Rendered in blocks of rows, so a
-    12 MP photo never holds K full-size maps."""
+    style's palette (softness `tau`), cleaned by `clean` edge-aware passes, simplified by up to
+    `simplify` passes to the style's ink length, and inked in its line colour between fills
+    further apart than `ink` (None: no ink, no cleaning and no simplifying, as the identity
+    images are decoded). Rendered in blocks of rows, so a 12 MP photo never holds K full-size
+    maps."""
     base = pixel_adain(photo, style.mean, style.std)
     rgb = torch.sigmoid(_logit(base) + change)
     passes = None
-    if simplify > 0 and ink is not None:
-        passes = _simplify_passes(rgb, style, tau, ink, simplify)
+    if ink is None:
+        clean = simplify = 0
+    if simplify > 0:
+        passes = _simplify_passes(rgb, style, tau, ink, clean, simplify)
     h = rgb.shape[-2]
     if torch.compiler.is_exporting() or h <= ROWS_PER_CHUNK:  # ONNX: one symbolic height
-        return _render_rows(rgb, style, tau, ink, passes, simplify)
-    context = 1 + (simplify if passes is not None else 0)
+        return _render_rows(rgb, style, tau, ink, clean, passes, simplify)
+    context = 1 + clean + (simplify if passes is not None else 0)
     out = []
     for r0, r1, lo, hi in _row_blocks(h, context):
-        block = _render_rows(rgb[..., lo:hi, :], style, tau, ink, passes, simplify)
+        block = _render_rows(rgb[..., lo:hi, :], style, tau, ink, clean, passes, simplify)
         out.append(block[..., r0 - lo : r1 - lo, :])
     return torch.cat(out, dim=-2)
 
@@ -383,10 +447,11 @@ def cel_filter(
     ink: tuple[float, float] | None = CEL_INK,
     line: float = CEL_LINE,
     simplify: int = CEL_SIMPLIFY,
+    clean: int = CEL_CLEAN,
 ) -> torch.Tensor:
     """What an untrained cel model paints (its change is zero): each photo (B, 3, H, W) in
     [0, 1] in the colours of its style image (B, 3, H', W'), filled with that image's palette,
-    simplified to its ink length and inked in its line colour. No network: the baseline a
-    trained model must beat (`evaluate`'s "filter")."""
+    cleaned, simplified to its ink length and inked in its line colour. No network: the
+    baseline a trained model must beat (`evaluate`'s "filter")."""
     style = cel_style(styles, k, line=line, tau=tau, ink=ink)
-    return cel_render(torch.zeros_like(photos), photos, style, tau, ink, simplify)
+    return cel_render(torch.zeros_like(photos), photos, style, tau, ink, simplify, clean)

@@ -16,8 +16,10 @@ STYLE_DOMAIN = "AnimeFace"
 # recipe"): palette colours, the RGB distances between fills for no ink .. full ink, the
 # softness of the palette snap (softmax of -distance^2 / tau); the share of the style's pixels
 # its line colour is read from (the sixth round); the most simplifying passes that bring a
-# picture's ink down to its style image's (the seventh round)
+# picture's ink down to its style image's (the seventh round); the edge-aware passes that clean
+# speckle out of the fills first, when stylising only (the eighth round)
 CEL_COLORS, CEL_INK, CEL_TAU, CEL_LINE, CEL_SIMPLIFY = 10, (0.08, 0.2), 0.002, 0.02, 3
+CEL_CLEAN = 3
 
 # Fields that decide the network's shape (model.MODEL_ARGS) and the loss net's layers: a run
 # only resumes from a checkpoint whose config agrees on all of them.
@@ -34,6 +36,7 @@ MODEL_FIELDS = (
     "cel_tau",
     "cel_line",
     "cel_simplify",
+    "cel_clean",
     "fusion",
     "vgg_layers",
 )
@@ -78,6 +81,7 @@ class TrainConfig:
     cel_tau: float = CEL_TAU  # softness of the palette snap (softmax of -distance^2 / tau)
     cel_line: float = CEL_LINE  # share of the style's pixels its ink is read from; 0: darkest
     cel_simplify: int = CEL_SIMPLIFY  # most passes simplifying to the style's ink length; 0: none
+    cel_clean: int = CEL_CLEAN  # edge-aware passes cleaning speckle when stylising; 0: none
     freeze_encoder: bool = False
     fusion: str = "adain"  # how the style enters: adain (global statistics) | attention (AdaAttN)
     encoder_lr_scale: float = 1.0  # the ViT's lr = lr x this (a pretrained encoder: lower)
@@ -190,6 +194,11 @@ class TrainConfig:
                 "cel_simplify",
                 "a number of passes >= 0, e.g. 3",
             ),
+            (
+                type(self.cel_clean) is int and self.cel_clean >= 0,
+                "cel_clean",
+                "a number of passes >= 0, e.g. 3",
+            ),
             (self.style_loss in ("mean_std", "gram"), "style_loss", "mean_std|gram"),
             (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
             (self.tv_kind in ("l2", "l1"), "tv_kind", "l2|l1"),
@@ -240,15 +249,16 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Build from a dict; unknown keys are an error (a typo must not pass silently). A cel
-        config without `cel_line` or `cel_simplify` (saved before they existed; so too a
-        hand-written dict that leaves them out) keeps the picture of its time: ink in the
-        palette's darkest colour (`cel_line` 0), never simplified (`cel_simplify` 0)."""
+        config without `cel_line`, `cel_simplify` or `cel_clean` (saved before they existed; so
+        too a hand-written dict that leaves them out) keeps the picture of its time: ink in the
+        palette's darkest colour (`cel_line` 0), never simplified (`cel_simplify` 0), never
+        cleaned (`cel_clean` 0)."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
             raise ValueError(f"Unknown TrainConfig fields: {unknown}. Known: {sorted(names)}")
         if d.get("output_space") == "cel":
-            d = {"cel_line": 0.0, "cel_simplify": 0, **d}
+            d = {"cel_line": 0.0, "cel_simplify": 0, "cel_clean": 0, **d}
         return cls(**d)
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -293,6 +303,7 @@ RECIPE_FIELDS = (
     "cel_tau",
     "cel_line",
     "cel_simplify",
+    "cel_clean",
     "fusion",
     "freeze_encoder",
     "vgg_layers",

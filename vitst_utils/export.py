@@ -194,11 +194,13 @@ def export_onnx_tiled(
     if target.cel is not None:
         saved = {k: v.tolist() for k, v in target.cel.item(0).items()}
         # "ink_colour": the outlines' colour; "ink": the distances where they are drawn;
-        # "simplify": the most passes that bring the picture's ink down to "ink_length"
+        # "simplify": the most passes that bring the picture's ink down to "ink_length";
+        # "clean": the edge-aware passes before them
         settings = {
             "tau": model.cel_tau,
             "ink": list(model.cel_ink),
             "simplify": model.cel_simplify,
+            "clean": model.cel_clean,
         }
         meta["cel"] = {**saved, **settings}
     write_atomic(folder / "stylize.json", json.dumps(meta))
@@ -239,9 +241,10 @@ class OnnxStylizer:
             cel = cel_at_alpha(self.cel, x, m["alpha"]) if self.cel is not None else None
             tau, ink = (m["cel"]["tau"], tuple(m["cel"]["ink"])) if cel else (0.0, None)
             simplify = m["cel"].get("simplify", 0) if cel else 0  # an older export: none
+            clean = m["cel"].get("clean", 0) if cel else 0
 
             def finish(raw: torch.Tensor) -> torch.Tensor:
-                return render_output(raw, m["output_space"], x, cel, tau, ink, simplify)
+                return render_output(raw, m["output_space"], x, cel, tau, ink, simplify, clean)
 
         out = stylize_pieces(
             self.encode,

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .cel import CelStyle, cel_render, cel_style
-from .config import CEL_COLORS, CEL_INK, CEL_LINE, CEL_SIMPLIFY, CEL_TAU, TrainConfig
+from .config import CEL_CLEAN, CEL_COLORS, CEL_INK, CEL_LINE, CEL_SIMPLIFY, CEL_TAU, TrainConfig
 from .function import (
     adaptive_instance_normalization,
     attention_normalization,
@@ -93,19 +93,21 @@ def render_output(
     tau: float = CEL_TAU,
     ink: tuple[float, ...] | None = None,
     simplify: int = 0,
+    clean: int = 0,
 ) -> torch.Tensor:
     """The ImageNet-normalised picture from a decoder's output: the seed's reads it as the
     normalised image itself, "pixels" reads its Tanh as [0, 1] pixels, and "cel" renders the
     change it painted onto the normalised `photo` (the same size) with the style's `cel`
-    palette and ink, simplified by up to `simplify` passes (`cel.cel_render`; `ink` None: fills
-    only)."""
+    palette and ink, cleaned by `clean` passes and simplified by up to `simplify`
+    (`cel.cel_render`; `ink` None: fills only)."""
     if output_space == "cel":
         if photo is None or cel is None:
             raise ValueError(
                 "a cel model (output_space='cel') paints over the photo with a style's palette: "
                 "give the photo and the style's CelStyle"
             )
-        return normalize(cel_render(raw, to_pixels(photo).clamp(0, 1), cel, tau, ink, simplify))
+        pixels = to_pixels(photo).clamp(0, 1)
+        return normalize(cel_render(raw, pixels, cel, tau, ink, simplify, clean))
     if output_space == "pixels":
         return normalize((raw + 1) / 2)
     return raw
@@ -169,6 +171,7 @@ class ViTStyleTransfer(nn.Module):
         cel_tau: float = CEL_TAU,
         cel_line: float = CEL_LINE,
         cel_simplify: int = CEL_SIMPLIFY,
+        cel_clean: int = CEL_CLEAN,
     ):
         """`vit`: a timm ViT (`weights.create_vit`); `image_size`: the training size (style
         images and prototypes are read at it); `vit_name`, `vit_kwargs`: what `vit` is (for
@@ -178,7 +181,7 @@ class ViTStyleTransfer(nn.Module):
         self.vit_kwargs, self.vit_layers = dict(vit_kwargs or {}), tuple(vit_layers)
         self.output_space, self.freeze_encoder = output_space, freeze_encoder
         self.cel_colors, self.cel_ink, self.cel_tau = cel_colors, tuple(cel_ink), cel_tau
-        self.cel_line, self.cel_simplify = cel_line, cel_simplify
+        self.cel_line, self.cel_simplify, self.cel_clean = cel_line, cel_simplify, cel_clean
         if self.vit_layers:  # drop the blocks after the last one used
             vit.prune_intermediate_layers(list(self.vit_layers), prune_norm=False)
         vit.requires_grad_(not freeze_encoder)
@@ -257,10 +260,13 @@ class ViTStyleTransfer(nn.Module):
         ink: bool = True,
     ) -> torch.Tensor:
         """An ImageNet-normalised image from `decode_raw`'s output (`render_output` with this
-        model's output space and cel settings; `ink=False`: a cel model's fills only)."""
+        model's output space and cel settings; `ink=False`: a cel model's fills only). The
+        cleaning passes only when stylising (eval mode): the losses never see them (trained
+        through them, the decoder learnt less; README, "An eighth round")."""
         ink_range = self.cel_ink if ink else None
+        clean = 0 if self.training else self.cel_clean
         return render_output(
-            raw, self.output_space, photo, cel, self.cel_tau, ink_range, self.cel_simplify
+            raw, self.output_space, photo, cel, self.cel_tau, ink_range, self.cel_simplify, clean
         )
 
     def decode(
@@ -376,6 +382,7 @@ MODEL_ARGS = (
     "cel_tau",
     "cel_line",
     "cel_simplify",
+    "cel_clean",
 )
 
 

@@ -2,17 +2,18 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Seven families: five tuning
+so the whole pipeline runs in seconds without the real data. Eight families: seven tuning
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
-`heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`) and `heldout3` (`heldout3_faces`),
-which recipes have been tuned and judged on, and two report families of the seventh round,
+`heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`), `heldout3` (`heldout3_faces`),
 `heldout4` (`heldout4_faces`, `heldout4_photos`: night-time flash and screen-lit phone selfies,
 and scanned traditional-media fan art) and `heldout5` (`heldout5_faces`: webcam video-call
-frames, and retro pixel-art portraits), each unlike all the others, judged once and never used
-to choose anything. `add_messy_files` writes every kind of junk a real image folder holds, for
-tests of the loader.
+frames, and retro pixel-art portraits), which recipes have been tuned and judged on, and the
+report family of the eighth round, `heldout6` (`heldout6_faces`: scanned 1970s-80s album
+prints, and lineless thick-paint digital portraits), unlike all the others, judged once and
+never used to choose anything. `add_messy_files` writes every kind of junk a real image folder
+holds, for tests of the loader.
 
-    python -m vitst_utils.sample_data --out data/heldout4 --family heldout4
+    python -m vitst_utils.sample_data --out data/heldout6 --family heldout6
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from . import (
     heldout4_faces,
     heldout4_photos,
     heldout5_faces,
+    heldout6_faces,
     heldout_faces,
     transfer_faces,
 )
@@ -162,10 +164,10 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 # --- the dataset -------------------------------------------------------------------------------
 Drawer = Callable[[np.random.Generator, int], Image.Image]
 
-# family -> (photo drawer, anime drawer): `builtin`, `transfer`, `heldout`, `heldout2` and
-# `heldout3` are the tuning families (`builtin` is trained on; the other four judge what carries
-# over to another family); `heldout4` and `heldout5` are the seventh round's report families:
-# judged once, never used for tuning or choosing
+# family -> (photo drawer, anime drawer): `builtin` ... `heldout5` are the tuning families
+# (`builtin` is trained on; the other six judge what carries over to another family; `heldout4`
+# and `heldout5` were the seventh round's report families); `heldout6` is the eighth round's
+# report family: judged once, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
@@ -174,6 +176,7 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "heldout3": (heldout3_faces.draw_photo_face, heldout3_faces.draw_anime_face),
     "heldout4": (heldout4_photos.draw_photo_face, heldout4_faces.draw_anime_face),
     "heldout5": (heldout5_faces.draw_photo_face, heldout5_faces.draw_anime_face),
+    "heldout6": (heldout6_faces.draw_photo_face, heldout6_faces.draw_anime_face),
 }
 
 
