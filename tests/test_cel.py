@@ -332,6 +332,22 @@ def test_a_cel_model_learns_its_change_and_renders_it_over_the_photo(cel_model):
         S.transfer(cel_model, x, torch.zeros(1, 192, 1, 1), torch.ones(1, 192, 1, 1))
 
 
+def test_the_cleaning_passes_only_when_stylising():
+    """In training (train mode) the losses see the picture without the cleaning passes; when
+    stylising (eval mode) it is cleaned (the eighth round)."""
+    model = build_model(get_preset("demo", seed=1), use_weights=False)
+    x, s = photo(64, 64, seed=5), _styles(1)[0]
+    raw = 0.5 * torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    cel, px = model.cel_style(s), to_pixels(x).clamp(0, 1)
+    with torch.no_grad():
+        trained = to_pixels(model.train().render(raw, x, cel))
+        stylised = to_pixels(model.eval().render(raw, x, cel))
+    for clean, got in ((0, trained), (3, stylised)):
+        want = CEL.cel_render(raw, px, cel, 0.002, (0.08, 0.2), 3, clean)
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+    assert (trained - stylised).abs().amax(1).gt(0.1).float().mean() > 0.01
+
+
 def test_a_cel_prototype_holds_the_medoids_palette_and_old_ones_are_refused(cel_model, tmp_path):
     styles = torch.cat(_styles(3))
     proto = cel_model.style_prototype([styles[:2], styles[2:]])

@@ -2,18 +2,19 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Eight families: seven tuning
+so the whole pipeline runs in seconds without the real data. Nine families: eight tuning
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
 `heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`), `heldout3` (`heldout3_faces`),
 `heldout4` (`heldout4_faces`, `heldout4_photos`: night-time flash and screen-lit phone selfies,
-and scanned traditional-media fan art) and `heldout5` (`heldout5_faces`: webcam video-call
-frames, and retro pixel-art portraits), which recipes have been tuned and judged on, and the
-report family of the eighth round, `heldout6` (`heldout6_faces`: scanned 1970s-80s album
-prints, and lineless thick-paint digital portraits), unlike all the others, judged once and
-never used to choose anything. `add_messy_files` writes every kind of junk a real image folder
+and scanned traditional-media fan art), `heldout5` (`heldout5_faces`: webcam video-call frames,
+and retro pixel-art portraits) and `heldout6` (`heldout6_faces`: scanned 1970s-80s album prints,
+and lineless thick-paint digital portraits), which recipes have been tuned and judged on, and
+the report family of the ninth round, `heldout7` (`heldout7_faces`: retouched studio beauty
+headshots, and 3D cel-shaded anime renders), unlike all the others, judged once and never used
+to choose anything. `add_messy_files` writes every kind of junk a real image folder
 holds, for tests of the loader.
 
-    python -m vitst_utils.sample_data --out data/heldout6 --family heldout6
+    python -m vitst_utils.sample_data --out data/heldout7 --family heldout7
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from . import (
     heldout4_photos,
     heldout5_faces,
     heldout6_faces,
+    heldout7_faces,
     heldout_faces,
     transfer_faces,
 )
@@ -164,10 +166,10 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 # --- the dataset -------------------------------------------------------------------------------
 Drawer = Callable[[np.random.Generator, int], Image.Image]
 
-# family -> (photo drawer, anime drawer): `builtin` ... `heldout5` are the tuning families
-# (`builtin` is trained on; the other six judge what carries over to another family; `heldout4`
-# and `heldout5` were the seventh round's report families); `heldout6` is the eighth round's
-# report family: judged once, never used for tuning or choosing
+# family -> (photo drawer, anime drawer): `builtin` ... `heldout6` are the tuning families
+# (`builtin` is trained on; the other seven judge what carries over to another family;
+# `heldout4`, `heldout5` and `heldout6` were the seventh and eighth rounds' report families);
+# `heldout7` is the ninth round's report family: judged once, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
@@ -177,6 +179,7 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "heldout4": (heldout4_photos.draw_photo_face, heldout4_faces.draw_anime_face),
     "heldout5": (heldout5_faces.draw_photo_face, heldout5_faces.draw_anime_face),
     "heldout6": (heldout6_faces.draw_photo_face, heldout6_faces.draw_anime_face),
+    "heldout7": (heldout7_faces.draw_photo_face, heldout7_faces.draw_anime_face),
 }
 
 
