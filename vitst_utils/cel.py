@@ -273,30 +273,39 @@ def _ink_amount(
     return 1 - keep
 
 
-def _neighbours(x: torch.Tensor) -> list[torch.Tensor]:
-    """The 9 shifted copies of (B, C, h, W) `x` that put each pixel's 3 x 3 neighbours on it
-    (the picture's edge rows and columns repeated)."""
+_AROUND = [(dy, dx) for dy in range(3) for dx in range(3) if (dy, dx) != (1, 1)]
+
+
+def _around(x: torch.Tensor) -> list[torch.Tensor]:
+    """The 8 shifted views of (B, C, h, W) `x` that put each pixel's 3 x 3 neighbours (not
+    itself) on it, in `_AROUND` order (the picture's edge rows and columns repeated)."""
     h, w = x.shape[-2:]
     padded = F.pad(x, (1, 1, 1, 1), mode="replicate")
-    return [padded[..., dy : dy + h, dx : dx + w] for dy in range(3) for dx in range(3)]
+    return [padded[..., dy : dy + h, dx : dx + w] for dy, dx in _AROUND]
 
 
-def _clean_pass(weights: torch.Tensor, affinity: list[torch.Tensor]) -> torch.Tensor:
-    """One cleaning pass: the 3 x 3 mean of the fill weights, each neighbour weighted by its
-    `affinity` ((B, 1, h, W) per neighbour, `_affinity`), re-sharpened (weights^MODE_SHARPEN)."""
-    total = sum(a * n for a, n in zip(affinity, _neighbours(weights), strict=True))
-    mean = total / sum(affinity)
-    return torch.softmax(torch.log(mean.clamp_min(1e-8)) * MODE_SHARPEN, dim=1)
-
-
-def _affinity(rgb: torch.Tensor) -> list[torch.Tensor]:
-    """How much each of a pixel's 3 x 3 neighbours counts in a cleaning pass, from how close
-    its colour is (`CLEAN_RANGE`): the colours guide, gradients flow through the weights only."""
+def _affinity(rgb: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """How much each of a pixel's 8 neighbours counts in a cleaning pass ((B, 1, h, W) each),
+    from how close its colour is (`CLEAN_RANGE`; the pixel itself counts 1), and their sum
+    with the pixel's own: the colours guide, gradients flow through the weights only."""
     rgb = rgb.detach()
-    return [
+    affinity = [
         torch.exp(-(n - rgb).square().sum(1, keepdim=True) / (2 * CLEAN_RANGE**2))
-        for n in _neighbours(rgb)
+        for n in _around(rgb)
     ]
+    return affinity, 1 + sum(affinity)
+
+
+def _clean_pass(
+    weights: torch.Tensor, affinity: list[torch.Tensor], total: torch.Tensor
+) -> torch.Tensor:
+    """One cleaning pass: the 3 x 3 mean of the fill weights, each neighbour weighted by its
+    `affinity` (`_affinity`, whose `total` divides), re-sharpened (weights^MODE_SHARPEN)."""
+    mean = weights.clone()
+    for a, n in zip(affinity, _around(weights), strict=True):
+        mean.addcmul_(n, a)
+    mean = torch.log(mean.div_(total).clamp_min_(1e-8)).mul_(MODE_SHARPEN)
+    return torch.softmax(mean, dim=1)
 
 
 def _clean_weights(
@@ -305,9 +314,9 @@ def _clean_weights(
     """The fill weights of (B, 3, h, W) colours after `clean` cleaning passes."""
     weights = _fill_weights(rgb, palette, tau)
     if clean > 0:
-        affinity = _affinity(rgb)
+        affinity, total = _affinity(rgb)
         for _ in range(clean):
-            weights = _clean_pass(weights, affinity)
+            weights = _clean_pass(weights, affinity, total)
     return weights
 
 
