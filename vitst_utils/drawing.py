@@ -1,5 +1,6 @@
 """Small drawing helpers the synthetic family drawers share (`heldout3_faces`, `heldout4_faces`,
-`heldout4_photos`, `heldout5_faces`): colours, pixel grids, soft ovals, blur. Families with
+`heldout4_photos`, `heldout5_faces`, `heldout6_faces`, `heldout7_faces`): colours, pixel grids,
+soft ovals, blur. Families with
 helpers of their own (`transfer_faces`, `heldout_faces`, `heldout2_faces`, the built-in drawer
 in `sample_data`) keep them: theirs differ in small ways, and sharing would change pictures."""
 

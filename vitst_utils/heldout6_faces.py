@@ -1,7 +1,8 @@
-"""The sixth held-out synthetic family (`heldout6`): a report family, never seen while tuning.
+"""The sixth held-out synthetic family (`heldout6`): the eighth round's report family.
 
-Written by a helper session that saw no recipe and no score, to be judged once as a report
-family; no choice of recipe, weight or setting may be made from it. It is drawn unlike
+Written by a helper session that saw no recipe and no score, and judged once as the eighth
+round's report family (README, "An eighth round"), no choice made from it; a tuning family since
+the ninth round. It is drawn unlike
 `builtin`, `transfer`, `heldout`, `heldout2`, `heldout3`, `heldout4` and `heldout5` in as many
 independent respects as could be managed.
 
