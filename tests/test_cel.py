@@ -246,7 +246,6 @@ def test_each_picture_takes_its_own_passes_in_one_piece_and_in_row_blocks(monkey
     style.ink_length = target.view(1)
     ink = (0.08, 0.2)
     whole = CEL.cel_render(change, photos, style, 0.002, ink, 3)
-    cleaned = CEL.cel_render(change, photos, style, 0.002, ink, 3, clean=3)
     torch.testing.assert_close(
         CEL._simplify_passes(rgb, style, 0.002, ink, 0, 3), torch.tensor(want)
     )
@@ -264,13 +263,37 @@ def test_each_picture_takes_its_own_passes_in_one_piece_and_in_row_blocks(monkey
     torch.testing.assert_close(
         CEL.cel_render(change, photos, style, 0.002, ink, 3), whole, atol=1e-5, rtol=0
     )
-    torch.testing.assert_close(  # the blocks read the cleaning passes' context too
-        CEL.cel_render(change, photos, style, 0.002, ink, 3, clean=3), cleaned, atol=1e-5, rtol=0
-    )
     plain = CEL.cel_render(change, photos, style, 0.002, ink, 0)  # in blocks too: 1 context row
     assert not torch.allclose(whole, plain)
     monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 512)
     torch.testing.assert_close(plain, CEL.cel_render(change, photos, style, 0.002, ink, 0))
+
+
+def test_cleaned_pictures_decide_and_render_the_same_in_row_blocks(monkeypatch):
+    """The pass count is decided on the cleaned fill (here: no pass for picture 0, which the
+    uncleaned fill would give one), and in row blocks, which read the cleaning's and the
+    simplifying's context rows, decision and picture are those of one piece."""
+    gen = torch.Generator().manual_seed(4)
+    photos = F.interpolate(torch.rand(2, 3, 6, 3, generator=gen), size=(60, 24), mode="bilinear")
+    photos = (photos + 0.02 * torch.randn(photos.shape, generator=gen)).clamp(0, 1)
+    mean, std = calc_mean_std(photos)  # smooth shapes, noise: speckle between close colours
+    palette = CEL.palette_kmeans(photos[:1].flatten(2).transpose(1, 2), 8)
+    style = CEL.CelStyle(mean, std, palette, CEL.darkest_colour(palette))
+    rgb = torch.sigmoid(CEL._logit(CEL.pixel_adain(photos, mean, std)))
+    ink = (0.08, 0.2)
+
+    def length(clean):  # picture 0's ink length before any simplifying pass
+        weights = CEL._clean_weights(rgb[:1], palette, 0.002, clean)
+        return CEL._ink_amount(weights, palette, ink).sum() / (60 * 24) ** 0.5
+
+    style.ink_length = ((length(0) + length(3)) / 2).repeat(2)
+    cleaned, plain = (CEL._simplify_passes(rgb, style, 0.002, ink, c, 3) for c in (3, 0))
+    assert cleaned[0] == 0 and plain[0] >= 1
+    whole = CEL.cel_render(torch.zeros_like(photos), photos, style, 0.002, ink, 3, clean=3)
+    monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 7)  # 9 blocks
+    torch.testing.assert_close(CEL._simplify_passes(rgb, style, 0.002, ink, 3, 3), cleaned)
+    blocks = CEL.cel_render(torch.zeros_like(photos), photos, style, 0.002, ink, 3, clean=3)
+    torch.testing.assert_close(blocks, whole, atol=1e-5, rtol=0)
 
 
 @pytest.fixture(scope="module")
@@ -297,14 +320,14 @@ def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(cel_model,
     target = S.style_target(cel_model, [to_pil_image(to_pixels(style)[0].clamp(0, 1))], name="s")
     assert target.cel is not None and target.cel.palette.shape == (1, 10, 3)
     big = photo(232, 152, seed=4)  # several windows, tiles and (patched) row blocks
-    monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 64)
-    out = to_pixels(S.stylize_batch(cel_model, big, target))
-    # the row blocks read the cleaning and simplifying passes' context
     assert cel_model.cel_simplify == 3 and cel_model.cel_clean == 3
-    want = CEL.cel_render(
+    want = CEL.cel_render(  # in one piece
         torch.zeros_like(big), to_pixels(big).clamp(0, 1), target.cel, 0.002, (0.08, 0.2), 3, 3
     )
+    monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 64)  # the blocks read the passes' context
+    out = to_pixels(S.stylize_batch(cel_model, big, target))
     torch.testing.assert_close(out, want, atol=1e-5, rtol=0)
+    monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 512)
     own = to_pixels(S.stylize_batch(cel_model, x, target, alpha=0.0))
     px = to_pixels(x).clamp(0, 1)
     mean, std = calc_mean_std(px)
@@ -397,7 +420,10 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
     assert runner.meta["cel"]["simplify"] == cfg.cel_simplify == 3
     assert runner.meta["cel"]["clean"] == cfg.cel_clean == 3
     meta = json.loads((folder / "stylize.json").read_text())
-    for key in ("ink_colour", "ink_length", "simplify", "clean"):  # an export made before them
+    del meta["cel"]["clean"]  # an export made before the cleaning
+    (folder / "stylize.json").write_text(json.dumps(meta))
+    unclean = E.OnnxStylizer(folder)
+    for key in ("ink_colour", "ink_length", "simplify"):  # one made before them too
         del meta["cel"][key]
     (folder / "stylize.json").write_text(json.dumps(meta))
     old = E.OnnxStylizer(folder)  # the darkest colour, never simplified
@@ -415,6 +441,11 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
             )
         )
     assert (want - direct.clamp(0, 1)).abs().max() < 1e-5
+    loaded.cel_clean = 0  # what an export made before the cleaning renders: no cleaning
+    with torch.no_grad():
+        got, want = unclean(x), E.PhotoToAnime(loaded, own)(x)
+    assert (got - want).abs().max() < 1e-2 and (got - want).abs().mean() < 1e-5
+    assert (got - runner(x)).abs().mean() > 1e-3
 
 
 def _stats(proto):

@@ -37,6 +37,7 @@ def test_a_cel_config_from_before_the_line_colour_keeps_its_ink():
     palette's darkest colour (0), was never simplified (0) nor cleaned (0); a new one reads the
     style's line colour and ink length and cleans; a non-cel config gets the defaults."""
     demo = get_preset("demo").to_dict()
+    new = TrainConfig.from_dict(demo)
 
     def knobs(d):
         c = TrainConfig.from_dict(d)
@@ -49,6 +50,8 @@ def test_a_cel_config_from_before_the_line_colour_keeps_its_ink():
     assert knobs(fifth) == (0.02, 0, 0)  # the sixth round's
     seventh = {k: v for k, v in demo.items() if k != "cel_clean"}
     assert knobs(seventh) == (0.02, 3, 0)
+    # a run saved before the cleaning resumes with it: the cleaning never runs in training
+    assert TrainConfig.from_dict(seventh).model_signature() == new.model_signature()
     seed = {k: v for k, v in get_preset("seed").to_dict().items() if k[:4] != "cel_"}
     assert knobs(seed) == (0.02, 3, 3)
 

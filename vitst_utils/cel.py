@@ -29,15 +29,16 @@ A cel model's decoder paints a *change* to the photo, and this module turns it i
    (Kraehenbuehl & Koltun 2011, "Efficient Inference in Fully Connected CRFs with Gaussian Edge
    Potentials"), whose message passing is a bilateral filter of the label distributions
    (Tomasi & Manduchi 1998). Speckle joins its surroundings; a thin dark line, an eye, a lip
-   keep their label because their neighbours across the edge hardly count.
-5. **As much line work as the drawing**: a photo has more detail than most drawings of it, and
-   noise becomes speckle between close palette colours. So the fill is simplified by up to
-   `simplify` passes of a soft mode filter (each pixel takes the 3 x 3 majority of the fill
-   weights, re-sharpened: the label smoothing of Winnemoeller et al.'s abstraction, in soft
-   form), the fewest passes after which the picture holds no more ink per picture side than
-   the style image itself (`CelStyle.ink_length`, measured by rendering the style image with its
-   own palette). A densely lined drawing keeps every detail; a sparse, lineless one gets a
-   clean picture of large shapes. The choice is one per picture, from the whole picture.
+   keep their label because their neighbours across the edge hardly count. A cel model cleans
+   only when stylising (eval mode): its training losses see the picture uncleaned.
+5. **As much line work as the drawing**: a photo has more detail than most drawings of it. So
+   the cleaned fill is simplified by up to `simplify` passes of a soft mode filter (each pixel
+   takes the 3 x 3 majority of the fill weights, re-sharpened: the label smoothing of
+   Winnemoeller et al.'s abstraction, in soft form), the fewest passes after which the picture
+   holds no more ink per picture side than the style image itself (`CelStyle.ink_length`,
+   measured by rendering the style image as drawn, with its own palette and no cleaning). A
+   densely lined drawing keeps every detail; a sparse, lineless one gets a clean picture of
+   large shapes. The choice is one per picture, from the whole picture.
 
 The decoder's last convolution starts at zero, so an untrained cel model *is* this stage over
 the colour-matched photo: `evaluate` scores that "filter" as a baseline row beside every model,

@@ -22,7 +22,8 @@ CEL_COLORS, CEL_INK, CEL_TAU, CEL_LINE, CEL_SIMPLIFY = 10, (0.08, 0.2), 0.002, 0
 CEL_CLEAN = 3
 
 # Fields that decide the network's shape (model.MODEL_ARGS) and the loss net's layers: a run
-# only resumes from a checkpoint whose config agrees on all of them.
+# only resumes from a checkpoint whose config agrees on all of them (not `cel_clean`: the
+# cleaning never runs in training, so a run saved before it resumes with it).
 MODEL_FIELDS = (
     "vit_name",
     "vit_kwargs",
@@ -36,7 +37,6 @@ MODEL_FIELDS = (
     "cel_tau",
     "cel_line",
     "cel_simplify",
-    "cel_clean",
     "fusion",
     "vgg_layers",
 )

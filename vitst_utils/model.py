@@ -366,7 +366,7 @@ class ViTStyleTransfer(nn.Module):
 
 
 # The TrainConfig fields the generator is built from (`MODEL_FIELDS` without the loss net's
-# `vgg_layers`, and whether the encoder trains).
+# `vgg_layers`, plus whether the encoder trains and the stylising-only `cel_clean`).
 MODEL_ARGS = (
     "image_size",
     "vit_name",
