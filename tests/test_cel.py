@@ -182,7 +182,7 @@ def test_cleaning_joins_speckle_to_its_fill_and_keeps_a_thin_line():
 
     before = labels(CEL._fill_weights(rgb, palette, 0.002))
     after = labels(CEL._clean_weights(rgb, palette, 0.002, 3))
-    plain = labels(CEL._chosen_weights(rgb, palette, 0.002, 0, torch.tensor([3]), 3))
+    plain = labels(CEL._simplified(CEL._fill_weights(rgb, palette, 0.002), torch.tensor([3]), 3))
     fill = torch.ones(40, 20, dtype=torch.bool)
     fill[:, 7:10] = fill[:, 19] = False  # the line, its neighbours, the edge with the teal
     assert (before[:, :20][fill] == 1).float().mean() > 0.08  # speckle: pink among the red

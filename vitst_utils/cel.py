@@ -250,11 +250,16 @@ def _fill_weights(rgb: torch.Tensor, palette: torch.Tensor, tau: float) -> torch
     return torch.softmax(-d2 / tau, dim=1)
 
 
+def _sharpen(mean: torch.Tensor) -> torch.Tensor:
+    """Averaged fill weights (B, K, h, W) re-sharpened: mean^MODE_SHARPEN, renormalised over
+    the palette (the second half of a simplifying or cleaning pass)."""
+    return torch.softmax(torch.log(mean.clamp_min(1e-8)) * MODE_SHARPEN, dim=1)
+
+
 def _mode_pass(weights: torch.Tensor) -> torch.Tensor:
     """One simplifying pass: the 3 x 3 mean of the fill weights (within the picture),
-    re-sharpened (weights^MODE_SHARPEN, renormalised): a soft mode filter of the labels."""
-    mean = F.avg_pool2d(weights, 3, 1, 1, count_include_pad=False)
-    return torch.softmax(torch.log(mean.clamp_min(1e-8)) * MODE_SHARPEN, dim=1)
+    re-sharpened (`_sharpen`): a soft mode filter of the labels."""
+    return _sharpen(F.avg_pool2d(weights, 3, 1, 1, count_include_pad=False))
 
 
 def _ink_amount(
@@ -301,12 +306,11 @@ def _clean_pass(
     weights: torch.Tensor, affinity: list[torch.Tensor], total: torch.Tensor
 ) -> torch.Tensor:
     """One cleaning pass: the 3 x 3 mean of the fill weights, each neighbour weighted by its
-    `affinity` (`_affinity`, whose `total` divides), re-sharpened (weights^MODE_SHARPEN)."""
+    `affinity` (`_affinity`, whose `total` divides), re-sharpened (`_sharpen`)."""
     mean = weights.clone()
     for a, n in zip(affinity, _around(weights), strict=True):
         mean.addcmul_(n, a)
-    mean = torch.log(mean.div_(total).clamp_min_(1e-8)).mul_(MODE_SHARPEN)
-    return torch.softmax(mean, dim=1)
+    return _sharpen(mean.div_(total))
 
 
 def _clean_weights(
@@ -321,17 +325,9 @@ def _clean_weights(
     return weights
 
 
-def _chosen_weights(
-    rgb: torch.Tensor,
-    palette: torch.Tensor,
-    tau: float,
-    clean: int,
-    passes: torch.Tensor | None,
-    most: int,
-) -> torch.Tensor:
-    """The fill weights of (B, 3, h, W) colours after `clean` cleaning passes, each picture
-    then after its number of simplifying `passes` ((B,), at most `most`; None: none)."""
-    weights = _clean_weights(rgb, palette, tau, clean)
+def _simplified(weights: torch.Tensor, passes: torch.Tensor | None, most: int) -> torch.Tensor:
+    """Fill weights (B, K, h, W), each picture after its number of simplifying `passes`
+    ((B,), at most `most`; None: none)."""
     if passes is None:
         return weights
     chosen = weights
@@ -340,6 +336,17 @@ def _chosen_weights(
         weights = _mode_pass(weights)
         chosen = torch.where((passes >= n).view(-1, 1, 1, 1), weights, chosen)
     return chosen
+
+
+def _paint(weights: torch.Tensor, style: CelStyle, ink: tuple[float, float] | None) -> torch.Tensor:
+    """The fill (B, 3, h, W) of fill weights (B, K, h, W) in the style's palette, inked in its
+    line colour where neighbouring fills lie further apart than `ink` (None: fills only)."""
+    palette = style.palette.expand(weights.shape[0], -1, -1)
+    fill = torch.einsum("bkhw,bkc->bchw", weights, palette)
+    if ink is None:
+        return fill
+    amount = _ink_amount(weights, palette, ink)
+    return fill * (1 - amount) + amount * style.ink_colour[..., None, None]
 
 
 def _render_rows(
@@ -354,13 +361,8 @@ def _render_rows(
     """Fill and ink of (B, 3, h, W) colours, cleaned by `clean` passes, each picture then
     simplified by its number of `passes` ((B,), at most `most`; None: none); rows near a
     block's cut are only context (callers crop them)."""
-    weights = _chosen_weights(rgb, style.palette, tau, clean, passes, most)
-    palette = style.palette.expand(rgb.shape[0], -1, -1)
-    fill = torch.einsum("bkhw,bkc->bchw", weights, palette)
-    if ink is None:
-        return fill
-    amount = _ink_amount(weights, palette, ink)
-    return fill * (1 - amount) + amount * style.ink_colour[..., None, None]
+    weights = _clean_weights(rgb, style.palette, tau, clean)
+    return _paint(_simplified(weights, passes, most), style, ink)
 
 
 def _row_blocks(h: int, context: int) -> list[tuple[int, int, int, int]]:
@@ -385,19 +387,25 @@ def _simplify_passes(
     ink: tuple[float, float],
     clean: int,
     most: int,
+    whole: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """(B,): for each picture (cleaned by `clean` passes) the fewest simplifying passes (at
     most `most`) after which it holds no more ink, in picture sides, than its style
-    (`CelStyle.ink_length`). A picture in one block stops at the pass every picture fits."""
+    (`CelStyle.ink_length`). A picture in one block stops at the pass every picture fits;
+    `whole`: its cleaned fill weights, if the caller has them (else read in row blocks)."""
     b, h = rgb.shape[0], rgb.shape[-2]
     exporting = torch.compiler.is_exporting()
     context = clean + most  # what the ink after clean + 0 .. most - 1 passes reads
-    blocks = [(0, h, 0, h)] if exporting else _row_blocks(h, context)
+    one = exporting or whole is not None
+    blocks = [(0, h, 0, h)] if one else _row_blocks(h, context)
     sides = torch.ones_like(rgb[0, 0]).sum().sqrt()  # (ONNX: a symbolic size)
     target = style.ink_length.to(rgb).view(-1, 1)
     sums = rgb.new_zeros(b, most)  # ink after 0 .. most - 1 passes: after `most`, any fits
     for r0, r1, lo, hi in blocks:
-        weights = _clean_weights(rgb[..., lo:hi, :], style.palette, tau, clean)
+        if whole is not None:
+            weights = whole.detach()
+        else:
+            weights = _clean_weights(rgb[..., lo:hi, :], style.palette, tau, clean)
         for n in range(most):
             if n:
                 weights = _mode_pass(weights)
@@ -436,11 +444,14 @@ def cel_render(
     passes = None
     if ink is None:
         clean = simplify = 0
-    if simplify > 0:
-        passes = _simplify_passes(rgb, style, tau, ink, clean, simplify)
     h = rgb.shape[-2]
     if torch.compiler.is_exporting() or h <= ROWS_PER_CHUNK:  # ONNX: one symbolic height
-        return _render_rows(rgb, style, tau, ink, clean, passes, simplify)
+        weights = _clean_weights(rgb, style.palette, tau, clean)  # once, for both
+        if simplify > 0:
+            passes = _simplify_passes(rgb, style, tau, ink, clean, simplify, whole=weights)
+        return _paint(_simplified(weights, passes, simplify), style, ink)
+    if simplify > 0:
+        passes = _simplify_passes(rgb, style, tau, ink, clean, simplify)
     context = 1 + clean + (simplify if passes is not None else 0)
     out = []
     for r0, r1, lo, hi in _row_blocks(h, context):
