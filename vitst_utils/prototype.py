@@ -5,8 +5,9 @@ checked against the encoder it is used with (its statistics mean nothing for ano
 
 A prototype is `{"mean": (C,), "std": (C,), "count": int}`, with (files) `format`, `encoder`
 (`encoder_signature`), `image_size`, `source` and `skipped`; a cel model's also holds `cel`:
-the colour statistics, palette and ink colour of the medoid drawing (`{"mean": (3,), "std": (3,),
-"palette": (K, 3), "ink_colour": (3,)}`; one made before the ink colour inks in the darkest).
+the colour statistics, palette, ink colour and ink length of the medoid drawing (`{"mean": (3,),
+"std": (3,), "palette": (K, 3), "ink_colour": (3,), "ink_length": ()}`, `CelStyle.item`; one made
+before the ink colour inks in the darkest, one before the ink length is never simplified).
 """
 
 from __future__ import annotations

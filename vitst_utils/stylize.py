@@ -11,7 +11,7 @@ statistics over time through `transfer`'s `normalise` hook) all go through it. T
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +159,7 @@ def cel_at_alpha(cel: CelStyle, photos: torch.Tensor, alpha: float) -> CelStyle:
         return cel
     mean, std = calc_mean_std(to_pixels(photos.float()).clamp(0, 1))
     mean, std = alpha * cel.mean + (1 - alpha) * mean, alpha * cel.std + (1 - alpha) * std
-    return CelStyle(mean, std, cel.palette, cel.ink_colour, cel.ink_length)
+    return replace(cel, mean=mean, std=std)
 
 
 def use_inference_path(model: ViTStyleTransfer, name: str | None = "auto") -> ViTStyleTransfer:
