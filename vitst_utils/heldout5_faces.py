@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .drawing import blur, hsv, oval
+from .drawing import blur, hsv, oval, put
 
 _SKIN = np.array(
     [(236, 198, 172), (214, 168, 134), (184, 132, 98), (140, 94, 66), (94, 62, 44)], np.float32
@@ -51,11 +51,6 @@ def _streaks(rng: np.random.Generator, h: int, w: int, cy: int, cx: int) -> np.n
     """Smooth random texture in [0, 1], (h, w), from a coarse (cy, cx) grid (streaky if uneven)."""
     coarse = Image.fromarray(rng.uniform(0, 255, (cy, cx)).astype(np.uint8))
     return np.asarray(coarse.resize((w, h), Image.BICUBIC), np.float32) / 255.0
-
-
-def _put(img: np.ndarray, a: np.ndarray, color) -> None:
-    """Blend `color` (rgb or (h, w, 3)) into `img` in place with coverage `a` (h, w)."""
-    img += (np.asarray(color, np.float32) - img) * a[..., None]
 
 
 # --- photos ------------------------------------------------------------------------------------
@@ -102,7 +97,7 @@ def _room(rng: np.random.Generator, n: int, yy, xx) -> tuple[np.ndarray, np.ndar
             for _ in range(int(rng.integers(6, 12))):
                 lx, ly = px + rng.normal(0, 0.06 * n), py - abs(rng.normal(0, 0.08 * n))
                 leaf = hsv(rng.uniform(0.25, 0.4), rng.uniform(0.4, 0.8), rng.uniform(0.2, 0.55))
-                _put(img, oval(yy, xx, lx, ly, 0.025 * n, 0.06 * n), leaf)
+                put(img, oval(yy, xx, lx, ly, 0.025 * n, 0.06 * n), leaf)
             pot = (np.abs(xx - px) < 0.06 * n) & (yy > py) & (yy < py + 0.12 * n)
             img[pot] = hsv(rng.uniform(0.0, 0.1), 0.5, rng.uniform(0.3, 0.8))
     if rng.uniform() < 0.5:  # the ceiling corner
@@ -119,26 +114,26 @@ def _head(rng: np.random.Generator, img: np.ndarray, yy, xx, n: int) -> tuple:
     hair = _HAIR[rng.integers(len(_HAIR))] * rng.uniform(0.85, 1.15)
     style = rng.choice(["buzz", "bald", "part", "afro", "bun", "long"])
     if style == "long":
-        _put(img, oval(yy, xx, cx, cy + 0.5 * ry, 1.3 * rx, 1.6 * ry) * (yy < cy + 1.6 * ry), hair)
+        put(img, oval(yy, xx, cx, cy + 0.5 * ry, 1.3 * rx, 1.6 * ry) * (yy < cy + 1.6 * ry), hair)
     if style == "afro":
         tex = 0.75 + 0.5 * _streaks(rng, n, n, n // 3, n // 3)[..., None]
-        _put(img, oval(yy, xx, cx, cy - 0.3 * ry, 1.7 * rx, 1.2 * ry, 3.0), hair * tex)
+        put(img, oval(yy, xx, cx, cy - 0.3 * ry, 1.7 * rx, 1.2 * ry, 3.0), hair * tex)
     cloth = hsv(rng.uniform(), rng.uniform(0.0, 0.7), rng.uniform(0.12, 0.85))
-    _put(img, oval(yy, xx, cx, cy + 2.4 * ry, 2.6 * rx, 1.45 * ry), cloth)
+    put(img, oval(yy, xx, cx, cy + 2.4 * ry, 2.6 * rx, 1.45 * ry), cloth)
     neck = (np.abs(xx - cx) < 0.45 * rx) & (yy > cy) & (yy < cy + 1.2 * ry)
-    _put(img, neck.astype(np.float32), skin * 0.8)
+    put(img, neck.astype(np.float32), skin * 0.8)
     collar = rng.integers(3)
     if collar == 1:  # a hoodie's hood bunched round the neck
-        _put(img, oval(yy, xx, cx, cy + 1.25 * ry, 1.0 * rx, 0.3 * ry, 2.0), cloth * 0.75)
+        put(img, oval(yy, xx, cx, cy + 1.25 * ry, 1.0 * rx, 0.3 * ry, 2.0), cloth * 0.75)
     elif collar == 2:  # shirt collar points
         for s in (-1, 1):
-            _put(
+            put(
                 img,
                 oval(yy, xx, cx + s * 0.4 * rx, cy + 1.15 * ry, 0.3 * rx, 0.12 * ry),
                 (236, 234, 228),
             )
     for s in (-1, 1):  # ears
-        _put(img, oval(yy, xx, cx + s * 0.98 * rx, cy, 0.16 * rx, 0.24 * ry), skin * 0.9)
+        put(img, oval(yy, xx, cx + s * 0.98 * rx, cy, 0.16 * rx, 0.24 * ry), skin * 0.9)
     # the face: rounded on top, a square or tapered jaw below
     nx, ny = (xx - cx) / rx, (yy - cy) / ry
     below = np.clip(ny, 0, None)
@@ -146,7 +141,7 @@ def _head(rng: np.random.Generator, img: np.ndarray, yy, xx, n: int) -> tuple:
     nx = np.abs(nx) * (1 + rng.uniform(0.05, 0.4) * below**2)
     d = np.where(ny > 0, (nx**jaw + below**2) ** (1 / 2), np.sqrt(nx**2 + ny**2))
     face = np.clip((1.0 - d) * rx + 0.5, 0, 1)
-    _put(img, face, skin)
+    put(img, face, skin)
     nz = np.sqrt(np.clip(1 - ((xx - cx) / rx) ** 2 - ((yy - cy) / (1.1 * ry)) ** 2, 0, 1))
     img *= (1 - face * (0.4 - 0.4 * nz))[..., None]  # turning away from the camera: darker
     cap = oval(yy, xx, cx, cy - 0.28 * ry, 1.1 * rx, 0.84 * ry, 1.5)
@@ -157,16 +152,16 @@ def _head(rng: np.random.Generator, img: np.ndarray, yy, xx, n: int) -> tuple:
     top = cap * np.clip((line - yy) / 1.5 + 0.5, 0, 1)
     if style == "buzz":
         grain = rng.uniform(0, 1, (n, n)) < 0.6
-        _put(img, top * np.where(grain, 0.8, 0.55), hair)
+        put(img, top * np.where(grain, 0.8, 0.55), hair)
     elif style != "bald":
         tex = 0.75 + 0.5 * _streaks(rng, n, n, n // 2, max(2, n // 12))[..., None]
         shine = 1 + 0.25 * np.clip(1 - np.abs((yy - cy + 0.8 * ry) / (0.15 * ry)), 0, 1)[..., None]
-        _put(img, top, hair * tex * shine)
+        put(img, top, hair * tex * shine)
         if style == "bun":
-            _put(img, oval(yy, xx, cx, cy - 1.12 * ry, 0.45 * rx, 0.3 * ry), hair * tex)
+            put(img, oval(yy, xx, cx, cy - 1.12 * ry, 0.45 * rx, 0.3 * ry), hair * tex)
     else:  # a shine on the bald crown
         glint = oval(yy, xx, cx - 0.2 * rx, cy - 0.7 * ry, 0.3 * rx, 0.15 * ry, 3.0)
-        _put(img, glint * 0.5, skin * 1.3)
+        put(img, glint * 0.5, skin * 1.3)
     return (cx, cy, rx, ry), skin, hair, style
 
 
@@ -178,35 +173,35 @@ def _features(rng: np.random.Generator, img: np.ndarray, yy, xx, head, skin, hai
     iris = rng.uniform(20, 90) * np.array([1.0, 0.85, 0.7])
     for s in (-1, 1):
         ex = cx + s * rng.uniform(0.36, 0.44) * rx
-        _put(img, o(ex, ey - 0.04 * ry, 0.3 * rx, 0.13 * ry, 2.0) * 0.45, skin * 0.55)
-        _put(img, o(ex, ey - 0.19 * ry, 0.27 * rx, 0.045 * ry), hair * 0.5 + 12)
-        _put(img, o(ex, ey, 0.2 * rx, 0.065 * ry), skin * 0.4 + 110)
-        _put(img, o(ex + rng.normal(0, 0.02) * rx, ey, 0.09 * rx, 0.065 * ry), iris)
-        _put(img, o(ex, ey - 0.05 * ry, 0.21 * rx, 0.022 * ry) * 0.8, skin * 0.3)
-    _put(img, o(cx, cy + 0.08 * ry, 0.08 * rx, 0.22 * ry, 1.5) * 0.25, skin * 1.15)  # bridge
-    _put(img, o(cx, cy + 0.3 * ry, 0.2 * rx, 0.06 * ry, 1.5) * 0.6, skin * 0.6)  # under the nose
+        put(img, o(ex, ey - 0.04 * ry, 0.3 * rx, 0.13 * ry, 2.0) * 0.45, skin * 0.55)
+        put(img, o(ex, ey - 0.19 * ry, 0.27 * rx, 0.045 * ry), hair * 0.5 + 12)
+        put(img, o(ex, ey, 0.2 * rx, 0.065 * ry), skin * 0.4 + 110)
+        put(img, o(ex + rng.normal(0, 0.02) * rx, ey, 0.09 * rx, 0.065 * ry), iris)
+        put(img, o(ex, ey - 0.05 * ry, 0.21 * rx, 0.022 * ry) * 0.8, skin * 0.3)
+    put(img, o(cx, cy + 0.08 * ry, 0.08 * rx, 0.22 * ry, 1.5) * 0.25, skin * 1.15)  # bridge
+    put(img, o(cx, cy + 0.3 * ry, 0.2 * rx, 0.06 * ry, 1.5) * 0.6, skin * 0.6)  # under the nose
     my = cy + rng.uniform(0.5, 0.58) * ry
     mw = rng.uniform(0.22, 0.34) * rx
     lips = skin * np.array([0.85, 0.6, 0.6])
-    _put(img, o(cx, my, mw, 0.06 * ry), lips)
-    _put(img, o(cx, my, mw * 0.95, 0.012 * ry, 0.6) * 0.8, skin * 0.35)
+    put(img, o(cx, my, mw, 0.06 * ry), lips)
+    put(img, o(cx, my, mw * 0.95, 0.012 * ry, 0.6) * 0.8, skin * 0.35)
     extra = rng.uniform()
     if extra < 0.25:  # stubble
         grain = (rng.uniform(0, 1, yy.shape) < 0.5) * 0.35
         jaw = o(cx, cy + 0.55 * ry, 0.95 * rx, 0.5 * ry, 3.0) * (yy > cy + 0.25 * ry)
-        _put(img, jaw * grain, hair * 0.7)
+        put(img, jaw * grain, hair * 0.7)
     elif extra < 0.4:  # a moustache
-        _put(img, o(cx, my - 0.08 * ry, mw * 1.1, 0.05 * ry), hair * 0.8)
+        put(img, o(cx, my - 0.08 * ry, mw * 1.1, 0.05 * ry), hair * 0.8)
     if rng.uniform() < 0.35:  # a headset: band, ear cups, microphone boom
         band = np.abs(np.sqrt(((xx - cx) / (1.1 * rx)) ** 2 + ((yy - cy) / (1.05 * ry)) ** 2) - 1)
-        _put(img, np.clip(1.5 - band * rx * 1.0, 0, 1) * (yy < cy), (30, 30, 34))
+        put(img, np.clip(1.5 - band * rx * 1.0, 0, 1) * (yy < cy), (30, 30, 34))
         s = rng.choice([-1, 1])
         for side in (-1, 1):
-            _put(img, o(cx + side * 1.05 * rx, cy, 0.22 * rx, 0.28 * ry), (26, 26, 30))
+            put(img, o(cx + side * 1.05 * rx, cy, 0.22 * rx, 0.28 * ry), (26, 26, 30))
         m = Image.new("L", (img.shape[1], img.shape[0]), 0)
         boom = [(cx + s * 1.05 * rx, cy + 0.1 * ry), (cx + s * 0.45 * mw, my - 0.02 * ry)]
         ImageDraw.Draw(m).line(boom, 255, max(1, round(0.06 * rx)))
-        _put(img, np.asarray(m, np.float32) / 255, (40, 40, 44))
+        put(img, np.asarray(m, np.float32) / 255, (40, 40, 44))
 
 
 def _lighting(rng: np.random.Generator, img: np.ndarray, yy, xx, head, window, cover) -> None:

@@ -36,28 +36,13 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .drawing import blur, grid, hsv, oval
+from .drawing import blur, grid, hsv, oval, pil_colour, put, to_image
 
 
 def _noise(rng: np.random.Generator, n: int, cells: int) -> np.ndarray:
     """Smooth random texture in [0, 1], (n, n), from a coarse random grid."""
     coarse = Image.fromarray(rng.uniform(0, 255, (cells, cells)).astype(np.uint8))
     return np.asarray(coarse.resize((n, n), Image.BICUBIC), np.float32) / 255.0
-
-
-def _put(img: np.ndarray, a: np.ndarray, color) -> None:
-    """Blend `color` (rgb or (h, w, 3)) into `img` in place with coverage `a` (h, w)."""
-    img += (np.asarray(color, np.float32) - img) * a[..., None]
-
-
-def _pil(x: np.ndarray) -> Image.Image:
-    """An RGB picture from a float (h, w, 3) array in 0..255."""
-    return Image.fromarray(np.clip(np.rint(x), 0, 255).astype(np.uint8))
-
-
-def _rgb(c, a: int | None = None) -> tuple[int, ...]:
-    """An int colour tuple for PIL, with alpha `a` if given."""
-    return tuple(int(v) for v in np.clip(c, 0, 255)) + (() if a is None else (a,))
 
 
 def _poly(n: int, pts, ss: int = 3) -> np.ndarray:
@@ -123,30 +108,30 @@ def _sitter(rng: np.random.Generator, img: np.ndarray, yy, xx, light: str) -> No
         big = {"long": (1.25, 1.7), "perm": (1.6, 1.25), "afro": (1.75, 1.35)}[style]
         tex = 0.7 + 0.6 * _noise(rng, n, n // 3 if style != "long" else 4)[..., None]
         dy = (0.45 if style == "long" else 0.05) * ry
-        _put(img, oval(yy, xx, cx, cy + dy, big[0] * rx, big[1] * ry, 2.0), hair * tex * 0.8)
+        put(img, oval(yy, xx, cx, cy + dy, big[0] * rx, big[1] * ry, 2.0), hair * tex * 0.8)
     cloth = hsv(rng.uniform(), rng.uniform(0.2, 0.75), rng.uniform(0.25, 0.85))
     if rng.uniform() < 0.4:  # a striped knit
         stripe = (np.floor(yy / (n * rng.uniform(0.03, 0.06))) % 2)[..., None]
         cloth = cloth * (1 - stripe) + hsv(rng.uniform(), 0.5, rng.uniform(0.3, 0.9)) * stripe
     body = oval(yy, xx, cx, cy + 2.35 * ry, 2.5 * rx, 1.4 * ry)
-    _put(img, body, cloth * (1 - 0.35 * np.clip(-s * (xx - cx) / (2.5 * rx), 0, 1))[..., None])
-    _put(img, ((np.abs(xx - cx) < 0.42 * rx) & (yy > cy) & (yy < cy + 1.15 * ry)) * 1.0, skin)
+    put(img, body, cloth * (1 - 0.35 * np.clip(-s * (xx - cx) / (2.5 * rx), 0, 1))[..., None])
+    put(img, ((np.abs(xx - cx) < 0.42 * rx) & (yy > cy) & (yy < cy + 1.15 * ry)) * 1.0, skin)
     collar = int(rng.integers(3))
     if collar == 0:  # a turtleneck
-        _put(img, oval(yy, xx, cx, cy + 1.15 * ry, 0.6 * rx, 0.28 * ry), cloth * 0.9)
+        put(img, oval(yy, xx, cx, cy + 1.15 * ry, 0.6 * rx, 0.28 * ry), cloth * 0.9)
     elif collar == 1:  # wide pointed collars
         col = hsv(rng.uniform(), rng.uniform(0, 0.4), rng.uniform(0.7, 1.0))
         for k in (-1, 1):
             pts = [(cx, 1.35), (cx + k * 0.35 * rx, 0.95), (cx + k * 1.3 * rx, 1.75)]
-            _put(img, _poly(n, [(x, cy + v * ry) for x, v in pts]), col)
+            put(img, _poly(n, [(x, cy + v * ry) for x, v in pts]), col)
     # the face: a dome, tapering below into the jaw
     hx, hy = (xx - cx) / rx, (yy - cy) / ry
     hx = hx * (1 + rng.uniform(0.05, 0.35) * np.clip(hy, 0, None) ** 2 * (not child))
     r2 = hx**2 + hy**2
     face = np.clip((1 - np.sqrt(r2)) * rx + 0.5, 0, 1)
     for k in (-1, 1):  # ears
-        _put(img, oval(yy, xx, cx + k * 0.97 * rx, cy + 0.05 * ry, 0.16 * rx, 0.24 * ry), skin)
-    _put(img, face, skin)
+        put(img, oval(yy, xx, cx + k * 0.97 * rx, cy + 0.05 * ry, 0.16 * rx, 0.24 * ry), skin)
+    put(img, face, skin)
     nz = np.sqrt(np.clip(1 - r2, 0.02, 1))
     dot = (lx * hx + ly * hy + lz * nz) / np.sqrt(lx**2 + ly**2 + lz**2)
     if light == "sun":  # a hard terminator, fill from the sky
@@ -154,7 +139,14 @@ def _sitter(rng: np.random.Generator, img: np.ndarray, yy, xx, light: str) -> No
     else:
         shade = (0.55 + 0.5 * np.clip(dot, 0, 1)) * face + (1 - face)
     img *= (shade * (1 - face * 0.35 * (1 - nz)))[..., None]  # turning away: darker
-    # the features: brows, eyes (squinting in sun), a nose and its shadow, lips, extras
+    head = (cx, cy, rx, ry, skin, hair, s, child, style)
+    _features(rng, img, yy, xx, light, head)
+    _top_hair(rng, img, yy, xx, light, head)
+
+
+def _features(rng: np.random.Generator, img: np.ndarray, yy, xx, light: str, head) -> None:
+    """Brows, eyes (squinting in sun), a nose and its shadow, lips, glasses or a moustache."""
+    cx, cy, rx, ry, skin, hair, s, child, _ = head
     o = lambda x, y, a, b, soft=1.0: oval(yy, xx, x, y, a, b, soft)  # noqa: E731
     ey = cy + (0.08 if child else -0.08) * ry
     iris = rng.uniform(25, 95) * np.array([1.0, 0.85, 0.65])
@@ -162,23 +154,23 @@ def _sitter(rng: np.random.Generator, img: np.ndarray, yy, xx, light: str) -> No
     for k in (-1, 1):
         ex = cx + k * 0.4 * rx
         if light == "sun":  # the brow throws the eye socket into shadow
-            _put(img, o(ex, ey - 0.02 * ry, 0.3 * rx, 0.15 * ry) * 0.45, skin * 0.3)
-        _put(img, o(ex, ey - 0.17 * ry, 0.26 * rx, 0.04 * ry), hair * 0.55)
-        _put(img, o(ex, ey, 0.19 * rx, 0.065 * ry * open_), skin * 0.3 + 140)
-        _put(img, o(ex, ey, 0.085 * rx, 0.065 * ry * open_), iris)
-        _put(img, o(ex, ey - 0.045 * ry * open_, 0.2 * rx, 0.02 * ry) * 0.8, skin * 0.25)
+            put(img, o(ex, ey - 0.02 * ry, 0.3 * rx, 0.15 * ry) * 0.45, skin * 0.3)
+        put(img, o(ex, ey - 0.17 * ry, 0.26 * rx, 0.04 * ry), hair * 0.55)
+        put(img, o(ex, ey, 0.19 * rx, 0.065 * ry * open_), skin * 0.3 + 140)
+        put(img, o(ex, ey, 0.085 * rx, 0.065 * ry * open_), iris)
+        put(img, o(ex, ey - 0.045 * ry * open_, 0.2 * rx, 0.02 * ry) * 0.8, skin * 0.25)
     if light == "sun":  # a crisp nose shadow thrown to the far side
         pts = [(cx, cy + 0.02 * ry), (cx - s * 0.22 * rx, cy + 0.35 * ry), (cx, cy + 0.35 * ry)]
-        _put(img, _poly(img.shape[0], pts) * 0.7, skin * 0.25)
+        put(img, _poly(img.shape[0], pts) * 0.7, skin * 0.25)
         neck = (np.abs(xx - cx) < 0.42 * rx) & (yy > cy + 0.85 * ry) & (yy < cy + 1.2 * ry)
-        _put(img, neck * 0.55, skin * 0.25)
+        put(img, neck * 0.55, skin * 0.25)
     else:
         side = o(cx - s * 0.08 * rx, cy + 0.2 * ry, 0.07 * rx, 0.16 * ry, 1.5)
-        _put(img, side * 0.35, skin * 0.6)
-    _put(img, o(cx, cy + 0.3 * ry, 0.16 * rx, 0.05 * ry) * 0.5, skin * 0.55)
+        put(img, side * 0.35, skin * 0.6)
+    put(img, o(cx, cy + 0.3 * ry, 0.16 * rx, 0.05 * ry) * 0.5, skin * 0.55)
     my = cy + (0.5 if child else 0.55) * ry
-    _put(img, o(cx, my, 0.27 * rx, 0.055 * ry), skin * np.array([0.85, 0.58, 0.58]))
-    _put(img, o(cx, my, 0.25 * rx, 0.012 * ry, 0.6) * 0.8, skin * 0.35)
+    put(img, o(cx, my, 0.27 * rx, 0.055 * ry), skin * np.array([0.85, 0.58, 0.58]))
+    put(img, o(cx, my, 0.25 * rx, 0.012 * ry, 0.6) * 0.8, skin * 0.35)
     extra = rng.uniform()
     if extra < 0.3 and not child:  # big aviator glasses with tinted lenses
         tint = hsv(rng.uniform(0.05, 0.12), rng.uniform(0.3, 0.7), rng.uniform(0.35, 0.7))
@@ -186,11 +178,16 @@ def _sitter(rng: np.random.Generator, img: np.ndarray, yy, xx, light: str) -> No
         for k in (-1, 1):
             ex = cx + k * 0.42 * rx
             rim = o(ex, ey + 0.04 * ry, 0.36 * rx, 0.24 * ry)
-            _put(img, rim, rng.uniform(20, 200) * np.array([1, 0.85, 0.5]))
-            _put(img, o(ex, ey + 0.04 * ry, 0.32 * rx, 0.2 * ry) * (0.35 + 0.5 * grad), tint)
+            put(img, rim, rng.uniform(20, 200) * np.array([1, 0.85, 0.5]))
+            put(img, o(ex, ey + 0.04 * ry, 0.32 * rx, 0.2 * ry) * (0.35 + 0.5 * grad), tint)
     elif extra < 0.5 and not child:  # a moustache
-        _put(img, o(cx, my - 0.09 * ry, 0.32 * rx, 0.06 * ry, 1.5), hair * 0.8)
-    # hair on top
+        put(img, o(cx, my - 0.09 * ry, 0.32 * rx, 0.06 * ry, 1.5), hair * 0.8)
+
+
+def _top_hair(rng: np.random.Generator, img: np.ndarray, yy, xx, light: str, head) -> None:
+    """The hair over the face: a cut along a hairline, curls or strands, lit from one side."""
+    cx, cy, rx, ry, _, hair, s, _, style = head
+    n = img.shape[0]
     ux = (xx - cx) / rx
     line = cy - rng.uniform(0.45, 0.62) * ry + 0.4 * ry * np.clip(np.abs(ux) - 0.35, 0, 1) ** 1.3
     if style == "bowl":
@@ -208,7 +205,7 @@ def _sitter(rng: np.random.Generator, img: np.ndarray, yy, xx, light: str) -> No
     lit = 1 + 0.35 * np.clip((s * (xx - cx) / rx - (yy - cy) / ry) * 0.5, 0, 1)
     if light == "studio":  # a hair light from behind and above
         lit = lit + 0.4 * oval(yy, xx, cx, cy - 1.0 * ry, 1.0 * rx, 0.35 * ry, 0.4 * rx)
-    _put(img, top, hair * (curls * lit)[..., None])
+    put(img, top, hair * (curls * lit)[..., None])
 
 
 def _print(rng: np.random.Generator, img: np.ndarray, light: str, size: int) -> Image.Image:
@@ -219,7 +216,7 @@ def _print(rng: np.random.Generator, img: np.ndarray, light: str, size: int) -> 
     # halation: light scattered back from the film base, red, round the highlights
     glow = blur(np.clip((img.mean(axis=2) / 255.0 - 0.78) * 4, 0, 1), 2.5 * u)
     img = img + glow[..., None] * np.array([70, 22, 6], np.float32)
-    im = _pil(img).filter(ImageFilter.GaussianBlur(rng.uniform(0.45, 0.9) * u))
+    im = to_image(img).filter(ImageFilter.GaussianBlur(rng.uniform(0.45, 0.9) * u))
     k = rng.uniform(0.008, 0.02)  # lateral colour: red larger, blue smaller, about the centre
     (r, g, b), c = im.split(), n / 2
     r = r.transform(im.size, Image.AFFINE, (1 - k, 0, c * k, 0, 1 - k, c * k), Image.BILINEAR)
@@ -235,7 +232,7 @@ def _print(rng: np.random.Generator, img: np.ndarray, light: str, size: int) -> 
     amp = rng.uniform(5, 10) * (1.6 if light == "tungsten" else 1.0)
     dye = rng.normal(0, 1, (n, n, 3)) * 0.6 + rng.normal(0, 1, (n, n, 1)) * 0.5
     half = max(4, n // 2)
-    clouds = _pil(rng.normal(128, 40, (half, half, 3))).resize((n, n), Image.BILINEAR)
+    clouds = to_image(rng.normal(128, 40, (half, half, 3))).resize((n, n), Image.BILINEAR)
     clouds = np.asarray(clouds, np.float32) / 40.0 - 3.2
     mid = 1 - np.abs(x.mean(axis=2, keepdims=True) / 255 - 0.5)
     x = x + amp * mid * (dye + 0.6 * clouds)
@@ -243,7 +240,7 @@ def _print(rng: np.random.Generator, img: np.ndarray, light: str, size: int) -> 
         px, py = rng.integers(0, n, 2)
         rad = int(rng.integers(0, 2)) if u > 1.2 else 0
         x[max(0, py - rad) : py + rad + 1, max(0, px - rad) : px + rad + 1] = 245
-    im = _pil(x)
+    im = to_image(x)
     if rng.uniform() < 0.35:  # a hair, or a scratch in the emulsion
         p = rng.uniform(0, n, 2) + np.cumsum(rng.normal(0, 1.5 * u, (5, 2)), axis=0)
         ImageDraw.Draw(im).line(
@@ -251,10 +248,10 @@ def _print(rng: np.random.Generator, img: np.ndarray, light: str, size: int) -> 
         )
     if rng.uniform() < 0.55:  # the print's border, scanned askew on the scanner lid
         bw = max(2, round(n * rng.uniform(0.03, 0.07)))
-        paper = _rgb(rng.uniform([236, 230, 212], [248, 244, 232]))
+        paper = pil_colour(rng.uniform([236, 230, 212], [248, 244, 232]))
         framed = Image.new("RGB", (n + 2 * bw, n + 2 * bw), paper)
         framed.paste(im, (bw, bw))
-        lid = _rgb(rng.uniform(150, 200) * np.array([1, 1, 1.02]))
+        lid = pil_colour(rng.uniform(150, 200) * np.array([1, 1, 1.02]))
         framed = framed.rotate(rng.uniform(-3.5, 3.5), Image.BILINEAR, fillcolor=lid)
         m = round(bw * rng.uniform(0.0, 0.8))
         im = framed.crop((m, m, n + 2 * bw - m, n + 2 * bw - m)).resize((n, n), Image.BILINEAR)
@@ -366,7 +363,7 @@ def _brushwork(rng: np.random.Generator, ref: np.ndarray, mat, head: tuple) -> I
     (the shapes stay readable; strokes pile up inside them)."""
     n, ss = ref.shape[0], 2
     cx, cy, rx, ry = head
-    im = _pil(ref).resize((n * ss, n * ss))
+    im = to_image(ref).resize((n * ss, n * ss))
     sweep = rng.uniform(0, np.pi)  # the background's and the cloth's stroke direction
     size = [(0.11, 0.045), (0.08, 0.025), (0.08, 0.04), (0.05, 0.035), (0.07, 0.022)]  # by material
     base = (np.mgrid[0:30, 0:30].reshape(2, -1).T + 0.5) * (n / 30)
@@ -411,7 +408,7 @@ def _refine(rng: np.random.Generator, im: Image.Image, mat, head: tuple, pal: di
     cx, cy, rx, ry = (v * ss for v in head)
     top = Image.new("RGBA", (n * ss, n * ss), (0, 0, 0, 0))
     d = ImageDraw.Draw(top)
-    lash = _rgb(pal["hair"] * 0.18 + np.array([30, 10, 14]))
+    lash = pil_colour(pal["hair"] * 0.18 + np.array([30, 10, 14]))
     iris, ew, eh, ey = pal["iris"], 0.3 * rx, 0.19 * ry, cy + 0.12 * ry
     for k in (-1, 1):
         ex = cx + k * 0.42 * rx
@@ -420,13 +417,13 @@ def _refine(rng: np.random.Generator, im: Image.Image, mat, head: tuple, pal: di
         lower = _bez(outer, (ex + k * 0.2 * ew, ey + 1.6 * eh), inner)
         eye = Image.new("RGBA", top.size, (0, 0, 0, 0))
         e = ImageDraw.Draw(eye)
-        e.polygon(upper + lower[1:], fill=_rgb(pal["key"] * 0.85 + pal["shadow"] * 0.15))
+        e.polygon(upper + lower[1:], fill=pil_colour(pal["key"] * 0.85 + pal["shadow"] * 0.15))
         mask = eye.getchannel("A")
         ix, iy, irx, iry = ex + k * 0.05 * ew, ey + 0.1 * eh, 0.55 * ew, 1.0 * eh
         # the iris: dark above, glowing below, a pupil; one bright glint on the key side
         cols = (iris * 0.35, iris, iris * 1.4 + 60, (20, 12, 18))
         for (a, t, b), col in zip(_IRIS, cols, strict=True):
-            e.ellipse([ix - a * irx, iy + t * iry, ix + a * irx, iy + b * iry], _rgb(col))
+            e.ellipse([ix - a * irx, iy + t * iry, ix + a * irx, iy + b * iry], pil_colour(col))
         hr, hx, hy = 0.22 * irx, ix + s * 0.35 * irx, iy - 0.35 * iry
         e.ellipse([hx - hr, hy - hr, hx + hr, hy + hr], (255, 252, 240))
         top.paste(eye, (0, 0), mask)
@@ -440,14 +437,14 @@ def _refine(rng: np.random.Generator, im: Image.Image, mat, head: tuple, pal: di
             brow = _bez((ex - k * 0.8 * ew, by + 0.3 * eh), (ex, by - 0.3 * eh), (ex + k * ew, by))
             d.line(brow, lash + (200,), max(1, lw // 2))
     nose = [(cx - s * 0.02 * rx, cy + 0.32 * ry), (cx - s * 0.06 * rx, cy + 0.42 * ry)]
-    d.line(nose, _rgb(pal["skin"] * 0.6, 160), max(1, ss))
+    d.line(nose, pil_colour(pal["skin"] * 0.6, 160), max(1, ss))
     my, mw = cy + 0.66 * ry, rng.uniform(0.1, 0.2) * rx
-    mouth = _rgb(pal["skin"] * np.array([0.55, 0.3, 0.32]), 230)
+    mouth = pil_colour(pal["skin"] * np.array([0.55, 0.3, 0.32]), 230)
     if rng.uniform() < 0.4:  # slightly open
         d.chord([cx - mw, my - 0.05 * ry, cx + mw, my + 0.08 * ry], 0, 180, mouth)
     else:
         d.line(_bez((cx - mw, my), (cx, my + 0.04 * ry), (cx + mw, my)), mouth, max(1, ss))
-    glint = _rgb(pal["hair"] * 0.5 + pal["key"] * 0.6, 220)
+    glint = pil_colour(pal["hair"] * 0.5 + pal["key"] * 0.6, 220)
     for _ in range(int(rng.integers(3, 7))):  # quick bright strokes on the lit crown
         x0, y0 = cx + s * rng.uniform(0.1, 0.8) * rx, cy - rng.uniform(0.6, 1.0) * ry
         a, h = np.pi / 2 - s * 0.5 + rng.uniform(-0.3, 0.3), rng.uniform(0.1, 0.25) * ry
@@ -488,12 +485,12 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     x, (yy, xx), air = np.asarray(im, np.float32).copy(), grid(n, n), int(rng.integers(4))
     if rng.uniform() < 0.3:  # a moon, crisp behind the figure
         disc = oval(yy, xx, pal["gx"], pal["gy"], 0.13 * n, 0.13 * n, 0.8) * (mat == _BG)
-        _put(x, disc, pal["rim"] * 0.25 + 185)
+        put(x, disc, pal["rim"] * 0.25 + 185)
     for _ in range(int(rng.integers(8, 30)) * (air < 3)):  # embers, sparks or snow in the air
         px, py = rng.uniform(0, n, 2)
         r = rng.uniform(0.5, 1.4) * n / 96
         col = [(255, 170, 70), pal["rim"], (240, 245, 255)][air]
-        _put(x, oval(yy, xx, px, py, r, r, 0.8) * rng.uniform(0.6, 1.0), col)
+        put(x, oval(yy, xx, px, py, r, r, 0.8) * rng.uniform(0.6, 1.0), col)
     bloom = blur(np.clip((x.mean(axis=2) - 170) / 85, 0, 1), n / 24) * rng.uniform(0.3, 0.6)
     x = x + (255 - x) * bloom[..., None] * (pal["rim"] / 255 * 0.5 + 0.5)
-    return _pil(x)
+    return to_image(x)

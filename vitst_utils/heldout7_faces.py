@@ -35,22 +35,12 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .drawing import blur, grid, hsv, oval
+from .drawing import blur, grid, hsv, oval, pil_colour, put, to_image
 
 
 def _put(img: np.ndarray, a: np.ndarray, color) -> None:
-    """Blend `color` (rgb or (h, w, 3)) into `img` in place with coverage `a` (h, w)."""
-    img += (np.asarray(color, np.float32) - img) * np.clip(a, 0, 1)[..., None]
-
-
-def _pil(x: np.ndarray) -> Image.Image:
-    """An RGB picture from a float (h, w, 3) array in 0..255."""
-    return Image.fromarray(np.clip(np.rint(x), 0, 255).astype(np.uint8))
-
-
-def _rgb(c, a: int | None = None) -> tuple[int, ...]:
-    """An int colour tuple for PIL, with alpha `a` if given."""
-    return tuple(int(v) for v in np.clip(c, 0, 255)) + (() if a is None else (a,))
+    """`drawing.put` with the coverage `a` clipped to [0, 1]."""
+    put(img, np.clip(a, 0, 1), color)
 
 
 def _cover(n: int, pts, width: float = 0.0, ss: int = 3) -> np.ndarray:
@@ -272,7 +262,7 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
         x = x * np.array([1.05, 1.0, 0.9])
     curve = 0.5 - 0.5 * np.cos(np.pi * np.clip(x, 0, 1))  # an S-curve, mixed in
     x = x + (curve - x) * (rng.uniform(0.5, 0.9) if kind == "bw" else rng.uniform(0.1, 0.4))
-    return _pil(x * 255 + rng.normal(0, 0.8, x.shape))
+    return to_image(x * 255 + rng.normal(0, 0.8, x.shape))
 
 
 # --- drawings ----------------------------------------------------------------------------------
@@ -297,7 +287,7 @@ def _scene3d(rng: np.random.Generator, n: int, yy, xx, glow) -> np.ndarray:
             blob = np.clip(sum(o(x0 + a * r, y0 + b * r, r, 0.8 * r) for a, b in puffs), 0, 1)
             _put(img, blob, np.array([250, 250, 255.0]))
             _put(img, blob * (yy > y0 + 0.2 * r), hsv(0.62, 0.18, 0.88))
-        return np.asarray(_pil(img).filter(ImageFilter.GaussianBlur(n / 90)), np.float32)
+        return np.asarray(to_image(img).filter(ImageFilter.GaussianBlur(n / 90)), np.float32)
     d = np.clip(yy - 0.6 * n, 1e-3, None)  # depth below the horizon
     grid_ = (np.abs(((xx - n / 2) / d * 1.5) % 1 - 0.5) < 0.06 * (1 + 0.02 * d)) | (
         np.abs((n * 0.6 / d) % 1 - 0.5) < 0.05 * (1 + 0.04 * d)
@@ -309,7 +299,7 @@ def _scene3d(rng: np.random.Generator, n: int, yy, xx, glow) -> np.ndarray:
         x0, x1, w = rng.uniform(0, n), rng.uniform(-0.3, 1.3) * n, 0.15 * n
         beam = _cover(n, [(x0 - 0.02 * n, 0), (x0 + 0.02 * n, 0), (x1 + w, n), (x1 - w, n)])
         _put(img, beam * 0.25, hsv(rng.uniform(), 0.4, 1.0))
-    return np.asarray(_pil(img).filter(ImageFilter.GaussianBlur(n / 140)), np.float32)
+    return np.asarray(to_image(img).filter(ImageFilter.GaussianBlur(n / 140)), np.float32)
 
 
 def _model(rng: np.random.Generator, n: int, yy, xx, head: tuple, pal: dict) -> dict:
@@ -395,7 +385,7 @@ def _decals(rng: np.random.Generator, im: Image.Image, head: tuple, pal: dict) -
     """The face's textures on top: glossy eyes, brows through the fringe, nose, mouth, blush."""
     cx, cy, rx, ry = head
     d, s = ImageDraw.Draw(im, "RGBA"), np.sign(pal["light"][0])
-    line, iris = _rgb(pal["hair"] * 0.25 + np.array([25, 10, 20])), pal["iris"]
+    line, iris = pil_colour(pal["hair"] * 0.25 + np.array([25, 10, 20])), pal["iris"]
     ew, eh, ey, lw = 0.25 * rx, 0.3 * ry, cy + 0.18 * ry, max(1, round(rx / 20))
     yaw = rng.uniform(-0.08, 0.08) * rx
     for k in (-1, 1):
@@ -407,14 +397,14 @@ def _decals(rng: np.random.Generator, im: Image.Image, head: tuple, pal: dict) -
         g = ImageDraw.Draw(eye)
         g.polygon(upper + lower[1:], fill=(250, 248, 252, 255))
         ix, iy, a, b = ex, ey + 0.12 * eh, 0.66 * ew, 0.95 * eh  # the iris: ringed, streaked
-        g.ellipse(_box(ix, iy, a, b), _rgb(iris * 0.75), _rgb(iris * 0.3), lw)
+        g.ellipse(_box(ix, iy, a, b), pil_colour(iris * 0.75), pil_colour(iris * 0.3), lw)
         for t in np.linspace(0, 2 * np.pi, 14, endpoint=False):  # radial streaks
             c, sn = np.cos(t) * a, np.sin(t) * b
-            g.line([(ix + c / 3, iy + sn / 3), (ix + c, iy + sn)], _rgb(iris * 1.2 + 30), 1)
-        g.chord(_box(ix, iy + 0.33 * b, 0.8 * a, 0.53 * b), 20, 160, _rgb(iris * 1.3 + 70))
-        g.ellipse(_box(ix, iy, 0.38 * a, 0.42 * b), _rgb(iris * 0.2))
+            g.line([(ix + c / 3, iy + sn / 3), (ix + c, iy + sn)], pil_colour(iris * 1.2 + 30), 1)
+        g.chord(_box(ix, iy + 0.33 * b, 0.8 * a, 0.53 * b), 20, 160, pil_colour(iris * 1.3 + 70))
+        g.ellipse(_box(ix, iy, 0.38 * a, 0.42 * b), pil_colour(iris * 0.2))
         lid_shadow = upper + [_at(e, 1, 0.15), _at(e, -1, -0.1)]
-        g.polygon(lid_shadow, fill=_rgb(pal["skin_dark"] * 200, 110))
+        g.polygon(lid_shadow, fill=pil_colour(pal["skin_dark"] * 200, 110))
         g.ellipse(_box(ix + s * 0.35 * a, iy - 0.4 * b, 0.3 * a, 0.39 * a), (255, 255, 255, 250))
         g.ellipse(_box(ix - s * 0.4 * a, iy + 0.3 * b, 0.15 * a, 0.15 * a), (255, 255, 255, 220))
         im.paste(eye, (0, 0), eye.getchannel("A"))
@@ -425,11 +415,13 @@ def _decals(rng: np.random.Generator, im: Image.Image, head: tuple, pal: dict) -
         brow = _curve(_at(e, -0.75, -1.4), _at(e, 0, -1.8), _at(e, 0.9, -1.5))
         d.line(brow, line + (190,), lw)  # drawn through the fringe
         blush = _box(ex + k * 0.1 * ew, ey + 1.4 * eh, 0.8 * ew, 0.2 * eh)
-        d.ellipse(blush, _rgb(pal["blush"], 70))
+        d.ellipse(blush, pil_colour(pal["blush"], 70))
     nx, ny = cx + yaw * 1.2, cy + 0.52 * ry
-    d.line([(nx, ny), (nx - s * 0.04 * rx, ny + 0.04 * ry)], _rgb(pal["skin"] * 0.65, 200), lw)
+    d.line(
+        [(nx, ny), (nx - s * 0.04 * rx, ny + 0.04 * ry)], pil_colour(pal["skin"] * 0.65, 200), lw
+    )
     my, mw, mx = cy + 0.75 * ry, rng.uniform(0.08, 0.16) * rx, cx + yaw
-    mouth = _rgb(pal["skin"] * np.array([0.5, 0.3, 0.32]), 240)
+    mouth = pil_colour(pal["skin"] * np.array([0.5, 0.3, 0.32]), 240)
     if rng.uniform() < 0.5:  # open
         d.chord([mx - mw, my - 0.06 * ry, mx + mw, my + 0.1 * ry], 0, 180, mouth)
     else:
@@ -457,24 +449,24 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     bg = _scene3d(rng, n, yy, xx, pal["glow"])
     m = _model(rng, n, yy, xx, head, pal)
     img = _toon(rng, m, head, pal)
-    im = _pil(np.where((m["ids"] == _BG)[..., None], bg, img))
+    im = to_image(np.where((m["ids"] == _BG)[..., None], bg, img))
     _decals(rng, im, head, pal)
     cx, cy, rx, ry = head  # game-like props: a glowing halo or LED headphones
-    d, lw, glow = ImageDraw.Draw(im, "RGBA"), max(1, round(rx / 20)), _rgb(pal["glow"])
+    d, lw, glow = ImageDraw.Draw(im, "RGBA"), max(1, round(rx / 20)), pil_colour(pal["glow"])
     emit = Image.new("L", im.size, 0)
     draws, kind = ((ImageDraw.Draw(emit), 255), (d, glow)), int(rng.integers(3))
     if kind == 0:  # a floating halo
         for dd, c in draws:
             dd.ellipse(_box(cx, cy - 1.42 * ry, 0.65 * rx, 0.13 * ry), None, c, 2 * lw)
     elif kind == 1:  # headphones with LED rings
-        band = _rgb(hsv(rng.uniform(), rng.uniform(0, 0.4), rng.uniform(0.15, 0.95)))
+        band = pil_colour(hsv(rng.uniform(), rng.uniform(0, 0.4), rng.uniform(0.15, 0.95)))
         d.arc(_box(cx, cy - 0.22 * ry, 1.25 * rx, 1.12 * ry), 190, 350, band, 3 * lw)
         for k in (-1, 1):
             x, y, r = cx + k * 1.12 * rx, cy + 0.05 * ry, 0.32 * rx
-            d.ellipse(_box(x, y, 0.7 * r, r), band, _rgb(np.array(band) * 0.4), lw)
+            d.ellipse(_box(x, y, 0.7 * r, r), band, pil_colour(np.array(band) * 0.4), lw)
             for dd, c in draws:
                 dd.ellipse(_box(x, y, 0.45 * r, 0.65 * r), None, c, lw)
     x = np.asarray(im, np.float32)
     hot = np.maximum(np.clip((x.mean(axis=2) - 200) / 55, 0, 1), np.asarray(emit) / 255.0)
     x = x + blur(hot, n / 30)[..., None] * pal["glow"] * rng.uniform(0.3, 0.6)
-    return _pil(x).reduce(2)
+    return to_image(x).reduce(2)
