@@ -189,15 +189,9 @@ class TrainConfig:
             ),
             (self.cel_tau > 0, "cel_tau", "> 0"),
             (0 <= self.cel_line < 1, "cel_line", "a share of pixels in [0, 1), e.g. 0.02"),
-            (
-                type(self.cel_simplify) is int and self.cel_simplify >= 0,
-                "cel_simplify",
-                "a number of passes >= 0, e.g. 3",
-            ),
-            (
-                type(self.cel_clean) is int and self.cel_clean >= 0,
-                "cel_clean",
-                "a number of passes >= 0, e.g. 3",
+            *(
+                (type(n) is int and n >= 0, name, "a number of passes >= 0, e.g. 3")
+                for name, n in (("cel_simplify", self.cel_simplify), ("cel_clean", self.cel_clean))
             ),
             (self.style_loss in ("mean_std", "gram"), "style_loss", "mean_std|gram"),
             (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
