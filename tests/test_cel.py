@@ -218,9 +218,10 @@ def test_a_style_never_simplified_saves_no_ink_length():
     )
 
 
-def _lengths_per_pass(rgb, style, passes=3):
-    """(B, passes + 1): each picture's ink length after 0 .. `passes` simplifying passes."""
-    weights, out = CEL._fill_weights(rgb, style.palette, 0.002), []
+def _lengths_per_pass(rgb, style, passes=3, clean=0):
+    """(B, passes + 1): each picture's ink length after `clean` cleaning passes and 0 ..
+    `passes` simplifying passes."""
+    weights, out = CEL._clean_weights(rgb, style.palette, 0.002, clean), []
     for n in range(passes + 1):
         weights = CEL._mode_pass(weights) if n else weights
         amount = CEL._ink_amount(weights, style.palette, (0.08, 0.2))
@@ -281,12 +282,9 @@ def test_cleaned_pictures_decide_and_render_the_same_in_row_blocks(monkeypatch):
     style = CEL.CelStyle(mean, std, palette, CEL.darkest_colour(palette))
     rgb = torch.sigmoid(CEL._logit(CEL.pixel_adain(photos, mean, std)))
     ink = (0.08, 0.2)
-
-    def length(clean):  # picture 0's ink length before any simplifying pass
-        weights = CEL._clean_weights(rgb[:1], palette, 0.002, clean)
-        return CEL._ink_amount(weights, palette, ink).sum() / (60 * 24) ** 0.5
-
-    style.ink_length = ((length(0) + length(3)) / 2).repeat(2)
+    # picture 0's ink length before any simplifying pass, uncleaned and cleaned
+    plain0, cleaned0 = (_lengths_per_pass(rgb[:1], style, 0, c)[0, 0] for c in (0, 3))
+    style.ink_length = ((plain0 + cleaned0) / 2).repeat(2)
     cleaned, plain = (CEL._simplify_passes(rgb, style, 0.002, ink, c, 3) for c in (3, 0))
     assert cleaned[0] == 0 and plain[0] >= 1
     whole = CEL.cel_render(torch.zeros_like(photos), photos, style, 0.002, ink, 3, clean=3)
