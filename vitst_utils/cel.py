@@ -252,8 +252,9 @@ def _fill_weights(rgb: torch.Tensor, palette: torch.Tensor, tau: float) -> torch
 
 def _sharpen(mean: torch.Tensor) -> torch.Tensor:
     """Averaged fill weights (B, K, h, W) re-sharpened: mean^MODE_SHARPEN, renormalised over
-    the palette (the second half of a simplifying or cleaning pass)."""
-    return torch.softmax(torch.log(mean.clamp_min(1e-8)) * MODE_SHARPEN, dim=1)
+    the palette (the second half of a simplifying or cleaning pass). Works in place on `mean`,
+    a fresh tensor of the caller's (a 12 MP render's blocks need no more copies)."""
+    return torch.softmax(torch.log(mean.clamp_min_(1e-8)).mul_(MODE_SHARPEN), dim=1)
 
 
 def _mode_pass(weights: torch.Tensor) -> torch.Tensor:
