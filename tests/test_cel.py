@@ -125,6 +125,57 @@ def test_pixel_adain_gives_the_style_statistics_and_the_change_moves_colours():
     assert brighter.mean() > 0.85  # the decoder's change moves the pixel to the other fill
 
 
+def test_histogram_matching_gives_each_shade_the_styles_share():
+    """Histogram specification: a dark-skewed photo matched to a style of one part red, three
+    parts teal takes those shares in every channel (mean and std alone spread it out), keeps
+    each channel's order and equal values equal, and a photo matched to its own histogram
+    stays itself."""
+    px = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0)) ** 2
+    style = _flat([RED, TEAL, TEAL, TEAL])
+    q = CEL.image_quantiles(style)
+    assert q.shape == (1, 3, CEL.QUANTILES)
+    moved = CEL.histogram_match(px, q)
+    for c in range(3):  # each channel: RED's value on a quarter of the pixels, TEAL's elsewhere
+        for value, share in ((RED[c], 0.25), (TEAL[c], 0.75)):
+            took = (moved[0, c] - value).abs().lt(0.01).float().mean()
+            assert abs(took - share) < 0.02, (c, value, float(took))
+    adain = CEL.pixel_adain(px, *calc_mean_std(style))
+    assert (adain[0, 0] - RED[0]).abs().lt(0.01).float().mean() < 0.1
+    shades = (px * 8).round() / 8  # 9 shades
+    matched = CEL.histogram_match(shades, q)
+    for c in range(3):
+        order = px[0, c].flatten().argsort()
+        assert (moved[0, c].flatten()[order].diff() >= 0).all()  # monotone
+        assert len(matched[0, c].unique()) <= 9  # equal stays equal
+    smooth = to_pixels(photo(64, 64, seed=3)).clamp(0, 1)
+    own = CEL.histogram_match(smooth, CEL.image_quantiles(smooth)) - smooth
+    assert own.abs().max() < 0.02 and own.abs().mean() < 1e-3
+
+
+def test_a_style_saves_and_blends_its_colour_quantiles():
+    """`quantiles=True` measures them (one set per image; a blend averages the quantile
+    functions with the weights); they travel through `item` / `from_saved`, `cat` and `to`;
+    without them nothing is saved and colours match by mean and std."""
+    images = torch.cat([_flat([RED, TEAL]), _flat([NAVY, TEAL])])
+    each = CEL.cel_style(images, k=2, quantiles=True)
+    assert each.quantiles.shape == (2, 3, CEL.QUANTILES)
+    back = CEL.CelStyle.from_saved({k: v.tolist() for k, v in each.item(1).items()})
+    torch.testing.assert_close(back.quantiles, each.quantiles[1:])
+    assert CEL.CelStyle.cat([back, back]).to("cpu").quantiles.shape == (2, 3, CEL.QUANTILES)
+    w = torch.tensor([0.25, 0.75])
+    blend = CEL.cel_style(images, k=2, weights=w, quantiles=True)
+    torch.testing.assert_close(blend.quantiles, (each.quantiles * w[:, None, None]).sum(0, True))
+    plain = CEL.cel_style(images, k=2)
+    assert plain.quantiles is None and "quantiles" not in plain.item(0)
+    assert CEL.CelStyle.cat([plain, plain]).quantiles is None
+    assert CEL.CelStyle.from_saved(plain.item(0)).quantiles is None
+    x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    one = CEL.CelStyle.cat([back])
+    matched = CEL.cel_render(torch.zeros_like(x), x, one, 0.002, None)
+    weights = CEL._fill_weights(CEL.histogram_match(x, one.quantiles), one.palette, 0.002)
+    torch.testing.assert_close(matched, CEL._paint(weights, one, None))  # the matched photo's fills
+
+
 def _speckled(size=48, share=0.05):
     """A photo of red | teal halves, a `share` of its pixels swapped for the other colour."""
     flip = torch.rand(1, 1, size, size, generator=torch.Generator().manual_seed(0)) < share
@@ -304,15 +355,17 @@ def _styles(n=2):
     return [photo(64, 64, seed=10 + i) for i in range(n)]  # any pictures have colours
 
 
-def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(cel_model, monkeypatch):
+@pytest.mark.parametrize("match", ["adain", "histogram"])
+def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(match, monkeypatch):
     """The last convolution starts at zero: the picture is `cel_filter` of the photo, through
     forward, style images, windows and row blocks alike; with alpha 0 the photo keeps its own
-    colours (only the palette stays)."""
+    colours (only the palette stays). So with colours matched by mean and std or by histogram."""
+    cel_model = build_model(get_preset("demo", cel_match=match), use_weights=False).eval()
     assert cel_model.is_cel and not cel_model.last_layer.any()
     style = _styles(1)[0]
     x = photo(64, 64, seed=3)
     style = normalize(pil_to_tensor(to_pil_image(to_pixels(style)[0].clamp(0, 1)))[None] / 255)
-    filtered = CEL.cel_filter(to_pixels(x), to_pixels(style))
+    filtered = CEL.cel_filter(to_pixels(x), to_pixels(style), match=match)
     with torch.no_grad():
         torch.testing.assert_close(to_pixels(cel_model(x, style)), filtered, atol=1e-5, rtol=0)
     target = S.style_target(cel_model, [to_pil_image(to_pixels(style)[0].clamp(0, 1))], name="s")
@@ -329,8 +382,10 @@ def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(cel_model,
     own = to_pixels(S.stylize_batch(cel_model, x, target, alpha=0.0))
     px = to_pixels(x).clamp(0, 1)
     mean, std = calc_mean_std(px)
-    # the photo's own colour statistics, the style's palette, ink colour and ink length
-    kept = CEL.CelStyle(mean, std, target.cel.palette, target.cel.ink_colour, target.cel.ink_length)
+    # the photo's own colour statistics and histogram, the style's palette, ink colour and length
+    c = target.cel
+    q = CEL.image_quantiles(px) if match == "histogram" else None
+    kept = CEL.CelStyle(mean, std, c.palette, c.ink_colour, c.ink_length, q)
     want = CEL.cel_render(torch.zeros_like(px), px, kept, 0.002, (0.08, 0.2), 3, 3)
     torch.testing.assert_close(own, want, atol=1e-4, rtol=0)
 
@@ -392,12 +447,26 @@ def test_a_cel_prototype_holds_the_medoids_palette_and_old_ones_are_refused(cel_
     with pytest.raises(P.PrototypeError, match="has no palette.*--save-prototype"):
         P.check_prototype(old, cel_model, "old.pt")
     P.check_prototype(proto, cel_model)
+    assert target.cel.quantiles is None  # matched by mean and std
+    hist_model = build_model(get_preset("demo", cel_match="histogram"), use_weights=False)
+    hist = hist_model.style_prototype([styles[:2], styles[2:]])
+    medoid = [hist_model.cel_style(s[None]) for s in styles]
+    medoid = next(m for m in medoid if torch.equal(m.palette[0], hist["cel"]["palette"]))
+    torch.testing.assert_close(  # the medoid's colour quantiles, for histogram matching
+        S.target_from_prototype(hist).cel.quantiles, medoid.quantiles
+    )
+    P.check_prototype(hist, hist_model)
+    with pytest.raises(P.PrototypeError, match="has no colour quantiles.*by histogram"):
+        P.check_prototype(proto, hist_model, "old.pt")
+    with pytest.raises(P.PrototypeError, match="has colour quantiles.*by adain"):
+        P.check_prototype(hist, cel_model, "new.pt")
 
 
 def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
     """The one-graph ONNX file and the tiled folder (whose stylize.json carries the palette and
-    the render) give PyTorch's picture, with a decoder that paints a change."""
-    cfg = get_preset("demo")
+    the render) give PyTorch's picture, with a decoder that paints a change (and colours
+    matched by histogram: the export carries the quantiles)."""
+    cfg = get_preset("demo", cel_match="histogram")
     torch.manual_seed(0)
     model = build_model(cfg, use_weights=False).eval()
     lively_weights(model, photo(64, 64), anime_target(model, n=2))
@@ -406,27 +475,30 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
     assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "a.onnx")]) == 0
     printed = capsys.readouterr().out
     match = re.search(r"max \|diff\| (\S+) ", printed)
-    assert match and float(match.group(1)) < 1e-3, printed
+    # under one 8-bit level: histogram matching itself exports exactly (0 difference), but it
+    # puts more pixels near a tie between two palette colours, where float noise shows
+    assert match and float(match.group(1)) < 4e-3, printed
     folder = tmp_path / "tiled"
     assert E.main(["--checkpoint", str(path), "--out", str(folder), "--tiled"]) == 0
     match = re.search(r"max \|diff\| (\S+) ", capsys.readouterr().out)
-    assert match and float(match.group(1)) < 1e-3
+    assert match and float(match.group(1)) < 4e-3
     runner = E.OnnxStylizer(folder)
     assert runner.meta["output_space"] == "cel" and len(runner.meta["cel"]["palette"]) == 10
     torch.testing.assert_close(runner.cel.ink_colour, S.prototype_cel(proto).ink_colour)
     torch.testing.assert_close(runner.cel.ink_length, S.prototype_cel(proto).ink_length)
     assert runner.meta["cel"]["simplify"] == cfg.cel_simplify == 3
     assert runner.meta["cel"]["clean"] == cfg.cel_clean == 3
+    torch.testing.assert_close(runner.cel.quantiles, S.prototype_cel(proto).quantiles)
     meta = json.loads((folder / "stylize.json").read_text())
     del meta["cel"]["clean"]  # an export made before the cleaning
     (folder / "stylize.json").write_text(json.dumps(meta))
     unclean = E.OnnxStylizer(folder)
-    for key in ("ink_colour", "ink_length", "simplify"):  # one made before them too
+    for key in ("ink_colour", "ink_length", "simplify", "quantiles"):  # one made before them
         del meta["cel"][key]
     (folder / "stylize.json").write_text(json.dumps(meta))
-    old = E.OnnxStylizer(folder)  # the darkest colour, never simplified
+    old = E.OnnxStylizer(folder)  # the darkest colour, never simplified, mean and std
     torch.testing.assert_close(old.cel.ink_colour, CEL.darkest_colour(old.cel.palette))
-    assert old.cel.ink_length.isinf().all()
+    assert old.cel.ink_length.isinf().all() and old.cel.quantiles is None
     loaded, _, own = S.load_for_inference(path, cpu_path="fp32")
     x = torch.rand(1, 3, 150, 100, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():

@@ -56,6 +56,17 @@ def test_a_cel_config_from_before_the_line_colour_keeps_its_ink():
     assert knobs(seed) == (0.02, 3, 3)
 
 
+def test_colours_match_by_mean_and_std_unless_histograms_are_asked_for():
+    """`cel_match`: "adain" in every preset and in configs saved before it; "histogram" trains
+    on other colours, so no run resumes across the two."""
+    demo = get_preset("demo")
+    assert demo.cel_match == "adain"
+    before = {k: v for k, v in demo.to_dict().items() if k != "cel_match"}
+    assert TrainConfig.from_dict(before).cel_match == "adain"
+    hist = get_preset("demo", cel_match="histogram")
+    assert hist.model_signature() != demo.model_signature()
+
+
 @pytest.mark.parametrize(
     "bad, match",
     [
@@ -71,6 +82,7 @@ def test_a_cel_config_from_before_the_line_colour_keeps_its_ink():
         ({"cel_simplify": True}, "cel_simplify=True is invalid: use a number of passes >= 0"),
         ({"cel_clean": 1.5}, "cel_clean=1.5 is invalid: use a number of passes >= 0"),
         ({"cel_colors": 1}, "cel_colors=1 is invalid: use at least 2"),
+        ({"cel_match": "reinhard"}, "cel_match='reinhard' is invalid: use adain|histogram"),
     ],
 )
 def test_invalid_values_are_named(bad, match):

@@ -40,7 +40,7 @@ from vitst_utils.sample_data import (
 )
 
 COUNTS = {"train": 8, "val": 4, "test": 4}
-HELD_OUT = ("heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")  # 7: report
+HELD_OUT = ("heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7", "heldout8")
 
 
 @pytest.fixture(scope="module")
@@ -451,13 +451,13 @@ def _family_arrays(family: str, domain: int, n: int = 6, size: int = 64) -> list
 
 def test_the_families_in_order_the_report_family_last() -> None:
     assert list(FAMILIES)[:4] == ["builtin", "transfer", "heldout", "heldout2"]
-    assert list(FAMILIES)[4:] == ["heldout3", "heldout4", "heldout5", "heldout6", "heldout7"]
+    assert list(FAMILIES)[4:] == [f"heldout{i}" for i in range(3, 9)]
 
 
 @pytest.mark.parametrize("size", [64, 96])
 @pytest.mark.parametrize("family", HELD_OUT)
 def test_held_out_family_draws_like_the_others(family: str, size: int) -> None:
-    """The held-out families (heldout2 ... heldout6, since tuned on, and heldout7, the report
+    """The held-out families (heldout2 ... heldout7, since tuned on, and heldout8, the report
     family) keep the drawers' contract: deterministic for an rng, RGB, `size` wide and
     about as tall, images that vary."""
     for draw in FAMILIES[family]:
@@ -471,7 +471,8 @@ def test_held_out_family_draws_like_the_others(family: str, size: int) -> None:
 def test_held_out_family_dataset_cli_and_look(tmp_path: Path, family: str) -> None:
     """Its data set is deterministic and marked with its name, the CLI offers it, its photos are
     grainy and its anime drawn: far more neighbouring pixels alike than in its photos (flat
-    fills, smooth gradients, hard pixel art; heldout4's scanned paper has a grain of its own)."""
+    fills, smooth gradients, hard pixel art; heldout4's scanned paper and heldout8's printed
+    washi have a grain of their own)."""
     from vitst_utils.sample_data import main
 
     counts = {"train": 3, "val": 1}
@@ -487,7 +488,8 @@ def test_held_out_family_dataset_cli_and_look(tmp_path: Path, family: str) -> No
         ims = [np.asarray(load_image(p), np.int16) for p in (a / domain / "train").iterdir()]
         return float(np.mean([(np.abs(np.diff(im, axis=1)) <= 1).all(axis=2).mean() for im in ims]))
 
-    assert gentle("AnimeFace") > 1.5 * gentle("CelebA")
+    # heldout8's prints carry the washi's and the wood's grain in every block: 1.4 x
+    assert gentle("AnimeFace") > (1.3 if family == "heldout8" else 1.5) * gentle("CelebA")
 
     out = tmp_path / "cli"
     assert main(["--out", str(out), "--family", family, "--train", "1", "--val", "0"]) == 0
@@ -566,6 +568,8 @@ def _saturation(im: np.ndarray) -> float:
         ("heldout6", 1, _dark_painted, 1.2),  # dark painted grounds (heldout7 dark stages: 0.8 x)
         ("heldout7", 0, _chroma, 1.3),  # studio headshots on bold paper and gel backdrops
         ("heldout7", 1, _flat_yet_shaded, 1.3),  # toon renders: flat ramps, soft glow, blur
+        ("heldout8", 0, _saturation, 0.5),  # collodion plates: one tone, barely any colour
+        ("heldout8", 1, _alike, 0.7),  # woodblock prints on washi: grain and mottle everywhere
     ],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )

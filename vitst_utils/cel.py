@@ -3,8 +3,11 @@ image's own colours, with outlines where different fills meet.
 
 A cel model's decoder paints a *change* to the photo, and this module turns it into the picture:
 
-1. **Colours first, as AdaIN does for features**: the photo's pixels get the style image's
-   colour mean and std per channel (`pixel_adain`); the decoder's map is added to their logits.
+1. **Colours first**: each channel of the photo's pixels takes the style image's histogram
+   (`histogram_match`: histogram specification, the style's share of every shade, which its
+   mean and std alone do not fix: a drawing of a few flat colours is no bell curve), or, as
+   AdaIN does for features, only its mean and std (`pixel_adain`; `TrainConfig.cel_match`
+   "adain", the recipe before the tenth round); the decoder's map is added to their logits.
 2. **Fill**: each pixel takes the nearest of the style's `K` palette colours (k-means of its
    pixels, `palette_kmeans`), softly: softmax(-distance^2 / tau) over the palette, the
    soft-to-hard vector quantisation of Agustsson et al. 2017 ("Soft-to-Hard Vector Quantization
@@ -56,7 +59,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .config import CEL_CLEAN, CEL_COLORS, CEL_INK, CEL_LINE, CEL_SIMPLIFY, CEL_TAU
+from .config import CEL_CLEAN, CEL_COLORS, CEL_INK, CEL_LINE, CEL_MATCH, CEL_SIMPLIFY, CEL_TAU
 from .function import adain_from_stats, calc_mean_std, in_fp32
 
 LUMA = (0.299, 0.587, 0.114)  # Rec. 601 luma: what is dark (line art, the darkest colour)
@@ -65,39 +68,47 @@ LINE_WINDOW = 5  # the top-hat's closing window: strokes up to 4 px wide count a
 LINE_MIN = 0.05  # a near-flat style: its strongest strokes stand out less than this (luma)
 MODE_SHARPEN = 8.0  # a simplifying pass re-sharpens the 3 x 3 mean of the fill weights: w^8
 CLEAN_RANGE = 0.05  # a cleaning pass: RGB distance at which a neighbour counts exp(-1/2) as much
+QUANTILES = 256  # a style's colour histogram: its quantiles per channel (`colour_quantiles`)
+CDF_BINS = 1024  # a photo's colour histogram: bins per channel (finer than 8-bit pixels)
 
 
 @dataclass
 class CelStyle:
     """What a cel model paints with: the style's colour `mean` and `std` per channel
     ((B | 1, 3, 1, 1), pixels in [0, 1]), its `palette` ((B | 1, K, 3)), its `ink_colour`,
-    the outlines' colour ((B | 1, 3); `TrainConfig.cel_ink` is where they are drawn), and its
+    the outlines' colour ((B | 1, 3); `TrainConfig.cel_ink` is where they are drawn), its
     `ink_length` ((B | 1,)): how much ink the style image holds, in picture sides (the mean ink
     amount times the square root of its pixel count: the same for a drawing at any size), the
-    most ink a picture is simplified to (None or infinite: never simplified)."""
+    most ink a picture is simplified to (None or infinite: never simplified), and its colour
+    `quantiles` ((B | 1, 3, Q), `colour_quantiles`): with them a photo takes the style's
+    colours by histogram matching, without (None) by its mean and std (`TrainConfig.cel_match`)."""
 
     mean: torch.Tensor
     std: torch.Tensor
     palette: torch.Tensor
     ink_colour: torch.Tensor
     ink_length: torch.Tensor | None = None
+    quantiles: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.ink_length is None:  # one per palette, never simplified
             self.ink_length = torch.full((len(self.palette),), math.inf, device=self.palette.device)
 
     def to(self, device: torch.device | str) -> CelStyle:
-        return CelStyle(*(getattr(self, f.name).to(device) for f in fields(self)))
+        parts = (getattr(self, f.name) for f in fields(self))
+        return CelStyle(*(None if t is None else t.to(device) for t in parts))
 
     @classmethod
     def cat(cls, styles: list[CelStyle]) -> CelStyle:
-        """Several styles stacked on the batch dimension (one per photo)."""
-        return cls(*(torch.cat([getattr(s, f.name) for s in styles]) for f in fields(cls)))
+        """Several styles stacked on the batch dimension (one per photo; all with `quantiles`
+        or none)."""
+        parts = [[getattr(s, f.name) for s in styles] for f in fields(cls)]
+        return cls(*(None if p[0] is None else torch.cat(p) for p in parts))
 
     def item(self, i: int = 0) -> dict[str, torch.Tensor]:
         """Style `i` as saved in prototypes and exports: "mean", "std" (3,), "palette" (K, 3),
-        "ink_colour" (3,) and "ink_length" () unless it is never simplified (so JSON stays
-        finite)."""
+        "ink_colour" (3,), "ink_length" () unless it is never simplified (so JSON stays
+        finite) and "quantiles" (3, Q) if it has them."""
         saved = {
             "mean": self.mean[i].flatten(),
             "std": self.std[i].flatten(),
@@ -106,13 +117,15 @@ class CelStyle:
         }
         if self.ink_length[i].isfinite():
             saved["ink_length"] = self.ink_length[i]
+        if self.quantiles is not None:
+            saved["quantiles"] = self.quantiles[i]
         return saved
 
     @classmethod
     def from_saved(cls, saved: dict[str, Any]) -> CelStyle:
         """The style `item` saved (tensors, or lists from JSON; other keys ignored). One saved
         before the ink colour existed inks in its palette's darkest colour; one saved before the
-        ink length is never simplified."""
+        ink length is never simplified; one without quantiles matches colours by mean and std."""
 
         def get(key: str) -> torch.Tensor:
             return torch.as_tensor(saved[key], dtype=torch.float32)
@@ -120,8 +133,9 @@ class CelStyle:
         palette = get("palette").reshape(1, -1, 3)
         ink = get("ink_colour").reshape(1, 3) if "ink_colour" in saved else darkest_colour(palette)
         length = get("ink_length").reshape(1) if "ink_length" in saved else None
+        quantiles = get("quantiles").reshape(1, 3, -1) if "quantiles" in saved else None
         mean, std = get("mean").reshape(1, 3, 1, 1), get("std").reshape(1, 3, 1, 1)
-        return cls(mean, std, palette, ink, length)
+        return cls(mean, std, palette, ink, length, quantiles)
 
 
 @in_fp32
@@ -187,23 +201,27 @@ def cel_style(
     line: float = CEL_LINE,
     tau: float = CEL_TAU,
     ink: tuple[float, float] | None = CEL_INK,
+    quantiles: bool = False,
 ) -> CelStyle:
     """The `CelStyle` of style images (B, 3, H, W) in [0, 1]: one per image, or with `weights`
-    (B,), summing to 1, one blended style: the weighted statistics, line colours and ink
-    lengths (as AdaIN blends) and the k-means palette of all images' pixels, each image weighted
-    by its weight. At most `max_points` pixels per image (an even stride) go into the k-means;
-    `line` is the share of pixels `line_colour` reads the ink from; `tau` and `ink` are the
-    rendering's, with which each image's ink length is measured (`ink_length`, with the
-    palette returned; `ink` None: not measured, for pictures rendered without ink)."""
+    (B,), summing to 1, one blended style: the weighted statistics, line colours, ink lengths
+    and colour quantiles (as AdaIN blends; quantile functions averaged are the 1-D Wasserstein
+    barycentre of the histograms) and the k-means palette of all images' pixels, each image
+    weighted by its weight. At most `max_points` pixels per image (an even stride) go into the
+    k-means and the quantiles (`quantiles` True: measured, for histogram matching); `line` is
+    the share of pixels `line_colour` reads the ink from; `tau` and `ink` are the rendering's,
+    with which each image's ink length is measured (`ink_length`, with the palette returned;
+    `ink` None: not measured, for pictures rendered without ink)."""
     pixels = pixels.float()
     mean, std = calc_mean_std(pixels)
     points = pixels.flatten(2).transpose(1, 2)  # B x N x 3
     stride = max(1, points.shape[1] // max_points)
     points = points[:, ::stride]
+    q = colour_quantiles(points) if quantiles else None
     if weights is None:
         palette = palette_kmeans(points, k)
         lengths = None if ink is None else ink_length(pixels, palette, tau, ink)
-        return CelStyle(mean, std, palette, line_colour(pixels, line, palette), lengths)
+        return CelStyle(mean, std, palette, line_colour(pixels, line, palette), lengths, q)
     w = weights.float().to(pixels.device)
     blend = w.view(-1, 1, 1, 1)
     point_w = (w[:, None] / points.shape[1]).expand(-1, points.shape[1])
@@ -212,7 +230,8 @@ def cel_style(
     inks = line_colour(pixels, line, palette)
     blended = [(t * blend).sum(0, True) for t in (mean, std)]
     length = None if ink is None else (ink_length(pixels, palette, tau, ink) * w).sum(0, True)
-    return CelStyle(*blended, palette, (inks * w[:, None]).sum(0, True), length)
+    q = None if q is None else (q * w[:, None, None]).sum(0, True)
+    return CelStyle(*blended, palette, (inks * w[:, None]).sum(0, True), length, q)
 
 
 @in_fp32
@@ -232,6 +251,50 @@ def pixel_adain(photo: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> t
     """The photo's pixels (B, 3, H, W) with each channel's mean and std moved to the style's
     (AdaIN in pixel space, Reinhard et al. 2001's colour transfer in RGB), clamped to [0, 1]."""
     return adain_from_stats(photo, mean.to(photo), std.to(photo)).clamp(0, 1)
+
+
+@torch.no_grad()
+def colour_quantiles(points: torch.Tensor, q: int = QUANTILES) -> torch.Tensor:
+    """(B, 3, q): each image's colour histogram as its per-channel quantiles at the levels
+    i / (q - 1) of its points (B, N, 3) in [0, 1] (nearest rank; the first is the darkest
+    value, the last the brightest)."""
+    values = points.float().transpose(1, 2).sort(-1).values  # B x 3 x N
+    n = values.shape[-1]
+    picks = (torch.linspace(0, n - 1, q, device=points.device)).round().long()
+    return values[..., picks]
+
+
+def image_quantiles(pixels: torch.Tensor, max_points: int = 16384) -> torch.Tensor:
+    """`colour_quantiles` of images (B, 3, H, W) in [0, 1], read from at most `max_points`
+    pixels each (an even stride)."""
+    points = pixels.flatten(2).transpose(1, 2)
+    return colour_quantiles(points[:, :: max(1, points.shape[1] // max_points)])
+
+
+@in_fp32
+def histogram_match(photo: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:
+    """The photo's pixels (B, 3, H, W) in [0, 1] with each channel's histogram moved to the
+    style's, given by its `quantiles` ((B | 1, 3, Q), `colour_quantiles`): histogram
+    specification (Gonzalez & Woods, "Digital Image Processing", 3.3; per channel as
+    scikit-image's `match_histograms`). Each value goes through the photo's cumulative
+    histogram (`CDF_BINS` bins, linear within a bin) and then the style's quantile function
+    (linear between quantiles): monotone in each channel, equal values stay equal, and the
+    picture takes the style's share of each shade, which mean and std alone do not give."""
+    b, c, h, w = photo.shape
+    x = photo.clamp(0, 1).flatten(2)  # B x 3 x N
+    pos = x * CDF_BINS
+    idx = pos.floor().clamp(max=CDF_BINS - 1).long()
+    counts = torch.zeros(b, c, CDF_BINS, dtype=x.dtype, device=x.device)
+    counts = counts.scatter_add(2, idx, torch.ones_like(x))
+    n = x.shape[-1]
+    below = (counts.cumsum(-1) - counts) / n
+    level = below.gather(2, idx) + (pos - idx) * counts.gather(2, idx) / n  # the CDF, in [0, 1]
+    q = quantiles.to(x).expand(b, -1, -1)
+    k = q.shape[-1]
+    at = level * (k - 1)
+    lo = at.floor().long().clamp(max=k - 2)
+    low, high = q.gather(2, lo), q.gather(2, lo + 1)
+    return (low + (at - lo) * (high - low)).view(b, c, h, w)
 
 
 def _logit(x: torch.Tensor) -> torch.Tensor:
@@ -433,14 +496,17 @@ def cel_render(
     simplify: int = 0,
     clean: int = 0,
 ) -> torch.Tensor:
-    """The cel picture (B, 3, H, W) in [0, 1]: the photo (pixels) with the style's colour
-    statistics (`pixel_adain`), the decoder's `change` added to its logits, filled with the
-    style's palette (softness `tau`), cleaned by `clean` edge-aware passes, simplified by up to
-    `simplify` passes to the style's ink length, and inked in its line colour between fills
-    further apart than `ink` (None: no ink, no cleaning and no simplifying, as the identity
-    images are decoded). Rendered in blocks of rows, so a 12 MP photo never holds K full-size
-    maps."""
-    base = pixel_adain(photo, style.mean, style.std)
+    """The cel picture (B, 3, H, W) in [0, 1]: the photo (pixels) in the style's colours
+    (`histogram_match` if the style has quantiles, else `pixel_adain`), the decoder's `change`
+    added to its logits, filled with the style's palette (softness `tau`), cleaned by `clean`
+    edge-aware passes, simplified by up to `simplify` passes to the style's ink length, and
+    inked in its line colour between fills further apart than `ink` (None: no ink, no cleaning
+    and no simplifying, as the identity images are decoded). Rendered in blocks of rows, so a
+    12 MP photo never holds K full-size maps."""
+    if style.quantiles is None:
+        base = pixel_adain(photo, style.mean, style.std)
+    else:
+        base = histogram_match(photo, style.quantiles)
     rgb = torch.sigmoid(_logit(base) + change)
     passes = None
     if ink is None:
@@ -470,10 +536,11 @@ def cel_filter(
     line: float = CEL_LINE,
     simplify: int = CEL_SIMPLIFY,
     clean: int = CEL_CLEAN,
+    match: str = CEL_MATCH,
 ) -> torch.Tensor:
     """What an untrained cel model paints (its change is zero): each photo (B, 3, H, W) in
-    [0, 1] in the colours of its style image (B, 3, H', W'), filled with that image's palette,
-    cleaned, simplified to its ink length and inked in its line colour. No network: the
-    baseline a trained model must beat (`evaluate`'s "filter")."""
-    style = cel_style(styles, k, line=line, tau=tau, ink=ink)
+    [0, 1] in the colours of its style image (B, 3, H', W'; `match` "histogram" or "adain"),
+    filled with that image's palette, cleaned, simplified to its ink length and inked in its
+    line colour. No network: the baseline a trained model must beat (`evaluate`'s "filter")."""
+    style = cel_style(styles, k, line=line, tau=tau, ink=ink, quantiles=match == "histogram")
     return cel_render(torch.zeros_like(photos), photos, style, tau, ink, simplify, clean)

@@ -17,9 +17,11 @@ STYLE_DOMAIN = "AnimeFace"
 # softness of the palette snap (softmax of -distance^2 / tau); the share of the style's pixels
 # its line colour is read from (the sixth round); the most simplifying passes that bring a
 # picture's ink down to its style image's (the seventh round); the edge-aware passes that clean
-# speckle out of the fills first, when stylising only (the eighth round)
+# speckle out of the fills first, when stylising only (the eighth round); how the photo takes
+# the style's colours: its mean and std per channel ("histogram": per-channel histogram
+# matching, an option the tenth round did not adopt)
 CEL_COLORS, CEL_INK, CEL_TAU, CEL_LINE, CEL_SIMPLIFY = 10, (0.08, 0.2), 0.002, 0.02, 3
-CEL_CLEAN = 3
+CEL_CLEAN, CEL_MATCH = 3, "adain"
 
 # Fields that decide the network's shape (model.MODEL_ARGS) and the loss net's layers: a run
 # only resumes from a checkpoint whose config agrees on all of them (not `cel_clean`: the
@@ -37,6 +39,7 @@ MODEL_FIELDS = (
     "cel_tau",
     "cel_line",
     "cel_simplify",
+    "cel_match",
     "fusion",
     "vgg_layers",
 )
@@ -82,6 +85,7 @@ class TrainConfig:
     cel_line: float = CEL_LINE  # share of the style's pixels its ink is read from; 0: darkest
     cel_simplify: int = CEL_SIMPLIFY  # most passes simplifying to the style's ink length; 0: none
     cel_clean: int = CEL_CLEAN  # edge-aware passes cleaning speckle when stylising; 0: none
+    cel_match: str = CEL_MATCH  # the photo takes the style's colours: adain | histogram
     freeze_encoder: bool = False
     fusion: str = "adain"  # how the style enters: adain (global statistics) | attention (AdaAttN)
     encoder_lr_scale: float = 1.0  # the ViT's lr = lr x this (a pretrained encoder: lower)
@@ -193,6 +197,7 @@ class TrainConfig:
                 (type(n) is int and n >= 0, name, "a number of passes >= 0, e.g. 3")
                 for name, n in (("cel_simplify", self.cel_simplify), ("cel_clean", self.cel_clean))
             ),
+            (self.cel_match in ("adain", "histogram"), "cel_match", "adain|histogram"),
             (self.style_loss in ("mean_std", "gram"), "style_loss", "mean_std|gram"),
             (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
             (self.tv_kind in ("l2", "l1"), "tv_kind", "l2|l1"),
@@ -246,7 +251,7 @@ class TrainConfig:
         config without `cel_line`, `cel_simplify` or `cel_clean` (saved before they existed; so
         too a hand-written dict that leaves them out) keeps the picture of its time: ink in the
         palette's darkest colour (`cel_line` 0), never simplified (`cel_simplify` 0), never
-        cleaned (`cel_clean` 0)."""
+        cleaned (`cel_clean` 0); one without `cel_match` matches colours by mean and std."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
@@ -298,6 +303,7 @@ RECIPE_FIELDS = (
     "cel_line",
     "cel_simplify",
     "cel_clean",
+    "cel_match",
     "fusion",
     "freeze_encoder",
     "vgg_layers",

@@ -1,8 +1,8 @@
 """Small drawing helpers the synthetic family drawers share (`heldout3_faces`, `heldout4_faces`,
-`heldout4_photos`, `heldout5_faces`, `heldout6_faces`, `heldout7_faces`): colours, pixel grids,
-soft ovals, blur, blending, and float arrays and colours for PIL. Families with
-helpers of their own (`transfer_faces`, `heldout_faces`, `heldout2_faces`, the built-in drawer
-in `sample_data`) keep them: theirs differ in small ways, and sharing would change pictures."""
+`heldout4_photos`, `heldout5_faces`, `heldout6_faces`, `heldout7_faces`, `heldout8_faces`): colours,
+pixel grids, soft ovals, blur, blending, and float arrays and colours for PIL. Families with helpers
+of their own (`transfer_faces`, `heldout_faces`, `heldout2_faces`, the built-in drawer in
+`sample_data`) keep them: theirs differ in small ways, and sharing would change pictures."""
 
 from __future__ import annotations
 

@@ -116,6 +116,8 @@ class PhotoToAnime(nn.Module):
             self.register_buffer("cel_palette", target.cel.palette.clone())
             self.register_buffer("cel_ink_colour", target.cel.ink_colour.clone())
             self.register_buffer("cel_ink_length", target.cel.ink_length.clone())
+            quantiles = target.cel.quantiles  # None: colours by mean and std
+            self.register_buffer("cel_quantiles", None if quantiles is None else quantiles.clone())
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
         cel = None
@@ -126,6 +128,7 @@ class PhotoToAnime(nn.Module):
                 self.cel_palette,
                 self.cel_ink_colour,
                 self.cel_ink_length,
+                self.cel_quantiles,
             )
         out = transfer(
             self.model, normalize(photo), self.style_mean, self.style_std, self.alpha, cel=cel
@@ -195,7 +198,8 @@ def export_onnx_tiled(
         saved = {k: v.tolist() for k, v in target.cel.item(0).items()}
         # "ink_colour": the outlines' colour; "ink": the distances where they are drawn;
         # "simplify": the most passes that bring the picture's ink down to "ink_length";
-        # "clean": the edge-aware passes before them
+        # "clean": the edge-aware passes before them; "quantiles" (3 x Q), if there: the photo
+        # takes the style's colours by histogram matching (else by "mean" and "std")
         settings = {
             "tau": model.cel_tau,
             "ink": list(model.cel_ink),

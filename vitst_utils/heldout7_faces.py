@@ -1,9 +1,9 @@
-"""The seventh held-out synthetic family (`heldout7`): a report family, never seen while tuning.
+"""The seventh held-out synthetic family (`heldout7`): the ninth round's report family.
 
 Written by a helper session that saw no recipe and no score, and judged once as the ninth
-round's report family (README, "A ninth round"); no choice of recipe, weight or setting was made
-from it. A next round tunes on it and reports on a new family. It is drawn unlike all eight
-families before it (`builtin` to `heldout6`) in as many independent respects as could be managed.
+round's report family (README, "A ninth round"), no choice made from it; a tuning family since
+the tenth round. It is drawn unlike all eight families before it (`builtin` to `heldout6`) in
+as many independent respects as could be managed.
 
 Its photos are clean, retouched beauty and fashion-editorial headshots from a digital studio: sharp
 and noiseless, the sitter square to the camera before seamless paper in one bold colour (often

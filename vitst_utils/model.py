@@ -18,7 +18,16 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .cel import CelStyle, cel_render, cel_style
-from .config import CEL_CLEAN, CEL_COLORS, CEL_INK, CEL_LINE, CEL_SIMPLIFY, CEL_TAU, TrainConfig
+from .config import (
+    CEL_CLEAN,
+    CEL_COLORS,
+    CEL_INK,
+    CEL_LINE,
+    CEL_MATCH,
+    CEL_SIMPLIFY,
+    CEL_TAU,
+    TrainConfig,
+)
 from .function import (
     adaptive_instance_normalization,
     attention_normalization,
@@ -172,6 +181,7 @@ class ViTStyleTransfer(nn.Module):
         cel_line: float = CEL_LINE,
         cel_simplify: int = CEL_SIMPLIFY,
         cel_clean: int = CEL_CLEAN,
+        cel_match: str = CEL_MATCH,
     ):
         """`vit`: a timm ViT (`weights.create_vit`); `image_size`: the training size (style
         images and prototypes are read at it); `vit_name`, `vit_kwargs`: what `vit` is (for
@@ -182,6 +192,7 @@ class ViTStyleTransfer(nn.Module):
         self.output_space, self.freeze_encoder = output_space, freeze_encoder
         self.cel_colors, self.cel_ink, self.cel_tau = cel_colors, tuple(cel_ink), cel_tau
         self.cel_line, self.cel_simplify, self.cel_clean = cel_line, cel_simplify, cel_clean
+        self.cel_match = cel_match
         if self.vit_layers:  # drop the blocks after the last one used
             vit.prune_intermediate_layers(list(self.vit_layers), prune_norm=False)
         vit.requires_grad_(not freeze_encoder)
@@ -284,12 +295,21 @@ class ViTStyleTransfer(nn.Module):
         self, images: torch.Tensor, weights: torch.Tensor | None = None, inked: bool = True
     ) -> CelStyle:
         """The `CelStyle` of normalised style images (one per image, or one blend with
-        `weights`) with this model's palette size, line share and ink (`inked=False`: for
-        pictures rendered without ink, whose ink colour and ink length are not read from the
-        images)."""
+        `weights`) with this model's palette size, line share, ink and colour matching
+        (`inked=False`: for pictures rendered without ink, whose ink colour and ink length are
+        not read from the images)."""
         pixels = to_pixels(images.float()).clamp(0, 1)
         line, ink = (self.cel_line, self.cel_ink) if inked else (0.0, None)
-        return cel_style(pixels, self.cel_colors, weights, line=line, tau=self.cel_tau, ink=ink)
+        quantiles = self.cel_match == "histogram"
+        return cel_style(
+            pixels,
+            self.cel_colors,
+            weights,
+            line=line,
+            tau=self.cel_tau,
+            ink=ink,
+            quantiles=quantiles,
+        )
 
     def encode_pair(
         self, content: torch.Tensor, style: torch.Tensor, batched: bool = True
@@ -383,6 +403,7 @@ MODEL_ARGS = (
     "cel_line",
     "cel_simplify",
     "cel_clean",
+    "cel_match",
 )
 
 

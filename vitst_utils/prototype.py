@@ -113,6 +113,12 @@ def check_prototype(
                 f"{source} has a palette of {tuple(cel['palette'].shape)}, this model paints "
                 f"with {model.cel_colors} colours: build the prototype with this model"
             )
+        if ("quantiles" in cel) != (model.cel_match == "histogram"):
+            has = "has" if "quantiles" in cel else "has no"
+            raise PrototypeError(
+                f"{source} {has} colour quantiles, and this model matches colours by "
+                f"{model.cel_match}: build the prototype with this model"
+            )
 
 
 def load_prototype(path: str | Path, model: ViTStyleTransfer | None = None) -> dict[str, Any]:

@@ -2,19 +2,20 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Nine families: eight tuning
+so the whole pipeline runs in seconds without the real data. Ten families: nine tuning
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
 `heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`), `heldout3` (`heldout3_faces`),
 `heldout4` (`heldout4_faces`, `heldout4_photos`: night-time flash and screen-lit phone selfies,
 and scanned traditional-media fan art), `heldout5` (`heldout5_faces`: webcam video-call frames,
-and retro pixel-art portraits) and `heldout6` (`heldout6_faces`: scanned 1970s-80s album prints,
-and lineless thick-paint digital portraits), which recipes have been tuned and judged on, and
-the report family of the ninth round, `heldout7` (`heldout7_faces`: retouched studio beauty
-headshots, and 3D cel-shaded anime renders), unlike all the others, judged once and never used
-to choose anything. `add_messy_files` writes every kind of junk a real image folder
+and retro pixel-art portraits), `heldout6` (`heldout6_faces`: scanned 1970s-80s album prints,
+and lineless thick-paint digital portraits) and `heldout7` (`heldout7_faces`: retouched studio
+beauty headshots, and 3D cel-shaded anime renders), which recipes have been tuned and judged
+on, and the report family of the tenth round, `heldout8` (`heldout8_faces`: wet-plate collodion
+portraits, and anime as Japanese woodblock prints), unlike all the others, judged once and never
+used to choose anything. `add_messy_files` writes every kind of junk a real image folder
 holds, for tests of the loader.
 
-    python -m vitst_utils.sample_data --out data/heldout7 --family heldout7
+    python -m vitst_utils.sample_data --out data/heldout8 --family heldout8
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from . import (
     heldout5_faces,
     heldout6_faces,
     heldout7_faces,
+    heldout8_faces,
     heldout_faces,
     transfer_faces,
 )
@@ -166,10 +168,10 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 # --- the dataset -------------------------------------------------------------------------------
 Drawer = Callable[[np.random.Generator, int], Image.Image]
 
-# family -> (photo drawer, anime drawer): `builtin` ... `heldout6` are the tuning families
-# (`builtin` is trained on; the other seven judge what carries over to another family;
-# `heldout4`, `heldout5` and `heldout6` were the seventh and eighth rounds' report families);
-# `heldout7` is the ninth round's report family: judged once, never used for tuning or choosing
+# family -> (photo drawer, anime drawer): `builtin` ... `heldout7` are the tuning families
+# (`builtin` is trained on; the other eight judge what carries over to another family;
+# `heldout4` ... `heldout7` were the seventh to ninth rounds' report families); `heldout8` is
+# the tenth round's report family: judged once, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
@@ -180,6 +182,7 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "heldout5": (heldout5_faces.draw_photo_face, heldout5_faces.draw_anime_face),
     "heldout6": (heldout6_faces.draw_photo_face, heldout6_faces.draw_anime_face),
     "heldout7": (heldout7_faces.draw_photo_face, heldout7_faces.draw_anime_face),
+    "heldout8": (heldout8_faces.draw_photo_face, heldout8_faces.draw_anime_face),
 }
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .cel import CelStyle
+from .cel import CelStyle, image_quantiles
 from .checkpoint import load_checkpoint, model_from_checkpoint
 from .config import TrainConfig
 from .cpu_paths import inference_path
@@ -153,13 +153,19 @@ def transfer(
 
 
 def cel_at_alpha(cel: CelStyle, photos: torch.Tensor, alpha: float) -> CelStyle:
-    """`cel` with its colour statistics alpha of the way from each photo's own (normalised
-    (B, 3, H, W)) to the style's; the palette and ink stay."""
+    """`cel` with its colour statistics (and quantiles, if it has them) alpha of the way from
+    each photo's own (normalised (B, 3, H, W)) to the style's; the palette and ink stay.
+    Quantiles blended so are the 1-D Wasserstein geodesic: each pixel moves alpha of the way
+    to its histogram-matched colour."""
     if alpha >= 1:
         return cel
-    mean, std = calc_mean_std(to_pixels(photos.float()).clamp(0, 1))
+    pixels = to_pixels(photos.float()).clamp(0, 1)
+    mean, std = calc_mean_std(pixels)
     mean, std = alpha * cel.mean + (1 - alpha) * mean, alpha * cel.std + (1 - alpha) * std
-    return replace(cel, mean=mean, std=std)
+    quantiles = cel.quantiles
+    if quantiles is not None:
+        quantiles = alpha * quantiles + (1 - alpha) * image_quantiles(pixels)
+    return replace(cel, mean=mean, std=std, quantiles=quantiles)
 
 
 def use_inference_path(model: ViTStyleTransfer, name: str | None = "auto") -> ViTStyleTransfer:
@@ -304,7 +310,8 @@ def style_target(
 
 def target_from_prototype(prototype: dict[str, Any], name: str = "prototype") -> StyleTarget:
     """A `StyleTarget` from a prototype dict (`{"mean": (C,), "std": (C,), ...}`, and a cel
-    model's `"cel": {"mean": (3,), "std": (3,), "palette": (K, 3), "ink_colour": (3,)}`)."""
+    model's `"cel": {"mean": (3,), "std": (3,), "palette": (K, 3), "ink_colour": (3,), ...}`,
+    as `CelStyle.item` saves it)."""
     mean = prototype["mean"].float().reshape(1, -1, 1, 1)
     std = prototype["std"].float().reshape(1, -1, 1, 1)
     return StyleTarget(mean, std, name, cel=prototype_cel(prototype))
