@@ -20,7 +20,7 @@ from vitst_utils.benchmark_stylize import anime_target, lively_weights, photo
 from vitst_utils.config import get_preset
 from vitst_utils.function import calc_mean_std, gaussian_blur, normalize, to_pixels
 from vitst_utils.metrics import crispness
-from vitst_utils.model import build_model
+from vitst_utils.model import ViTStyleTransfer, build_model
 from vitst_utils.tiling import Tiling
 
 RED, TEAL, NAVY = (0.9, 0.2, 0.2), (0.2, 0.7, 0.7), (0.1, 0.1, 0.3)
@@ -141,12 +141,13 @@ def test_histogram_matching_gives_each_shade_the_styles_share():
             assert abs(took - share) < 0.02, (c, value, float(took))
     adain = CEL.pixel_adain(px, *calc_mean_std(style))
     assert (adain[0, 0] - RED[0]).abs().lt(0.01).float().mean() < 0.1
-    shades = (px * 8).round() / 8  # 9 shades
-    matched = CEL.histogram_match(shades, q)
     for c in range(3):
         order = px[0, c].flatten().argsort()
         assert (moved[0, c].flatten()[order].diff() >= 0).all()  # monotone
-        assert len(matched[0, c].unique()) <= 9  # equal stays equal
+    # flat regions move as one, by their share: two halves onto a half-red, half-teal style
+    halves = _flat([(0.25, 0.3, 0.35), (0.5, 0.5, 0.5)], width=8)
+    two = CEL.histogram_match(halves, CEL.image_quantiles(_flat([RED, TEAL], width=8)))
+    torch.testing.assert_close(two, _flat([(0.2, 0.2, 0.2), (0.9, 0.7, 0.7)], width=8))
     smooth = to_pixels(photo(64, 64, seed=3)).clamp(0, 1)
     own = CEL.histogram_match(smooth, CEL.image_quantiles(smooth)) - smooth
     assert own.abs().max() < 0.02 and own.abs().mean() < 1e-3
@@ -168,12 +169,20 @@ def test_a_style_saves_and_blends_its_colour_quantiles():
     plain = CEL.cel_style(images, k=2)
     assert plain.quantiles is None and "quantiles" not in plain.item(0)
     assert CEL.CelStyle.cat([plain, plain]).quantiles is None
+    with pytest.raises(ValueError, match="with and without colour quantiles"):
+        CEL.CelStyle.cat([plain, each])
     assert CEL.CelStyle.from_saved(plain.item(0)).quantiles is None
     x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
     one = CEL.CelStyle.cat([back])
     matched = CEL.cel_render(torch.zeros_like(x), x, one, 0.002, None)
     weights = CEL._fill_weights(CEL.histogram_match(x, one.quantiles), one.palette, 0.002)
     torch.testing.assert_close(matched, CEL._paint(weights, one, None))  # the matched photo's fills
+
+
+def test_a_cel_model_names_an_unknown_colour_match():
+    vit = build_model(get_preset("demo"), use_weights=False).vit_encoder
+    with pytest.raises(ValueError, match="cel_match='reinhard': use adain|histogram"):
+        ViTStyleTransfer(vit, 64, output_space="cel", cel_match="reinhard")
 
 
 def _speckled(size=48, share=0.05):
@@ -462,39 +471,46 @@ def test_a_cel_prototype_holds_the_medoids_palette_and_old_ones_are_refused(cel_
         P.check_prototype(hist, cel_model, "new.pt")
 
 
-def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
+# histogram matching exports exactly, but it posterises each channel to 1024 levels, so more
+# pixels share a value near a tie between two palette colours, where float noise tips single
+# pixels (on the export's pure-noise check photo one value of 74 100 beyond one 8-bit level)
+@pytest.mark.parametrize(("match", "tolerance"), [("adain", 1e-3), ("histogram", 5e-2)])
+def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys, match, tolerance):
     """The one-graph ONNX file and the tiled folder (whose stylize.json carries the palette and
-    the render) give PyTorch's picture, with a decoder that paints a change (and colours
-    matched by histogram: the export carries the quantiles)."""
-    cfg = get_preset("demo", cel_match="histogram")
+    the render) give PyTorch's picture, with a decoder that paints a change; with colours
+    matched by histogram the export carries the quantiles (the one-graph file at alpha 0.5:
+    the photo's own quantiles in the graph)."""
+    cfg = get_preset("demo", cel_match=match)
     torch.manual_seed(0)
     model = build_model(cfg, use_weights=False).eval()
     lively_weights(model, photo(64, 64), anime_target(model, n=2))
     proto = model.style_prototype([torch.cat(_styles(2))])
     path = C.save_checkpoint(tmp_path / "epoch_001.pt", model, cfg, epoch=1, prototype=proto)
-    assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "a.onnx")]) == 0
+    alpha = ["--alpha", "0.5"] if match == "histogram" else []
+    assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "a.onnx"), *alpha]) == 0
     printed = capsys.readouterr().out
-    match = re.search(r"max \|diff\| (\S+) ", printed)
-    # under one 8-bit level: histogram matching itself exports exactly (0 difference), but it
-    # puts more pixels near a tie between two palette colours, where float noise shows
-    assert match and float(match.group(1)) < 4e-3, printed
+    found = re.search(r"max \|diff\| (\S+) ", printed)
+    assert found and float(found.group(1)) < tolerance, printed
     folder = tmp_path / "tiled"
     assert E.main(["--checkpoint", str(path), "--out", str(folder), "--tiled"]) == 0
-    match = re.search(r"max \|diff\| (\S+) ", capsys.readouterr().out)
-    assert match and float(match.group(1)) < 4e-3
+    found = re.search(r"max \|diff\| (\S+) ", capsys.readouterr().out)
+    assert found and float(found.group(1)) < tolerance
     runner = E.OnnxStylizer(folder)
     assert runner.meta["output_space"] == "cel" and len(runner.meta["cel"]["palette"]) == 10
     torch.testing.assert_close(runner.cel.ink_colour, S.prototype_cel(proto).ink_colour)
     torch.testing.assert_close(runner.cel.ink_length, S.prototype_cel(proto).ink_length)
     assert runner.meta["cel"]["simplify"] == cfg.cel_simplify == 3
     assert runner.meta["cel"]["clean"] == cfg.cel_clean == 3
-    torch.testing.assert_close(runner.cel.quantiles, S.prototype_cel(proto).quantiles)
+    if match == "histogram":
+        torch.testing.assert_close(runner.cel.quantiles, S.prototype_cel(proto).quantiles)
+    else:
+        assert runner.cel.quantiles is None and "quantiles" not in runner.meta["cel"]
     meta = json.loads((folder / "stylize.json").read_text())
     del meta["cel"]["clean"]  # an export made before the cleaning
     (folder / "stylize.json").write_text(json.dumps(meta))
     unclean = E.OnnxStylizer(folder)
     for key in ("ink_colour", "ink_length", "simplify", "quantiles"):  # one made before them
-        del meta["cel"][key]
+        meta["cel"].pop(key, None)
     (folder / "stylize.json").write_text(json.dumps(meta))
     old = E.OnnxStylizer(folder)  # the darkest colour, never simplified, mean and std
     torch.testing.assert_close(old.cel.ink_colour, CEL.darkest_colour(old.cel.palette))
@@ -504,7 +520,7 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
     with torch.no_grad():
         want = E.PhotoToAnime(loaded, own)(x)
         diff = (runner(x) - want).abs()  # a noise photo: near-tie fills, whose sharpened
-        assert diff.max() < 1e-2 and diff.mean() < 1e-5  # cleaning passes magnify float noise
+        assert diff.max() < max(1e-2, tolerance) and diff.mean() < 1e-5  # cleaning tips them
         direct = to_pixels(
             S.transfer(
                 loaded, normalize(x), *_stats(own), tiling=Tiling(), cel=S.prototype_cel(own)
@@ -514,7 +530,7 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys):
     loaded.cel_clean = 0  # what an export made before the cleaning renders: no cleaning
     with torch.no_grad():
         got, want = unclean(x), E.PhotoToAnime(loaded, own)(x)
-    assert (got - want).abs().max() < 1e-2 and (got - want).abs().mean() < 1e-5
+    assert (got - want).abs().max() < max(1e-2, tolerance) and (got - want).abs().mean() < 1e-5
     assert (got - runner(x)).abs().mean() > 1e-3
 
 

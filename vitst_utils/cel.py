@@ -3,11 +3,12 @@ image's own colours, with outlines where different fills meet.
 
 A cel model's decoder paints a *change* to the photo, and this module turns it into the picture:
 
-1. **Colours first**: each channel of the photo's pixels takes the style image's histogram
-   (`histogram_match`: histogram specification, the style's share of every shade, which its
-   mean and std alone do not fix: a drawing of a few flat colours is no bell curve), or, as
-   AdaIN does for features, only its mean and std (`pixel_adain`; `TrainConfig.cel_match`
-   "adain", the recipe before the tenth round); the decoder's map is added to their logits.
+1. **Colours first, as AdaIN does for features**: the photo's pixels get the style image's
+   colour mean and std per channel (`pixel_adain`); with `TrainConfig.cel_match="histogram"`
+   (an option the tenth round did not adopt) its whole histogram per channel instead
+   (`histogram_match`: the style's share of every shade, which mean and std alone do not fix:
+   a drawing of a few flat colours is no bell curve). The decoder's map is added to their
+   logits.
 2. **Fill**: each pixel takes the nearest of the style's `K` palette colours (k-means of its
    pixels, `palette_kmeans`), softly: softmax(-distance^2 / tau) over the palette, the
    soft-to-hard vector quantisation of Agustsson et al. 2017 ("Soft-to-Hard Vector Quantization
@@ -102,6 +103,8 @@ class CelStyle:
     def cat(cls, styles: list[CelStyle]) -> CelStyle:
         """Several styles stacked on the batch dimension (one per photo; all with `quantiles`
         or none)."""
+        if len({s.quantiles is None for s in styles}) > 1:
+            raise ValueError("cannot stack styles with and without colour quantiles")
         parts = [[getattr(s, f.name) for s in styles] for f in fields(cls)]
         return cls(*(None if p[0] is None else torch.cat(p) for p in parts))
 
@@ -260,15 +263,17 @@ def colour_quantiles(points: torch.Tensor, q: int = QUANTILES) -> torch.Tensor:
     value, the last the brightest)."""
     values = points.float().transpose(1, 2).sort(-1).values  # B x 3 x N
     n = values.shape[-1]
-    picks = (torch.linspace(0, n - 1, q, device=points.device)).round().long()
+    picks = (torch.arange(q, device=points.device) * (n - 1) / (q - 1)).round().long()
     return values[..., picks]
 
 
 def image_quantiles(pixels: torch.Tensor, max_points: int = 16384) -> torch.Tensor:
     """`colour_quantiles` of images (B, 3, H, W) in [0, 1], read from at most `max_points`
-    pixels each (an even stride)."""
+    pixels each (an even stride; under ONNX export, of a symbolic size: all of them)."""
     points = pixels.flatten(2).transpose(1, 2)
-    return colour_quantiles(points[:, :: max(1, points.shape[1] // max_points)])
+    if not torch.compiler.is_exporting():
+        points = points[:, :: max(1, points.shape[1] // max_points)]
+    return colour_quantiles(points)
 
 
 @in_fp32
@@ -276,25 +281,24 @@ def histogram_match(photo: torch.Tensor, quantiles: torch.Tensor) -> torch.Tenso
     """The photo's pixels (B, 3, H, W) in [0, 1] with each channel's histogram moved to the
     style's, given by its `quantiles` ((B | 1, 3, Q), `colour_quantiles`): histogram
     specification (Gonzalez & Woods, "Digital Image Processing", 3.3; per channel as
-    scikit-image's `match_histograms`). Each value goes through the photo's cumulative
-    histogram (`CDF_BINS` bins, linear within a bin) and then the style's quantile function
-    (linear between quantiles): monotone in each channel, equal values stay equal, and the
-    picture takes the style's share of each shade, which mean and std alone do not give."""
+    scikit-image's `match_histograms`). Each of `CDF_BINS` bins per channel goes to the style's
+    quantile function (linear between quantiles) at its mid-rank in the photo (the share of
+    pixels below it plus half its own): monotone in each channel, equal values stay equal (a
+    flat region moves as one), and the picture takes the style's share of each shade, which
+    mean and std alone do not give. One look-up table per channel: little memory at 12 MP."""
     b, c, h, w = photo.shape
     x = photo.clamp(0, 1).flatten(2)  # B x 3 x N
-    pos = x * CDF_BINS
-    idx = pos.floor().clamp(max=CDF_BINS - 1).long()
-    counts = torch.zeros(b, c, CDF_BINS, dtype=x.dtype, device=x.device)
-    counts = counts.scatter_add(2, idx, torch.ones_like(x))
-    n = x.shape[-1]
-    below = (counts.cumsum(-1) - counts) / n
-    level = below.gather(2, idx) + (pos - idx) * counts.gather(2, idx) / n  # the CDF, in [0, 1]
+    idx = (x * CDF_BINS).long().clamp(max=CDF_BINS - 1)
+    counts = torch.zeros(b, c, CDF_BINS, dtype=torch.long, device=x.device)
+    counts = counts.scatter_add(2, idx, torch.ones_like(idx)).float()  # exact counts, then float
+    level = (counts.cumsum(-1) - counts / 2) / x.shape[-1]  # each bin's mid-rank, in [0, 1]
     q = quantiles.to(x).expand(b, -1, -1)
     k = q.shape[-1]
     at = level * (k - 1)
     lo = at.floor().long().clamp(max=k - 2)
     low, high = q.gather(2, lo), q.gather(2, lo + 1)
-    return (low + (at - lo) * (high - low)).view(b, c, h, w)
+    table = low + (at - lo) * (high - low)  # B x 3 x CDF_BINS
+    return table.gather(2, idx).view(b, c, h, w)
 
 
 def _logit(x: torch.Tensor) -> torch.Tensor:

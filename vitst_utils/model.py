@@ -192,6 +192,8 @@ class ViTStyleTransfer(nn.Module):
         self.output_space, self.freeze_encoder = output_space, freeze_encoder
         self.cel_colors, self.cel_ink, self.cel_tau = cel_colors, tuple(cel_ink), cel_tau
         self.cel_line, self.cel_simplify, self.cel_clean = cel_line, cel_simplify, cel_clean
+        if cel_match not in ("adain", "histogram"):
+            raise ValueError(f"cel_match={cel_match!r}: use adain|histogram")
         self.cel_match = cel_match
         if self.vit_layers:  # drop the blocks after the last one used
             vit.prune_intermediate_layers(list(self.vit_layers), prune_norm=False)

@@ -7,7 +7,8 @@ A prototype is `{"mean": (C,), "std": (C,), "count": int}`, with (files) `format
 (`encoder_signature`), `image_size`, `source` and `skipped`; a cel model's also holds `cel`:
 the colour statistics, palette, ink colour and ink length of the medoid drawing (`{"mean": (3,),
 "std": (3,), "palette": (K, 3), "ink_colour": (3,), "ink_length": ()}`, `CelStyle.item`; one made
-before the ink colour inks in the darkest, one before the ink length is never simplified).
+before the ink colour inks in the darkest, one before the ink length is never simplified), and
+for a model with `cel_match="histogram"` its colour quantiles (`"quantiles": (3, Q)`).
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def check_prototype(
             has = "has" if "quantiles" in cel else "has no"
             raise PrototypeError(
                 f"{source} {has} colour quantiles, and this model matches colours by "
-                f"{model.cel_match}: build the prototype with this model"
+                f"{model.cel_match}: build it again for this checkpoint (inference --checkpoint C"
+                " --style DIR --save-prototype FILE)"
             )
 
 
