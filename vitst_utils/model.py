@@ -302,15 +302,9 @@ class ViTStyleTransfer(nn.Module):
         not read from the images)."""
         pixels = to_pixels(images.float()).clamp(0, 1)
         line, ink = (self.cel_line, self.cel_ink) if inked else (0.0, None)
-        quantiles = self.cel_match == "histogram"
+        hist = self.cel_match == "histogram"
         return cel_style(
-            pixels,
-            self.cel_colors,
-            weights,
-            line=line,
-            tau=self.cel_tau,
-            ink=ink,
-            quantiles=quantiles,
+            pixels, self.cel_colors, weights, line=line, tau=self.cel_tau, ink=ink, quantiles=hist
         )
 
     def encode_pair(

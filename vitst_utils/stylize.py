@@ -155,8 +155,8 @@ def transfer(
 def cel_at_alpha(cel: CelStyle, photos: torch.Tensor, alpha: float) -> CelStyle:
     """`cel` with its colour statistics (and quantiles, if it has them) alpha of the way from
     each photo's own (normalised (B, 3, H, W)) to the style's; the palette and ink stay.
-    Quantiles blended so are the 1-D Wasserstein geodesic: each pixel moves alpha of the way
-    to its histogram-matched colour."""
+    Quantiles blended so are the 1-D Wasserstein geodesic: each pixel moves about alpha of
+    the way to its histogram-matched colour."""
     if alpha >= 1:
         return cel
     pixels = to_pixels(photos.float()).clamp(0, 1)
