@@ -13,6 +13,7 @@ from torchvision.transforms.functional import pil_to_tensor, to_pil_image
 
 from vitst_utils import cel as CEL
 from vitst_utils import checkpoint as C
+from vitst_utils import colour_transfer as CT
 from vitst_utils import export as E
 from vitst_utils import prototype as P
 from vitst_utils import stylize as S
@@ -114,7 +115,7 @@ def test_a_blurred_edge_comes_out_crisp_in_the_styles_colours():
 def test_pixel_adain_gives_the_style_statistics_and_the_change_moves_colours():
     photo_px = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * 0.5 + 0.25
     mean, std = torch.full((1, 3, 1, 1), 0.5), torch.full((1, 3, 1, 1), 0.1)
-    moved = CEL.pixel_adain(photo_px, mean, std)
+    moved = CT.pixel_adain(photo_px, mean, std)
     torch.testing.assert_close(moved.mean((2, 3)), torch.full((2, 3), 0.5), atol=1e-4, rtol=0)
     torch.testing.assert_close(moved.std((2, 3)), torch.full((2, 3), 0.1), atol=1e-2, rtol=0)
     palette = torch.tensor([[[0.5, 0.5, 0.5], [0.9, 0.9, 0.9]]])
@@ -132,24 +133,24 @@ def test_histogram_matching_gives_each_shade_the_styles_share():
     stays itself."""
     px = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0)) ** 2
     style = _flat([RED, TEAL, TEAL, TEAL])
-    q = CEL.image_quantiles(style)
-    assert q.shape == (1, 3, CEL.QUANTILES)
-    moved = CEL.histogram_match(px, q)
+    q = CT.image_quantiles(style)
+    assert q.shape == (1, 3, CT.QUANTILES)
+    moved = CT.histogram_match(px, q)
     for c in range(3):  # each channel: RED's value on a quarter of the pixels, TEAL's elsewhere
         for value, share in ((RED[c], 0.25), (TEAL[c], 0.75)):
             took = (moved[0, c] - value).abs().lt(0.01).float().mean()
             assert abs(took - share) < 0.02, (c, value, float(took))
-    adain = CEL.pixel_adain(px, *calc_mean_std(style))
+    adain = CT.pixel_adain(px, *calc_mean_std(style))
     assert (adain[0, 0] - RED[0]).abs().lt(0.01).float().mean() < 0.1
     for c in range(3):
         order = px[0, c].flatten().argsort()
         assert (moved[0, c].flatten()[order].diff() >= 0).all()  # monotone
     # flat regions move as one, by their share: two halves onto a half-red, half-teal style
     halves = _flat([(0.25, 0.3, 0.35), (0.5, 0.5, 0.5)], width=8)
-    two = CEL.histogram_match(halves, CEL.image_quantiles(_flat([RED, TEAL], width=8)))
+    two = CT.histogram_match(halves, CT.image_quantiles(_flat([RED, TEAL], width=8)))
     torch.testing.assert_close(two, _flat([(0.2, 0.2, 0.2), (0.9, 0.7, 0.7)], width=8))
     smooth = to_pixels(photo(64, 64, seed=3)).clamp(0, 1)
-    own = CEL.histogram_match(smooth, CEL.image_quantiles(smooth)) - smooth
+    own = CT.histogram_match(smooth, CT.image_quantiles(smooth)) - smooth
     assert own.abs().max() < 0.02 and own.abs().mean() < 1e-3
 
 
@@ -159,10 +160,10 @@ def test_a_style_saves_and_blends_its_colour_quantiles():
     without them nothing is saved and colours match by mean and std."""
     images = torch.cat([_flat([RED, TEAL]), _flat([NAVY, TEAL])])
     each = CEL.cel_style(images, k=2, quantiles=True)
-    assert each.quantiles.shape == (2, 3, CEL.QUANTILES)
+    assert each.quantiles.shape == (2, 3, CT.QUANTILES)
     back = CEL.CelStyle.from_saved({k: v.tolist() for k, v in each.item(1).items()})
     torch.testing.assert_close(back.quantiles, each.quantiles[1:])
-    assert CEL.CelStyle.cat([back, back]).to("cpu").quantiles.shape == (2, 3, CEL.QUANTILES)
+    assert CEL.CelStyle.cat([back, back]).to("cpu").quantiles.shape == (2, 3, CT.QUANTILES)
     w = torch.tensor([0.25, 0.75])
     blend = CEL.cel_style(images, k=2, weights=w, quantiles=True)
     torch.testing.assert_close(blend.quantiles, (each.quantiles * w[:, None, None]).sum(0, True))
@@ -175,7 +176,7 @@ def test_a_style_saves_and_blends_its_colour_quantiles():
     x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
     one = CEL.CelStyle.cat([back])
     matched = CEL.cel_render(torch.zeros_like(x), x, one, 0.002, None)
-    weights = CEL._fill_weights(CEL.histogram_match(x, one.quantiles), one.palette, 0.002)
+    weights = CEL._fill_weights(CT.histogram_match(x, one.quantiles), one.palette, 0.002)
     torch.testing.assert_close(matched, CEL._paint(weights, one, None))  # the matched photo's fills
 
 
@@ -298,7 +299,7 @@ def test_each_picture_takes_its_own_passes_in_one_piece_and_in_row_blocks(monkey
     photos[1:] = gaussian_blur(photos[1:], 1.0)  # smoother: less ink before any pass
     change = torch.randn(2, 3, 50, 20, generator=gen) * 0.1
     style = CEL.cel_style(torch.rand(1, 3, 16, 16, generator=gen), k=6)
-    rgb = torch.sigmoid(CEL._logit(CEL.pixel_adain(photos, style.mean, style.std)) + change)
+    rgb = torch.sigmoid(CEL._logit(CT.pixel_adain(photos, style.mean, style.std)) + change)
     lengths = _lengths_per_pass(rgb, style)
     assert (lengths[:, 1:] < lengths[:, :-1]).all()  # every pass takes ink away
     target = (lengths[0, 2] + lengths[0, 1]) / 2  # picture 0 fits after 2 passes
@@ -340,7 +341,7 @@ def test_cleaned_pictures_decide_and_render_the_same_in_row_blocks(monkeypatch):
     mean, std = calc_mean_std(photos)  # smooth shapes, noise: speckle between close colours
     palette = CEL.palette_kmeans(photos[:1].flatten(2).transpose(1, 2), 8)
     style = CEL.CelStyle(mean, std, palette, CEL.darkest_colour(palette))
-    rgb = torch.sigmoid(CEL._logit(CEL.pixel_adain(photos, mean, std)))
+    rgb = torch.sigmoid(CEL._logit(CT.pixel_adain(photos, mean, std)))
     ink = (0.08, 0.2)
     # picture 0's ink length before any simplifying pass, uncleaned and cleaned
     plain0, cleaned0 = (_lengths_per_pass(rgb[:1], style, 0, c)[0, 0] for c in (0, 3))
@@ -393,7 +394,7 @@ def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(match, mon
     mean, std = calc_mean_std(px)
     # the photo's own colour statistics and histogram, the style's palette, ink colour and length
     c = target.cel
-    q = CEL.image_quantiles(px) if match == "histogram" else None
+    q = CT.image_quantiles(px) if match == "histogram" else None
     kept = CEL.CelStyle(mean, std, c.palette, c.ink_colour, c.ink_length, q)
     want = CEL.cel_render(torch.zeros_like(px), px, kept, 0.002, (0.08, 0.2), 3, 3)
     torch.testing.assert_close(own, want, atol=1e-4, rtol=0)

@@ -3,12 +3,12 @@ image's own colours, with outlines where different fills meet.
 
 A cel model's decoder paints a *change* to the photo, and this module turns it into the picture:
 
-1. **Colours first, as AdaIN does for features**: the photo's pixels get the style image's
-   colour mean and std per channel (`pixel_adain`); with `TrainConfig.cel_match="histogram"`
-   (an option the tenth round did not adopt) its whole histogram per channel instead
-   (`histogram_match`: the style's share of every shade, which mean and std alone do not fix:
-   a drawing of a few flat colours is no bell curve). The decoder's map is added to their
-   logits.
+1. **Colours first, as AdaIN does for features** (`colour_transfer.py`): the photo's pixels
+   get the style image's colour mean and std per channel (`pixel_adain`); with
+   `TrainConfig.cel_match="histogram"` (an option the tenth round did not adopt) its whole
+   histogram per channel instead (`histogram_match`: the style's share of every shade, which
+   mean and std alone do not fix: a drawing of a few flat colours is no bell curve). The
+   decoder's map is added to their logits.
 2. **Fill**: each pixel takes the nearest of the style's `K` palette colours (k-means of its
    pixels, `palette_kmeans`), softly: softmax(-distance^2 / tau) over the palette, the
    soft-to-hard vector quantisation of Agustsson et al. 2017 ("Soft-to-Hard Vector Quantization
@@ -60,8 +60,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .colour_transfer import colour_quantiles, histogram_match, pixel_adain
 from .config import CEL_CLEAN, CEL_COLORS, CEL_INK, CEL_LINE, CEL_MATCH, CEL_SIMPLIFY, CEL_TAU
-from .function import adain_from_stats, calc_mean_std, in_fp32
+from .function import calc_mean_std, in_fp32
 
 LUMA = (0.299, 0.587, 0.114)  # Rec. 601 luma: what is dark (line art, the darkest colour)
 ROWS_PER_CHUNK = 512  # rendering works on row blocks: memory linear in the picture's width
@@ -69,8 +70,6 @@ LINE_WINDOW = 5  # the top-hat's closing window: strokes up to 4 px wide count a
 LINE_MIN = 0.05  # a near-flat style: its strongest strokes stand out less than this (luma)
 MODE_SHARPEN = 8.0  # a simplifying pass re-sharpens the 3 x 3 mean of the fill weights: w^8
 CLEAN_RANGE = 0.05  # a cleaning pass: RGB distance at which a neighbour counts exp(-1/2) as much
-QUANTILES = 256  # a style's colour histogram: its quantiles per channel (`colour_quantiles`)
-CDF_BINS = 1024  # a photo's colour histogram: bins per channel (finer than 8-bit pixels)
 
 
 @dataclass
@@ -247,58 +246,6 @@ def ink_length(
     pixels / sqrt(pixel count)."""
     amount = _ink_amount(_fill_weights(pixels, palette, tau), palette, ink)
     return amount.sum((1, 2, 3)) / math.sqrt(pixels.shape[-2] * pixels.shape[-1])
-
-
-@in_fp32
-def pixel_adain(photo: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """The photo's pixels (B, 3, H, W) with each channel's mean and std moved to the style's
-    (AdaIN in pixel space, Reinhard et al. 2001's colour transfer in RGB), clamped to [0, 1]."""
-    return adain_from_stats(photo, mean.to(photo), std.to(photo)).clamp(0, 1)
-
-
-@torch.no_grad()
-def colour_quantiles(points: torch.Tensor, q: int = QUANTILES) -> torch.Tensor:
-    """(B, 3, q): each image's colour histogram as its per-channel quantiles at the levels
-    i / (q - 1) of its points (B, N, 3) in [0, 1] (nearest rank; the first is the darkest
-    value, the last the brightest)."""
-    values = points.float().transpose(1, 2).sort(-1).values  # B x 3 x N
-    n = values.shape[-1]
-    picks = (torch.arange(q, device=points.device) * (n - 1) / (q - 1)).round().long()
-    return values[..., picks]
-
-
-def image_quantiles(pixels: torch.Tensor, max_points: int = 16384) -> torch.Tensor:
-    """`colour_quantiles` of images (B, 3, H, W) in [0, 1], read from at most `max_points`
-    pixels each (an even stride; under ONNX export, of a symbolic size: all of them)."""
-    points = pixels.flatten(2).transpose(1, 2)
-    if not torch.compiler.is_exporting():
-        points = points[:, :: max(1, points.shape[1] // max_points)]
-    return colour_quantiles(points)
-
-
-@in_fp32
-def histogram_match(photo: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:
-    """The photo's pixels (B, 3, H, W) in [0, 1] with each channel's histogram moved to the
-    style's, given by its `quantiles` ((B | 1, 3, Q), `colour_quantiles`): histogram
-    specification (Gonzalez & Woods, "Digital Image Processing", 3.3; per channel as
-    scikit-image's `match_histograms`). Each of `CDF_BINS` bins per channel goes to the style's
-    quantile function (linear between quantiles) at its mid-rank in the photo (the share of
-    pixels below it plus half its own): monotone in each channel, equal values stay equal (a
-    flat region moves as one), and the picture takes the style's share of each shade, which
-    mean and std alone do not give. One look-up table per channel: little memory at 12 MP."""
-    b, c, h, w = photo.shape
-    x = photo.clamp(0, 1).flatten(2)  # B x 3 x N
-    idx = (x * CDF_BINS).long().clamp(max=CDF_BINS - 1)
-    counts = torch.zeros(b, c, CDF_BINS, dtype=torch.long, device=x.device)
-    counts = counts.scatter_add(2, idx, torch.ones_like(idx)).float()  # exact counts, then float
-    level = (counts.cumsum(-1) - counts / 2) / x.shape[-1]  # each bin's mid-rank, in [0, 1]
-    q = quantiles.to(x).expand(b, -1, -1)
-    k = q.shape[-1]
-    at = level * (k - 1)
-    lo = at.floor().long().clamp(max=k - 2)
-    low, high = q.gather(2, lo), q.gather(2, lo + 1)
-    table = low + (at - lo) * (high - low)  # B x 3 x CDF_BINS
-    return table.gather(2, idx).view(b, c, h, w)
 
 
 def _logit(x: torch.Tensor) -> torch.Tensor:

@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .cel import CelStyle, image_quantiles
+from .cel import CelStyle
 from .checkpoint import load_checkpoint, model_from_checkpoint
+from .colour_transfer import image_quantiles
 from .config import TrainConfig
 from .cpu_paths import inference_path
 from .data import image_batch, load_image
