@@ -40,7 +40,6 @@ import torch
 from IPython.display import display
 
 from vitst_utils import dataquality, explore
-from vitst_utils.config import get_preset
 from vitst_utils.data import format_skip_report, resolve_data_root
 from vitst_utils.env import on_kaggle
 from vitst_utils.plots import (
@@ -50,6 +49,7 @@ from vitst_utils.plots import (
     plot_image_sizes,
     plot_transform_examples,
 )
+from vitst_utils.presets import get_preset
 from vitst_utils.rundir import default_run_dir
 
 # %% [markdown]

@@ -44,11 +44,11 @@ import time
 
 from IPython.display import Image, display
 
-from vitst_utils.config import get_preset
 from vitst_utils.data import resolve_data_root
 from vitst_utils.env import adapt_to_hardware, describe_environment, on_kaggle, session_deadline
 from vitst_utils.explore import data_label
 from vitst_utils.plots import plot_history
+from vitst_utils.presets import get_preset
 from vitst_utils.rundir import default_run_dir, restore_previous_run
 from vitst_utils.session import count_training_pairs, final_evaluation, rehearsal_verdict
 from vitst_utils.train import train

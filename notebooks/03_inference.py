@@ -44,7 +44,6 @@ from pathlib import Path
 import torch
 from IPython.display import display
 
-from vitst_utils.config import get_preset
 from vitst_utils.data import (
     domain_folder,
     format_skip_report,
@@ -57,6 +56,7 @@ from vitst_utils.data import (
 from vitst_utils.env import describe_hardware
 from vitst_utils.explore import data_label
 from vitst_utils.plots import image_grid, plot_style_matrix, sample_grid, save_figure
+from vitst_utils.presets import get_preset
 from vitst_utils.rundir import default_run_dir, ensure_checkpoints
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)

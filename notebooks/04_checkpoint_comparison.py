@@ -50,11 +50,11 @@ from pathlib import Path
 import torch
 from IPython.display import display
 
-from vitst_utils.config import get_preset
 from vitst_utils.data import resolve_data_root
 from vitst_utils.env import describe_hardware
 from vitst_utils.evaluate import evaluate_runs
 from vitst_utils.plots import plot_balance, plot_history, plot_val_losses, save_figure
+from vitst_utils.presets import get_preset
 from vitst_utils.rundir import default_run_dir, ensure_checkpoints, read_history
 
 logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)

@@ -28,8 +28,8 @@ from eval_helpers import fake_inception_state, fake_sface  # noqa: E402
 from vitst_utils import domain as D  # noqa: E402
 from vitst_utils import metric_weights as W  # noqa: E402
 from vitst_utils.checkpoint import save_checkpoint  # noqa: E402
-from vitst_utils.config import get_preset  # noqa: E402
 from vitst_utils.model import build_model  # noqa: E402
+from vitst_utils.presets import get_preset  # noqa: E402
 from vitst_utils.sample_data import add_messy_files, make_sample_dataset  # noqa: E402
 
 torch.set_num_threads(2)
@@ -45,7 +45,7 @@ def sample_root(tmp_path_factory):
 
 @pytest.fixture
 def smoke_cfg(sample_root):
-    from vitst_utils.config import get_preset
+    from vitst_utils.presets import get_preset
 
     return get_preset("smoke", data_root=str(sample_root))
 
@@ -54,7 +54,7 @@ def smoke_cfg(sample_root):
 # --- face, inference) -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def cfg(sample_root):
-    from vitst_utils.config import get_preset
+    from vitst_utils.presets import get_preset
 
     return get_preset("smoke", data_root=str(sample_root))
 

@@ -18,10 +18,10 @@ from vitst_utils import export as E
 from vitst_utils import prototype as P
 from vitst_utils import stylize as S
 from vitst_utils.benchmark_stylize import anime_target, lively_weights, photo
-from vitst_utils.config import get_preset
 from vitst_utils.function import calc_mean_std, gaussian_blur, normalize, to_pixels
 from vitst_utils.metrics import crispness
 from vitst_utils.model import ViTStyleTransfer, build_model
+from vitst_utils.presets import get_preset
 from vitst_utils.tiling import Tiling
 
 RED, TEAL, NAVY = (0.9, 0.2, 0.2), (0.2, 0.7, 0.7), (0.1, 0.1, 0.3)

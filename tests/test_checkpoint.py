@@ -7,8 +7,8 @@ from torch import nn
 
 from vitst_utils import checkpoint as C
 from vitst_utils import losses as L
-from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
+from vitst_utils.presets import get_preset
 
 
 def _same_weights(a: nn.Module, b: nn.Module) -> bool:

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from vitst_utils.config import TrainConfig, get_preset, parse_overrides
+from vitst_utils.config import TrainConfig, parse_overrides
+from vitst_utils.presets import get_preset
 
 
 def test_seed_preset_is_the_seed_experiment():
@@ -118,7 +119,8 @@ def test_parse_overrides():
 
 def test_seed_preset_has_no_new_behaviour():
     """New options default to the seed's behaviour, and the seed preset turns off every lever."""
-    from vitst_utils.config import SEED_RECIPE, TrainConfig
+    from vitst_utils.config import TrainConfig
+    from vitst_utils.presets import SEED_RECIPE
 
     c = get_preset("seed")
     assert {k: getattr(c, k) for k in SEED_RECIPE} == {
@@ -185,10 +187,10 @@ def test_session_fields_validate_and_round_trip():
 def test_recipes_are_the_defaults_and_overrides_of_recipe_fields():
     """SEED_RECIPE is TrainConfig's defaults (one source of truth); a recipe may only change
     recipe fields, so a swap of recipes resets all of them."""
-    from vitst_utils import config
+    from vitst_utils import presets
 
-    assert set(config.ANIME_RECIPE) <= set(config.RECIPE_FIELDS) == set(config.SEED_RECIPE)
+    assert set(presets.ANIME_RECIPE) <= set(presets.RECIPE_FIELDS) == set(presets.SEED_RECIPE)
     swapped = get_preset("demo", recipe="seed")
-    assert {k: getattr(swapped, k) for k in config.RECIPE_FIELDS} == config.SEED_RECIPE
+    assert {k: getattr(swapped, k) for k in presets.RECIPE_FIELDS} == presets.SEED_RECIPE
     with pytest.raises(ValueError, match=r"\['lr'\] are not recipe fields"):
-        config._recipe(lr=1e-3)
+        presets._recipe(lr=1e-3)

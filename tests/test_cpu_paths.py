@@ -21,8 +21,8 @@ from vitst_utils.benchmark_stylize import (
     pick_cpu_path,
     psnr,
 )
-from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
+from vitst_utils.presets import get_preset
 
 # Worst PSNR (dB) against fp32 each path must keep on these pictures; bf16 rounds activations
 # to 8 bits of mantissa, int8 the encoder's linear inputs and weights to 256 levels.

@@ -20,9 +20,9 @@ from torch import nn
 from vitst_utils import copies as C
 from vitst_utils import dataquality as Q
 from vitst_utils import domain, explore, train
-from vitst_utils.config import get_preset
 from vitst_utils.data import build_datasets, file_sha256, read_exclude_file
 from vitst_utils.plots import Figure, image_grid
+from vitst_utils.presets import get_preset
 from vitst_utils.sample_data import draw_anime_face, make_sample_dataset
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vitst_utils import env
-from vitst_utils.config import get_preset
+from vitst_utils.presets import get_preset
 
 
 def test_strategy_resolution():

@@ -11,9 +11,9 @@ from vitst_utils import checkpoint as C
 from vitst_utils import export as E
 from vitst_utils import prototype as P
 from vitst_utils import stylize as S
-from vitst_utils.config import get_preset
 from vitst_utils.function import normalize, to_pixels
 from vitst_utils.model import build_model
+from vitst_utils.presets import get_preset
 from vitst_utils.stylize import stylize_batch
 
 

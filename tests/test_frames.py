@@ -11,10 +11,10 @@ from video_helpers import smoke_model
 
 from vitst_utils import stylize as S
 from vitst_utils.benchmark_stylize import anime_target
-from vitst_utils.config import get_preset
 from vitst_utils.frames import Frame, Pipeline, frame_size, resize, stylize_frames
 from vitst_utils.function import normalize, to_pixels
 from vitst_utils.model import build_model
+from vitst_utils.presets import get_preset
 from vitst_utils.sample_clip import sample_frames
 from vitst_utils.videoio import VideoError, VideoInfo
 

@@ -45,7 +45,7 @@ STANDIN = """\
 # # Stand-in training notebook
 
 # %%
-from vitst_utils.config import get_preset
+from vitst_utils.presets import get_preset
 
 cfg = get_preset("smoke")
 print(cfg.preset)

@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from vitst_utils import losses as L
-from vitst_utils.config import get_preset
 from vitst_utils.function import normalize
+from vitst_utils.presets import get_preset
 
 
 def test_the_loss_net_is_the_frozen_vgg19_features_seeded_when_random():

@@ -5,7 +5,6 @@ from torch import nn
 
 from vitst_utils import checkpoint as C
 from vitst_utils import losses as L
-from vitst_utils.config import get_preset
 from vitst_utils.function import (
     adaptive_instance_normalization,
     attention_normalization,
@@ -14,6 +13,7 @@ from vitst_utils.function import (
     to_pixels,
 )
 from vitst_utils.model import AttentionFusion, Decoder, build_model
+from vitst_utils.presets import get_preset
 from vitst_utils.weights import PretrainedWeightsError
 
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 from PIL import Image
 
-from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
 from vitst_utils.photos import stylize_matrix, stylize_pairs
+from vitst_utils.presets import get_preset
 from vitst_utils.sample_data import make_sample_dataset
 
 

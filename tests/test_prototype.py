@@ -7,8 +7,8 @@ import torch
 from vitst_utils import checkpoint as C
 from vitst_utils import prototype as P
 from vitst_utils import stylize as S
-from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
+from vitst_utils.presets import get_preset
 
 
 def test_prototype_round_trip_and_encoder_check(model, styles, prototype, tmp_path, sample_root):

@@ -10,8 +10,8 @@ import torch
 import vitst_utils.train as T
 from vitst_utils import checkpoint as C
 from vitst_utils import rundir as R
-from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
+from vitst_utils.presets import get_preset
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from vitst_utils import session as S
-from vitst_utils.config import get_preset
+from vitst_utils.presets import get_preset
 
 ENVIRONMENT = "\n".join(  # env.describe_environment() on Kaggle's GPU T4 x2
     [

@@ -10,7 +10,6 @@ import vitst_utils.train as T
 from vitst_utils import checkpoint as C
 from vitst_utils import losses as L
 from vitst_utils import rundir as R
-from vitst_utils.config import get_preset
 from vitst_utils.function import (
     adaptive_instance_normalization,
     calc_mean_std,
@@ -20,6 +19,7 @@ from vitst_utils.function import (
     normalize,
 )
 from vitst_utils.model import build_model
+from vitst_utils.presets import get_preset
 from vitst_utils.sample_data import draw_anime_face
 from vitst_utils.step import WarmupCosine, build_trainer
 

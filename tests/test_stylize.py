@@ -11,10 +11,10 @@ from vitst_utils import losses as L
 from vitst_utils import stylize as S
 from vitst_utils import tiling as T
 from vitst_utils.cli import UsageError, parse_size
-from vitst_utils.config import get_preset
 from vitst_utils.data import image_tensor, load_image
 from vitst_utils.function import adain_from_stats, coral, rgb_to_ycbcr, to_pixels
 from vitst_utils.model import build_model
+from vitst_utils.presets import get_preset
 
 
 def _chroma(normalized: torch.Tensor) -> torch.Tensor:

@@ -10,10 +10,10 @@ import torch
 from vitst_utils import stylize as S
 from vitst_utils import tiling as T
 from vitst_utils.benchmark_stylize import anime_target, lively_weights, photo, same_picture
-from vitst_utils.config import get_preset
 from vitst_utils.function import adain_from_stats, normalize, rgb_to_gray, to_pixels
 from vitst_utils.metrics import crispness
 from vitst_utils.model import build_model
+from vitst_utils.presets import get_preset
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,8 @@ import vitst_utils.train as T
 from vitst_utils import checkpoint as C
 from vitst_utils import distributed
 from vitst_utils import rundir as R
-from vitst_utils.config import get_preset
 from vitst_utils.model import ViTStyleTransfer, build_model
+from vitst_utils.presets import get_preset
 
 REPO = Path(__file__).resolve().parents[1]
 

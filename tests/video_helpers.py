@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from vitst_utils import checkpoint as C
-from vitst_utils.config import get_preset
 from vitst_utils.model import build_model
+from vitst_utils.presets import get_preset
 from vitst_utils.prototype import build_prototype
 
 

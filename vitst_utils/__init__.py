@@ -11,7 +11,8 @@ metric_weights, domain, plots), Kaggle and machines (env, distributed, session, 
 speed (benchmark, benchmark_stylize). Importing this package downloads nothing.
 """
 
-from .config import TrainConfig, get_preset
+from .config import TrainConfig
+from .presets import get_preset
 
 __version__ = "0.1.0"
 __all__ = ["TrainConfig", "get_preset", "__version__"]

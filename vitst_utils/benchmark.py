@@ -59,12 +59,13 @@ from .benchmark_stylize import (
     measure_inference,
     measure_sizes,
 )
-from .config import PRESETS, TrainConfig, get_preset
+from .config import TrainConfig
 from .cpu_paths import CPU_PATHS, default_cpu_path, inference_path
 from .data import build_datasets, gpu_augment, resolve_data_root
 from .env import describe_hardware
 from .imagecache import SharedImageCache, build_cache
 from .model import build_model
+from .presets import PRESETS, get_preset
 from .step import build_trainer
 
 # Dense peak TFLOP/s (fp16 tensor cores with fp32 accumulation, fp32) from NVIDIA's data sheets,

@@ -31,8 +31,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from .config import TrainConfig, get_preset
+from .config import TrainConfig
 from .model import ViTStyleTransfer, build_model
+from .presets import get_preset
 from .rundir import list_checkpoints, read_config, write_atomic
 
 log = logging.getLogger(__name__)

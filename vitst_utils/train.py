@@ -27,11 +27,12 @@ from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt_io
 from . import distributed, losses, rundir
-from .config import PRESETS, RECIPES, TrainConfig, get_preset, parse_overrides
+from .config import TrainConfig, parse_overrides
 from .data import first_images
 from .env import describe_environment, describe_hardware, gpu_count, resolve_strategy
 from .model import build_model
 from .plots import sample_grid, save_figure
+from .presets import PRESETS, RECIPES, get_preset
 from .prototype import training_prototype
 from .rundir import TrainResult
 from .step import Trainer, build_trainer
