@@ -184,6 +184,16 @@ def test_session_fields_validate_and_round_trip():
             get_preset("smoke", **bad)
 
 
+def test_presets_still_import_from_config_as_before_they_moved():
+    from vitst_utils import config, presets
+    from vitst_utils.config import DEMO, PRESETS
+    from vitst_utils.config import get_preset as old
+
+    assert old is presets.get_preset and PRESETS is presets.PRESETS and DEMO is presets.DEMO
+    with pytest.raises(AttributeError, match="has no attribute 'NO_SUCH'"):
+        config.NO_SUCH  # noqa: B018
+
+
 def test_recipes_are_the_defaults_and_overrides_of_recipe_fields():
     """SEED_RECIPE is TrainConfig's defaults (one source of truth); a recipe may only change
     recipe fields, so a swap of recipes resets all of them."""

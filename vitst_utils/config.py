@@ -311,3 +311,13 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
             value = raw
         out[key] = value
     return out
+
+
+def __getattr__(name: str) -> Any:
+    """`from vitst_utils.config import get_preset` (or any preset or recipe), as before they
+    moved to `presets.py`: code and notebooks written then keep working."""
+    from . import presets
+
+    if not name.startswith("_") and hasattr(presets, name):
+        return getattr(presets, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
