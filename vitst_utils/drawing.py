@@ -1,6 +1,7 @@
 """Small drawing helpers the synthetic family drawers share (`heldout3_faces`, `heldout4_faces`,
 `heldout4_photos`, `heldout5_faces`, `heldout6_faces`, `heldout7_faces`, `heldout8_faces`): colours,
-pixel grids, soft ovals, blur, blending, and float arrays and colours for PIL. Families with helpers
+pixel grids, soft ovals, blur, blending, float arrays and colours for PIL, anti-aliased
+polygon coverage, Bezier curves and points in a head's radii. Families with helpers
 of their own (`transfer_faces`, `heldout_faces`, `heldout2_faces`, the built-in drawer in
 `sample_data`) keep them: theirs differ in small ways, and sharing would change pictures."""
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 import colorsys
 
 import numpy as np
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 
 def hsv(h: float, s: float, v: float) -> np.ndarray:
@@ -48,3 +49,28 @@ def to_image(x: np.ndarray) -> Image.Image:
 def pil_colour(c, a: int | None = None) -> tuple[int, ...]:
     """An int colour tuple for PIL, with alpha `a` if given."""
     return tuple(int(v) for v in np.clip(c, 0, 255)) + (() if a is None else (a,))
+
+
+def cover(n: int, pts, width: float = 0.0, ss: int = 3) -> np.ndarray:
+    """Anti-aliased coverage (n, n) of a filled polygon, or of a polyline `width` px wide,
+    drawn `ss` times larger and reduced."""
+    im = Image.new("L", (n * ss, n * ss), 0)
+    q = [(x * ss, y * ss) for x, y in pts]
+    d = ImageDraw.Draw(im)
+    if width > 0:
+        d.line(q, fill=255, width=max(1, round(width * ss)), joint="curve")
+    else:
+        d.polygon(q, fill=255)
+    return np.asarray(im.reduce(ss), np.float32) / 255.0
+
+
+def curve(p0, p1, p2, k: int = 9) -> list[tuple[float, float]]:
+    """`k` points along a quadratic Bezier from p0 to p2, bent toward p1."""
+    t = np.linspace(0, 1, k)[:, None]
+    q = (1 - t) ** 2 * np.array(p0) + 2 * t * (1 - t) * np.array(p1) + t**2 * np.array(p2)
+    return [(float(x), float(y)) for x, y in q]
+
+
+def at(h: tuple, u: float, v: float) -> tuple[float, float]:
+    """The point (u, v) in units of a head's radii (cx, cy, rx, ry) from its centre."""
+    return h[0] + u * h[2], h[1] + v * h[3]

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .drawing import blur, grid, hsv, oval
+from .drawing import blur, curve, grid, hsv, oval
 
 Pts = list[tuple[float, float]]
 
@@ -49,13 +49,6 @@ def _noise(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
 
 
 # --- drawings ----------------------------------------------------------------------------------
-def _curve(p0, p1, p2, n: int = 7) -> Pts:
-    """Points along a quadratic Bezier from p0 to p2, bent toward p1."""
-    t = np.linspace(0.0, 1.0, n)[:, None]
-    p = (1 - t) ** 2 * np.array(p0) + 2 * t * (1 - t) * np.array(p1) + t**2 * np.array(p2)
-    return [(float(x), float(y)) for x, y in p]
-
-
 class _Sheet:
     """A sheet of paper being drawn on: the paper, the pen, the colouring medium (0 ink and
     alcohol markers, 1 pencil and watercolour, 2 graphite and coloured pencil on toned paper)."""
@@ -213,7 +206,7 @@ def _hair(rng: np.random.Generator, head: tuple, turn: float) -> tuple[Pts, Pts,
             nxt = (x, cy - rng.uniform(0.5, 0.65) * ry)
             bend = ((prev[0] + nxt[0]) / 2, (prev[1] + nxt[1]) / 2)
             valleys.append(nxt)
-        front += _curve(prev, bend, nxt, 4)
+        front += curve(prev, bend, nxt, 4)
         prev = nxt
     front += [(hx - 0.8 * rx, cy - 0.3 * ry), (hx - 1.02 * rx, cy + side * rng.uniform(0.7, 1.2))]
     return back, front, valleys
@@ -235,23 +228,23 @@ def _eyes(rng: np.random.Generator, sh: _Sheet, head: tuple, turn: float, iris) 
         sh.colour(
             sh.cover(box=(ix - 0.4 * ir, iy - 0.25 * eh, ix + 0.4 * ir, iy + 0.2 * eh)), sh.pen
         )
-        sh.stroke(_curve((ix - ir, iy), (ix, iy + 0.75 * eh), (ix + ir, iy), 5), 0.8, 1)
-        lid = _curve((inner, ey + 0.05 * eh), (ex, ey - 0.85 * eh), (outer, ey - 0.3 * eh), 6)
+        sh.stroke(curve((ix - ir, iy), (ix, iy + 0.75 * eh), (ix + ir, iy), 5), 0.8, 1)
+        lid = curve((inner, ey + 0.05 * eh), (ex, ey - 0.85 * eh), (outer, ey - 0.3 * eh), 6)
         sh.stroke(lid + [(outer + s * 0.18 * ew, ey - 0.45 * eh)], 2.4, 1)
         sh.stroke([(outer - s * 0.05 * ew, ey + 0.2 * eh), (ex, ey + 0.5 * eh)], 0.8)
         by = ey - rng.uniform(0.85, 1.1) * eh
-        sh.stroke(_curve((inner, by), (ex, by - 0.35 * eh), (outer, by), 5), 1.0)
+        sh.stroke(curve((inner, by), (ex, by - 0.35 * eh), (outer, by), 5), 1.0)
         hl = ix - 0.45 * ir
         sh.gels.append((hl - 0.3 * ir, iy - 0.38 * eh, hl + 0.3 * ir, iy - 0.12 * eh))
     nx, ny = mx + turn * 0.4 * rx, cy + 0.38 * ry
     sh.stroke([(nx - 0.02 * rx, ny - 0.1 * ry), (nx + 0.06 * rx, ny)], 0.9)
     my = cy + rng.uniform(0.6, 0.7) * ry
     if rng.uniform() < 0.4:  # a small open mouth
-        mouth = _curve((mx - 0.13 * rx, my), (mx, my + 0.22 * ry), (mx + 0.13 * rx, my), 6)
+        mouth = curve((mx - 0.13 * rx, my), (mx, my + 0.22 * ry), (mx + 0.13 * rx, my), 6)
         sh.colour(sh.cover(mouth), (200, 90, 100))
         sh.stroke(mouth + [(mx - 0.13 * rx, my)], 0.9)
     else:
-        sh.stroke(_curve((mx - 0.12 * rx, my), (mx, my + 0.04 * ry), (mx + 0.1 * rx, my)))
+        sh.stroke(curve((mx - 0.12 * rx, my), (mx, my + 0.04 * ry), (mx + 0.1 * rx, my), 7))
 
 
 def _extras(rng: np.random.Generator, sh: _Sheet, head: tuple, accent) -> None:
@@ -288,7 +281,7 @@ def _extras(rng: np.random.Generator, sh: _Sheet, head: tuple, accent) -> None:
         elif kind == 2:
             for s in (-1, 1):
                 x, y, r = cx + s * 1.0 * rx, cy + 0.42 * ry, 0.1 * rx
-                sh.stroke(_curve((x, y - r), (x + s * 2 * r, y + r), (x, y + r), 6) + [(x, y - r)])
+                sh.stroke(curve((x, y - r), (x + s * 2 * r, y + r), (x, y + r), 6) + [(x, y - r)])
             continue
         else:
             band = [(cx - 0.4 * rx, cy + 1.0 * ry), (cx + 0.4 * rx, cy + 1.0 * ry)]
@@ -309,7 +302,7 @@ def _shapes(rng: np.random.Generator, head: tuple, turn: float, n: int) -> dict:
     neck = [(cx - 0.3 * rx, cy + 0.6 * ry), (cx - 0.36 * rx, cy + 1.4 * ry)]
     neck += [(cx + 0.36 * rx, cy + 1.4 * ry), (cx + 0.3 * rx, cy + 0.6 * ry)]
     knee = (cx - 1.6 * rx, cy + 1.45 * ry)
-    lsh = _curve((cx - 0.36 * rx, cy + 1.3 * ry), knee, (cx - 2.5 * rx, cy + 2.3 * ry), 6)
+    lsh = curve((cx - 0.36 * rx, cy + 1.3 * ry), knee, (cx - 2.5 * rx, cy + 2.3 * ry), 6)
     rsh = [(2 * cx - x, y) for x, y in lsh]
     body = lsh + [(cx - 2.7 * rx, n + 4), (cx + 2.7 * rx, n + 4)] + rsh[::-1]
     face = jaw + [(cx + rx, cy - 0.7 * ry), (cx - rx, cy - 0.7 * ry)]
@@ -357,7 +350,7 @@ def _ink(rng: np.random.Generator, sh: _Sheet, head: tuple, cov: dict, sp: dict)
     collar = int(rng.integers(3))
     if collar == 0:
         mid = (cx, cy + rng.uniform(1.6, 1.9) * ry)
-        sh.stroke(_curve((cx - 0.6 * rx, cy + 1.35 * ry), mid, (cx + 0.6 * rx, cy + 1.35 * ry)))
+        sh.stroke(curve((cx - 0.6 * rx, cy + 1.35 * ry), mid, (cx + 0.6 * rx, cy + 1.35 * ry), 7))
     for s in (-1, 1):
         if collar == 1:
             sh.stroke([(cx + s * 0.4 * rx, cy + 1.25 * ry), (cx + s * 0.15 * rx, cy + 1.75 * ry)])
@@ -368,7 +361,7 @@ def _ink(rng: np.random.Generator, sh: _Sheet, head: tuple, cov: dict, sp: dict)
     for s in (-1, 1):  # ears
         x = cx + s * rx
         sh.stroke(
-            _curve((x, cy - 0.1 * ry), (x + s * 0.28 * rx, cy + 0.05 * ry), (x, cy + 0.3 * ry))
+            curve((x, cy - 0.1 * ry), (x + s * 0.28 * rx, cy + 0.05 * ry), (x, cy + 0.3 * ry), 7)
         )
     sh.flush(cov["front"])
     sh.stroke(sp["front"] + sp["front"][:1], 1.2)
@@ -376,7 +369,7 @@ def _ink(rng: np.random.Generator, sh: _Sheet, head: tuple, cov: dict, sp: dict)
     px, py = cx + rng.uniform(-0.5, 0.5) * rx, cy - 1.15 * ry
     for vx, vy in sp["valleys"]:  # strands from the crown
         sh.stroke(
-            _curve((px, py), (vx + 0.2 * (vx - px), cy - 0.9 * ry), (vx, vy + 0.1 * ry), 5), 0.7
+            curve((px, py), (vx + 0.2 * (vx - px), cy - 0.9 * ry), (vx, vy + 0.1 * ry), 5), 0.7
         )
     sh.flush(1 - cov["front"])
 

@@ -35,31 +35,12 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .drawing import blur, grid, hsv, oval, pil_colour, put, to_image
+from .drawing import at, blur, cover, curve, grid, hsv, oval, pil_colour, put, to_image
 
 
 def _put(img: np.ndarray, a: np.ndarray, color) -> None:
     """`drawing.put` with the coverage `a` clipped to [0, 1]."""
     put(img, np.clip(a, 0, 1), color)
-
-
-def _cover(n: int, pts, width: float = 0.0, ss: int = 3) -> np.ndarray:
-    """Anti-aliased coverage (n, n) of a filled polygon, or of a polyline `width` px wide."""
-    im = Image.new("L", (n * ss, n * ss), 0)
-    q = [(x * ss, y * ss) for x, y in pts]
-    d = ImageDraw.Draw(im)
-    if width > 0:
-        d.line(q, fill=255, width=max(1, round(width * ss)), joint="curve")
-    else:
-        d.polygon(q, fill=255)
-    return np.asarray(im.reduce(ss), np.float32) / 255.0
-
-
-def _curve(p0, p1, p2, k: int = 9) -> list[tuple[float, float]]:
-    """Points along a quadratic Bezier from p0 to p2, bent toward p1."""
-    t = np.linspace(0, 1, k)[:, None]
-    q = (1 - t) ** 2 * np.array(p0) + 2 * t * (1 - t) * np.array(p1) + t**2 * np.array(p2)
-    return [(float(x), float(y)) for x, y in q]
 
 
 def _smooth(a: float, b: float, x) -> np.ndarray:
@@ -69,11 +50,6 @@ def _smooth(a: float, b: float, x) -> np.ndarray:
 
 
 # --- photos ------------------------------------------------------------------------------------
-def _at(h: tuple, u: float, v: float) -> tuple[float, float]:
-    """The point (u, v) in units of a head's radii (cx, cy, rx, ry) from its centre."""
-    return h[0] + u * h[2], h[1] + v * h[3]
-
-
 def _clothes(rng: np.random.Generator, img, yy, xx, f: dict, u: float) -> None:
     """Shoulders and neck: bare with straps, a blazer or a ribbed knit."""
     o, h, n, skin, cloth = partial(oval, yy, xx), f["h"], img.shape[0], f["skin"], f["cloth"]
@@ -86,7 +62,7 @@ def _clothes(rng: np.random.Generator, img, yy, xx, f: dict, u: float) -> None:
         _put(img, body, skin * round_)
         for k in (-1, 1):
             x0 = cx + k * 1.25 * rx
-            _put(img, _cover(n, [(x0, cy + ry), (x0 + k * 0.1 * rx, n)], 1.2 * u), cloth)
+            _put(img, cover(n, [(x0, cy + ry), (x0 + k * 0.1 * rx, n)], 1.2 * u), cloth)
         return
     tex = 1.0
     if f["wear"] == "knit":  # fine vertical ribs
@@ -96,10 +72,10 @@ def _clothes(rng: np.random.Generator, img, yy, xx, f: dict, u: float) -> None:
         _put(img, o(cx, cy + 1.2 * ry, 0.62 * rx, 0.35 * ry) * (yy > cy + 1.25 * ry), skin * 0.9)
     if f["wear"] == "blazer":  # lapels open on a shirt or bare chest
         inner = hsv(rng.uniform(), rng.uniform(0, 0.3), 0.95)
-        _put(img, _cover(n, [_at(h, -0.55, 1.2), _at(h, 0.55, 1.2), (cx, n * 1.1)]), inner)
+        _put(img, cover(n, [at(h, -0.55, 1.2), at(h, 0.55, 1.2), (cx, n * 1.1)]), inner)
         for k in (-1, 1):
-            lap = [_at(h, k * 0.55, 1.15), _at(h, k * 1.2, 1.9), (cx + k * 0.15 * rx, n * 1.05)]
-            _put(img, _cover(n, lap, 1.0 * u) * 0.6, cloth * 0.45)
+            lap = [at(h, k * 0.55, 1.15), at(h, k * 1.2, 1.9), (cx + k * 0.15 * rx, n * 1.05)]
+            _put(img, cover(n, lap, 1.0 * u) * 0.6, cloth * 0.45)
 
 
 def _face(rng: np.random.Generator, img, yy, xx, f: dict, light: str) -> None:
@@ -136,8 +112,8 @@ def _face(rng: np.random.Generator, img, yy, xx, f: dict, light: str) -> None:
         ex = cx + k * 0.4 * rx
         e = (ex, ey, k * rx, ry)  # eye-relative points, mirrored
         _put(img, o(ex, ey - 0.07 * ry, 0.25 * rx, 0.1 * ry, 0.12 * rx) * 0.55, f["shadow"])
-        arch = [_at(e, -0.24, -0.15), _at(e, 0.08, -0.25), _at(e, 0.3, -0.17)]
-        _put(img, _cover(n, arch, 0.09 * rx) * 0.85, brow)
+        arch = [at(e, -0.24, -0.15), at(e, 0.08, -0.25), at(e, 0.3, -0.17)]
+        _put(img, cover(n, arch, 0.09 * rx) * 0.85, brow)
         _put(img, white := o(ex, ey, 0.2 * rx, 0.065 * ry), (224, 220, 217))
         _put(img, o(ex, ey, 0.085 * rx, 0.085 * ry) * white, iris)
         _put(img, o(ex, ey, 0.04 * rx, 0.04 * ry) * white, (12, 10, 10))
@@ -148,11 +124,11 @@ def _face(rng: np.random.Generator, img, yy, xx, f: dict, light: str) -> None:
         else:  # a softbox's oblong
             box = o(ex + k * 0.02 * rx, ey - 0.035 * ry, 0.04 * rx, 0.016 * ry, 0.5)
             _put(img, box * white, (255, 255, 250))
-        lid = _curve(_at(e, -0.2, 0.005), _at(e, 0, -0.13), _at(e, 0.21, -0.01))
-        lid += [_at(e, 0.32, -0.08)] if liner else []  # a winged flick
-        _put(img, _cover(n, lid, (0.05 if liner else 0.03) * rx + 0.5 * u), (20, 14, 14))
-        low = _curve(_at(e, -0.18, 0.02), _at(e, 0, 0.08), _at(e, 0.2, 0))
-        _put(img, _cover(n, low, 0.6 * u) * 0.4, skin * 0.4)
+        lid = curve(at(e, -0.2, 0.005), at(e, 0, -0.13), at(e, 0.21, -0.01))
+        lid += [at(e, 0.32, -0.08)] if liner else []  # a winged flick
+        _put(img, cover(n, lid, (0.05 if liner else 0.03) * rx + 0.5 * u), (20, 14, 14))
+        low = curve(at(e, -0.18, 0.02), at(e, 0, 0.08), at(e, 0.2, 0))
+        _put(img, cover(n, low, 0.6 * u) * 0.4, skin * 0.4)
         _put(img, o(cx + k * 0.09 * rx, cy + 0.33 * ry, 0.045 * rx, 0.025 * ry) * 0.7, skin * 0.3)
     if light == "clam":  # the butterfly shadow under the nose
         _put(img, o(cx, cy + 0.42 * ry, 0.12 * rx, 0.05 * ry, 0.08 * rx) * 0.5, skin * 0.5)
@@ -160,8 +136,8 @@ def _face(rng: np.random.Generator, img, yy, xx, f: dict, light: str) -> None:
     my, lips = cy + 0.58 * ry, f["lips"]
     _put(img, o(cx, my - 0.035 * ry, 0.26 * rx, 0.045 * ry), lips * 0.85)
     _put(img, o(cx, my + 0.04 * ry, 0.23 * rx, 0.06 * ry), lips)
-    seam = _curve((cx - 0.25 * rx, my), (cx, my + 0.025 * ry), (cx + 0.25 * rx, my))
-    _put(img, _cover(n, seam, 0.7 * u) * 0.7, lips * 0.35)
+    seam = curve((cx - 0.25 * rx, my), (cx, my + 0.025 * ry), (cx + 0.25 * rx, my))
+    _put(img, cover(n, seam, 0.7 * u) * 0.7, lips * 0.35)
     _put(img, o(cx + 0.05 * rx, my + 0.05 * ry, 0.08 * rx, 0.018 * ry, 0.6) * 0.6, (255, 250, 250))
 
 
@@ -297,7 +273,7 @@ def _scene3d(rng: np.random.Generator, n: int, yy, xx, glow) -> np.ndarray:
     _put(img, grid_ * (yy > 0.6 * n) * 0.9, glow)
     for _ in range(int(rng.integers(2, 5))):
         x0, x1, w = rng.uniform(0, n), rng.uniform(-0.3, 1.3) * n, 0.15 * n
-        beam = _cover(n, [(x0 - 0.02 * n, 0), (x0 + 0.02 * n, 0), (x1 + w, n), (x1 - w, n)])
+        beam = cover(n, [(x0 - 0.02 * n, 0), (x0 + 0.02 * n, 0), (x1 + w, n), (x1 - w, n)])
         _put(img, beam * 0.25, hsv(rng.uniform(), 0.4, 1.0))
     return np.asarray(to_image(img).filter(ImageFilter.GaussianBlur(n / 140)), np.float32)
 
@@ -319,14 +295,14 @@ def _model(rng: np.random.Generator, n: int, yy, xx, head: tuple, pal: dict) -> 
     lay(back, _BACK, pal["hair"] * 0.8, shell)
     w = rng.uniform(1.6, 2.0)  # sloping shoulders
     body = [(-0.3, 1.1), (0.3, 1.1), (w, 1.6), (w + 0.3, 2.3), (w + 0.4, 9), (-w - 0.4, 9)]
-    body = [_at(head, a, b) for a, b in body + [(-w - 0.3, 2.3), (-w, 1.6)]]
+    body = [at(head, a, b) for a, b in body + [(-w - 0.3, 2.3), (-w, 1.6)]]
     torso = _ellipsoid(yy, xx, cx, cy + 2.7 * ry, (w + 0.5) * rx, 1.8 * ry)
-    lay(_cover(n, body, ss=1), _BODY, pal["cloth"], torso)
+    lay(cover(n, body, ss=1), _BODY, pal["cloth"], torso)
     neck = _ellipsoid(yy, xx, cx, cy + ry, 0.3 * rx, 9 * ry)
     lay((np.abs(xx - cx) < 0.27 * rx) * (yy > cy) * (yy < cy + 1.3 * ry), _NECK, pal["skin"], neck)
-    pts = [_at(head, a, b) for a, b in [(-0.55, 1.5), (-0.45, 0.95), (0.45, 0.95), (0.55, 1.5)]]
+    pts = [at(head, a, b) for a, b in [(-0.55, 1.5), (-0.45, 0.95), (0.45, 0.95), (0.55, 1.5)]]
     tube = _ellipsoid(yy, xx, cx, cy + 1.2 * ry, 0.6 * rx, 3 * ry)  # a high collar
-    lay(_cover(n, pts) * (rng.uniform() < 0.5), _TRIM, pal["cloth"] * 0.85, tube)
+    lay(cover(n, pts) * (rng.uniform() < 0.5), _TRIM, pal["cloth"] * 0.85, tube)
     hx, hy = (xx - cx) / rx, (yy - cy) / ry
     hx = hx * (1 + rng.uniform(0.25, 0.5) * np.clip(hy - 0.1, 0, None) ** 1.6)
     face = np.clip((1 - np.sqrt(hx**2 + hy**2)) * rx + 0.5, 0, 1)
@@ -391,8 +367,8 @@ def _decals(rng: np.random.Generator, im: Image.Image, head: tuple, pal: dict) -
     for k in (-1, 1):
         ex = cx + yaw + k * 0.43 * rx
         e = (ex, ey, k * ew, eh)  # eye-relative points, mirrored
-        upper = _curve(_at(e, -1, 0.1), _at(e, -0.1, -1.45), _at(e, 1, -0.35))
-        lower = _curve(_at(e, 1, -0.35), _at(e, 0.15, 1.5), _at(e, -1, 0.1))
+        upper = curve(at(e, -1, 0.1), at(e, -0.1, -1.45), at(e, 1, -0.35))
+        lower = curve(at(e, 1, -0.35), at(e, 0.15, 1.5), at(e, -1, 0.1))
         eye = Image.new("RGBA", im.size, (0, 0, 0, 0))
         g = ImageDraw.Draw(eye)
         g.polygon(upper + lower[1:], fill=(250, 248, 252, 255))
@@ -403,7 +379,7 @@ def _decals(rng: np.random.Generator, im: Image.Image, head: tuple, pal: dict) -
             g.line([(ix + c / 3, iy + sn / 3), (ix + c, iy + sn)], pil_colour(iris * 1.2 + 30), 1)
         g.chord(_box(ix, iy + 0.33 * b, 0.8 * a, 0.53 * b), 20, 160, pil_colour(iris * 1.3 + 70))
         g.ellipse(_box(ix, iy, 0.38 * a, 0.42 * b), pil_colour(iris * 0.2))
-        lid_shadow = upper + [_at(e, 1, 0.15), _at(e, -1, -0.1)]
+        lid_shadow = upper + [at(e, 1, 0.15), at(e, -1, -0.1)]
         g.polygon(lid_shadow, fill=pil_colour(pal["skin_dark"] * 200, 110))
         g.ellipse(_box(ix + s * 0.35 * a, iy - 0.4 * b, 0.3 * a, 0.39 * a), (255, 255, 255, 250))
         g.ellipse(_box(ix - s * 0.4 * a, iy + 0.3 * b, 0.15 * a, 0.15 * a), (255, 255, 255, 220))
@@ -412,7 +388,7 @@ def _decals(rng: np.random.Generator, im: Image.Image, head: tuple, pal: dict) -
         x, y = upper[-1]  # a lash tip at the outer corner
         d.line([(x, y), (x + k * 0.35 * ew, y - 0.45 * eh)], line + (255,), lw)
         d.line(lower[1:3], line + (200,), lw)
-        brow = _curve(_at(e, -0.75, -1.4), _at(e, 0, -1.8), _at(e, 0.9, -1.5))
+        brow = curve(at(e, -0.75, -1.4), at(e, 0, -1.8), at(e, 0.9, -1.5))
         d.line(brow, line + (190,), lw)  # drawn through the fringe
         blush = _box(ex + k * 0.1 * ew, ey + 1.4 * eh, 0.8 * ew, 0.2 * eh)
         d.ellipse(blush, pil_colour(pal["blush"], 70))
@@ -425,7 +401,7 @@ def _decals(rng: np.random.Generator, im: Image.Image, head: tuple, pal: dict) -
     if rng.uniform() < 0.5:  # open
         d.chord([mx - mw, my - 0.06 * ry, mx + mw, my + 0.1 * ry], 0, 180, mouth)
     else:
-        d.line(_curve((mx - mw, my), (mx, my + 0.05 * ry), (mx + mw, my)), mouth, lw)
+        d.line(curve((mx - mw, my), (mx, my + 0.05 * ry), (mx + mw, my)), mouth, lw)
 
 
 def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:

@@ -38,7 +38,9 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .drawing import blur, grid, hsv, oval, put, to_image
+from .drawing import at, blur, cover, curve, grid, hsv, oval, put, to_image
+
+_cover = partial(cover, ss=2)  # drawn at twice the size (heldout7's cover: three)
 
 
 def _noise(rng: np.random.Generator, n: int, cy: int, cx: int | None = None) -> np.ndarray:
@@ -47,29 +49,9 @@ def _noise(rng: np.random.Generator, n: int, cy: int, cx: int | None = None) -> 
     return np.clip(np.asarray(g.resize((n, n), Image.Resampling.BICUBIC), np.float32), 0, 1)
 
 
-def _cover(n: int, pts, width: float = 0.0, ss: int = 2) -> np.ndarray:
-    """Anti-aliased coverage (n, n) of a filled polygon, or of a polyline `width` px wide."""
-    im = Image.new("L", (n * ss, n * ss), 0)
-    q, d = [(x * ss, y * ss) for x, y in pts], ImageDraw.Draw(im)
-    d.line(q, 255, max(1, round(width * ss)), joint="curve") if width > 0 else d.polygon(q, 255)
-    return np.asarray(im.reduce(ss) if ss > 1 else im, np.float32) / 255.0
-
-
-def _curve(p0, p1, p2, k: int = 9) -> list[tuple[float, float]]:
-    """Points along a quadratic Bezier from p0 to p2, bent toward p1."""
-    t = np.linspace(0, 1, k)[:, None]
-    q = (1 - t) ** 2 * np.array(p0) + 2 * t * (1 - t) * np.array(p1) + t**2 * np.array(p2)
-    return [(float(x), float(y)) for x, y in q]
-
-
-def _at(h: tuple, a: float, b: float) -> tuple[float, float]:
-    """The point (a, b) in units of a head's radii (cx, cy, rx, ry) from its centre."""
-    return h[0] + a * h[2], h[1] + b * h[3]
-
-
 def _ho(yy, xx, h: tuple, a: float, b: float, c: float, d: float, soft=1.0) -> np.ndarray:
-    """`oval` centred on `_at(h, a, b)` with radii (c rx, d ry), in the head's units."""
-    return oval(yy, xx, *_at(h, a, b), c * h[2], d * h[3], soft)
+    """`oval` centred on `at(h, a, b)` with radii (c rx, d ry), in the head's units."""
+    return oval(yy, xx, *at(h, a, b), c * h[2], d * h[3], soft)
 
 
 def _ellipsoid(yy, xx, h: tuple, a: float, b: float, c: float, d: float) -> np.ndarray:
@@ -83,7 +65,7 @@ def _ellipsoid(yy, xx, h: tuple, a: float, b: float, c: float, d: float) -> np.n
 def _sitter(rng: np.random.Generator, n: int, yy, xx, h: tuple, who: str, s: float) -> dict:
     """Albedo, normals, shine, occlusion and coverage of the sitter, back to front; tint masks."""
     U, u, (cx, cy, rx, ry) = rng.uniform, n / 96, h
-    o, P, e = partial(_ho, yy, xx, h), partial(_at, h), partial(_ellipsoid, yy, xx, h)
+    o, P, e = partial(_ho, yy, xx, h), partial(at, h), partial(_ellipsoid, yy, xx, h)
     hairs = np.array([(6, 30, 8), (7, 55, 25), (4, 70, 45), (11, 45, 70), (10, 0, 70)]) / 100
     hair = hsv(*(hairs[int(rng.integers(5))] * U(0.8, 1.2, 3)))
     ux, uy = (xx - cx) / rx, (yy - cy) / ry
@@ -135,14 +117,14 @@ def _sitter(rng: np.random.Generator, n: int, yy, xx, h: tuple, who: str, s: flo
         put(alb, white := o(k * 0.4, -0.02, 0.17, 0.06), (205, 195, 185))
         put(alb, o(k * 0.4, -0.02, 0.075, 0.075 * rx / ry) * white, iris)
         put(alb, o(k * 0.4, -0.02, 0.033, 0.033 * rx / ry) * white, (10, 8, 8))
-        lid = _curve(P(k * 0.4 - 0.2, -0.01), P(k * 0.4, -0.14), P(k * 0.4 + 0.2, -0.02))
+        lid = curve(P(k * 0.4 - 0.2, -0.01), P(k * 0.4, -0.14), P(k * 0.4 + 0.2, -0.02))
         put(alb, _cover(n, lid, 0.8 * u) * 0.8, skin * 0.3)
-        brow = _curve(P(k * 0.18, -0.22), P(k * 0.4, -0.32), P(k * 0.66, -0.22))
+        brow = curve(P(k * 0.18, -0.22), P(k * 0.4, -0.32), P(k * 0.66, -0.22))
         put(alb, _cover(n, brow, 0.05 * ry + 0.5 * u) * 0.8, hair * 0.6)
         put(alb, o(k * 0.08, 0.37, 0.04, 0.025) * 0.7, skin * 0.3)  # a nostril
         occ *= 1 - 0.35 * o(k * 0.4, -0.06, 0.3, 0.17, 0.15 * rx)  # the eye socket
     put(alb, lips := o(0, 0.6, 0.22, 0.05), skin * (0.85, 0.5, 0.5))
-    put(alb, _cover(n, _curve(P(-0.22, 0.6), P(0, 0.63), P(0.22, 0.6)), 0.6 * u), skin * 0.35)
+    put(alb, _cover(n, curve(P(-0.22, 0.6), P(0, 0.63), P(0.22, 0.6)), 0.6 * u), skin * 0.35)
     shadows = [(-0.12, 0.2, 0.06, 0.22), (-0.05, 0.43, 0.14, 0.045), (0.0, 0.72, 0.16, 0.04)]
     for a, b, c, d in shadows:  # beside the nose, under it and under the lip, away from the light
         occ *= 1 - 0.33 * o(s * a, b, c, d, 0.06 * rx)
@@ -252,7 +234,7 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     rgb = m["alb"] * (shade * m["occ"])[..., None] + 220 * spec[..., None]
     rgb = bg + (rgb - bg) * m["fig"][..., None]
     for k in (-1, 1):  # the skylight's window in each eye
-        (x, y), r = _at(h, k * 0.4 + s * 0.03, -0.04), 0.025 * rx + 0.3
+        (x, y), r = at(h, k * 0.4 + s * 0.03, -0.04), 0.025 * rx + 0.3
         put(rgb, oval(yy, xx, x, y, r, 0.8 * r, 0.5) * 0.9, (250, 250, 250))
     return to_image(_plate(rng, rgb, m, yy, xx))
 
@@ -312,7 +294,7 @@ def _press(rng: np.random.Generator, sheet, grain, mask, colour, dens: float = 0
 
 def _figure(rng: np.random.Generator, n: int, yy, xx, h: tuple, style: str) -> tuple:
     """The id map (n, n), back to front, and masks: see-through side wings, shaved crown, comb."""
-    U, o, P, extra = rng.uniform, partial(_ho, yy, xx, h), partial(_at, h), {}
+    U, o, P, extra = rng.uniform, partial(_ho, yy, xx, h), partial(at, h), {}
     ids, ux, uy = np.zeros((n, n), np.int8), (xx - h[0]) / h[2], (yy - h[1]) / h[3]
     cap = o(0, -0.2, 1.08, 1.05) > 0.5
 
@@ -356,8 +338,8 @@ def _marks(rng: np.random.Generator, n: int, h: tuple, turn: float, es: float, a
         ex = cx + turn + k * 0.42 * rx * (1 - 0.6 * k * turn / rx)  # the far eye foreshortened
         tilt = eh * (0.3 + 1.2 * (1 - es)) * U(0.6, 1.2)  # outer corners turned up
         inner, outer = (ex - k * ew, ey), (ex + k * ew, ey - tilt)
-        upper = _curve(inner, (ex, ey - 2.3 * eh), outer)
-        lower = _curve(outer, (ex, ey + 1.6 * eh), inner)
+        upper = curve(inner, (ex, ey - 2.3 * eh), outer)
+        lower = curve(outer, (ex, ey + 1.6 * eh), inner)
         d["eye"].polygon(upper + lower, fill=255)
         ix, ir = ex + (gaze - 0.3 * k * actor) * ew, ew * (0.3 + 0.3 * es)  # actors cross them
         d["iris"].ellipse([ix - ir, ey - 1.6 * eh, ix + ir, ey + 1.6 * eh], fill=255)
@@ -366,21 +348,21 @@ def _marks(rng: np.random.Generator, n: int, h: tuple, turn: float, es: float, a
         if es > 0.35:
             cut(d["ink"], lower[2:-1], 0.3 * u, 0.9 * u)
         by = ey - (0.35 + 0.12 * es) * ry
-        brow = _curve((ex - k * 0.7 * ew, by + 0.05 * ry), (ex, by - 0.12 * ry), (ex + k * ew, by))
+        brow = curve((ex - k * 0.7 * ew, by + 0.05 * ry), (ex, by - 0.12 * ry), (ex + k * ew, by))
         cut(d["ink" if actor else "grey"], brow, 1.5 * u, (4 if actor else 4.5) * u)
         if actor:  # red kumadori sweeping up to the temples and down the cheeks
-            up = _curve(inner, (ex, ey - 0.25 * ry), (ex + k * 1.8 * ew, by - 0.15 * ry))
-            down = _curve((ex, ey + 0.2 * ry), (outer[0], ey + 0.3 * ry), (ex + 1.6 * k * ew, ey))
+            up = curve(inner, (ex, ey - 0.25 * ry), (ex + k * 1.8 * ew, by - 0.15 * ry))
+            down = curve((ex, ey + 0.2 * ry), (outer[0], ey + 0.3 * ry), (ex + 1.6 * k * ew, ey))
             cut(d["beni"], up, u, 5 * u)
             cut(d["beni"], down, u, 4 * u)
     nx, sg = cx + 1.3 * turn, 1 if turn >= 0 else -1
-    nose = _curve((nx, ey + 0.12 * ry), (nx + sg * 0.1 * rx, cy + 0.4 * ry), (nx, cy + 0.48 * ry))
+    nose = curve((nx, ey + 0.12 * ry), (nx + sg * 0.1 * rx, cy + 0.4 * ry), (nx, cy + 0.48 * ry))
     cut(d["ink"], nose + [(nx - sg * 0.06 * rx, cy + 0.47 * ry)], 0.5 * u, 1.3 * u)
     mx, my, mw = cx + turn, cy + 0.68 * ry, rx * U(0.08, 0.13)
     d["beni"].ellipse([mx - mw, my - 0.005 * ry, mx + mw, my + 0.05 * ry], fill=255)
-    cut(d["ink"], _curve((mx - mw, my), (mx, my + 0.02 * ry), (mx + mw, my), 5), 0.5 * u, 1.2 * u)
+    cut(d["ink"], curve((mx - mw, my), (mx, my + 0.02 * ry), (mx + mw, my), 5), 0.5 * u, 1.2 * u)
     for s in np.sin(U(-0.9, 0.9, int(rng.integers(3, 7)))):  # strands carved through the hair
-        pts = _curve(_at(h, 0.5 * s, -1), _at(h, 1.2 * s, -0.6), _at(h, 1.2 * s, U(-0.6, 1.5)))
+        pts = curve(at(h, 0.5 * s, -1), at(h, 1.2 * s, -0.6), at(h, 1.2 * s, U(-0.6, 1.5)))
         cut(d["strands"], pts, 0.3 * u, 1.2 * u)
     return {k: np.asarray(v, np.float32) / 255 for k, v in ims.items()}
 
@@ -450,9 +432,9 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     press(mk["beni"], pig["beni"], 0.85)
     press(mk["grey"], pig["nezumi"], 0.6)
     for k in rng.choice([-1, 1], int(rng.integers(2, 5))) if "comb" in extra else ():  # pins
-        (x0, y0), a = _at(h, k * 0.3, -1.3), U(0.3, 1.2)
+        (x0, y0), a = at(h, k * 0.3, -1.3), U(0.3, 1.2)
         x1, y1 = x0 + k * np.sin(a) * 1.1 * rx, y0 - np.cos(a) * 0.7 * ry
-        mk["ink"] = np.maximum(mk["ink"], _cover(n, [(x0, y0), (x1, y1)], 1.5 * u, 1))
+        mk["ink"] = np.maximum(mk["ink"], cover(n, [(x0, y0), (x1, y1)], 1.5 * u, 1))
         press(oval(yy, xx, x1, y1, 0.09 * rx, 0.09 * rx), pick("beni", "ki", "momo", "bero"))
     press(extra.get("comb", 0 * bgm), pick("taisha", "beni", "ki"), 0.9)  # a comb
     cut = mk["strands"] * np.isin(ids, (_BACKH, _HAIR))
