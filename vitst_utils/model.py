@@ -26,6 +26,7 @@ from .config import (
     CEL_MATCH,
     CEL_SIMPLIFY,
     CEL_TAU,
+    MODEL_FIELDS,
     TrainConfig,
 )
 from .function import (
@@ -381,26 +382,9 @@ class ViTStyleTransfer(nn.Module):
         return proto
 
 
-# The TrainConfig fields the generator is built from (`MODEL_FIELDS` without the loss net's
-# `vgg_layers`, plus whether the encoder trains and the stylising-only `cel_clean`).
-MODEL_ARGS = (
-    "image_size",
-    "vit_name",
-    "vit_kwargs",
-    "vit_layers",
-    "decoder",
-    "decoder_channels",
-    "output_space",
-    "freeze_encoder",
-    "fusion",
-    "cel_colors",
-    "cel_ink",
-    "cel_tau",
-    "cel_line",
-    "cel_simplify",
-    "cel_clean",
-    "cel_match",
-)
+# The TrainConfig fields the generator is built from: `MODEL_FIELDS` without the loss net's
+# `vgg_layers`, plus whether the encoder trains and the stylising-only `cel_clean`.
+MODEL_ARGS = tuple(f for f in MODEL_FIELDS if f != "vgg_layers") + ("freeze_encoder", "cel_clean")
 
 
 def build_model(cfg: TrainConfig, use_weights: bool = True) -> ViTStyleTransfer:
