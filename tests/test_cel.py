@@ -180,6 +180,63 @@ def test_a_style_saves_and_blends_its_colour_quantiles():
     torch.testing.assert_close(matched, CEL._paint(weights, one, None))  # the matched photo's fills
 
 
+def test_tone_matching_gives_the_picture_part_of_the_styles_lights_and_darks():
+    """`tone_match`: share 0 changes nothing; share 1 gives the picture's luma the style's luma
+    histogram (a quarter dark, three quarters light, whatever the photo's bell of tones), in
+    the photo's own order of light; share 0.6 moves every pixel 0.6 of the way there, the same
+    change in each channel (hues stay); a photo matched to its own tones stays itself."""
+    gen = torch.Generator().manual_seed(0)
+    px = (0.3 + 0.1 * torch.randn(1, 1, 32, 32, generator=gen)).clamp(0, 1).expand(-1, 3, -1, -1)
+    px = px * torch.tensor([1.0, 0.9, 0.8]).view(1, 3, 1, 1)  # warm, mid-grey, bell-shaped
+    style = _flat([NAVY, (0.9, 0.85, 0.8), (0.9, 0.85, 0.8), (0.9, 0.85, 0.8)])
+    tones = CEL.cel_style(style, k=2, tones=True).tones
+    assert tones.shape == (1, 1, CT.QUANTILES)
+    torch.testing.assert_close(CT.tone_match(px, px, tones, 0.0), px)
+    full = CT.tone_match(px, px, tones, 1.0)
+    y, want = CT.luma(full).flatten(), CT.luma(style).flatten().sort().values
+    dark = float(CT.luma(_flat([NAVY])).mean())
+    assert abs(float(y.lt(dark + 0.05).float().mean()) - 0.25) < 0.02  # the style's share
+    order = CT.luma(px).flatten().argsort()
+    assert (y[order].diff() >= -1e-6).all()  # monotone in the photo's own light
+    assert abs(float(y.mean()) - float(want.mean())) < 0.02
+    part = CT.tone_match(px, px, tones, 0.6)
+    torch.testing.assert_close(part - px, 0.6 * (full - px), atol=1e-5, rtol=0)  # unclamped here
+    step = part - px
+    torch.testing.assert_close(step[:, :1].expand(-1, 3, -1, -1), step)  # one change per pixel
+    smooth = to_pixels(photo(64, 64, seed=3)).clamp(0, 1)
+    own = CT.tone_match(smooth, smooth, CT.image_quantiles(CT.luma(smooth)), 1.0) - smooth
+    assert own.abs().max() < 0.02 and own.abs().mean() < 1e-3
+    # rendered: the style's tones are needed, and a rendering without ink takes none
+    plain = CEL.cel_style(style, k=2)
+    with pytest.raises(ValueError, match="tone matching needs the style's tones"):
+        CEL.cel_render(torch.zeros_like(px), px, plain, 0.002, (0.08, 0.2), 0, 0, 0.6)
+    toned = CEL.cel_style(style, k=2, tones=True)
+    torch.testing.assert_close(
+        CEL.cel_render(torch.zeros_like(px), px, toned, 0.002, None, 0, 0, 0.6),
+        CEL.cel_render(torch.zeros_like(px), px, plain, 0.002, None),
+    )
+
+
+def test_a_style_saves_and_blends_its_tones():
+    """`tones=True` measures each image's luma quantiles; a blend averages them with the
+    weights; they travel through `item` / `from_saved`, `cat` and `to`; styles with and
+    without them do not stack."""
+    images = torch.cat([_flat([RED, TEAL]), _flat([NAVY, TEAL])])
+    each = CEL.cel_style(images, k=2, tones=True)
+    assert each.tones.shape == (2, 1, CT.QUANTILES) and each.quantiles is None
+    torch.testing.assert_close(each.tones[1, 0, 0], CT.luma(_flat([NAVY])).flatten()[0])
+    back = CEL.CelStyle.from_saved({k: v.tolist() for k, v in each.item(1).items()})
+    torch.testing.assert_close(back.tones, each.tones[1:])
+    assert CEL.CelStyle.cat([back, back]).to("cpu").tones.shape == (2, 1, CT.QUANTILES)
+    w = torch.tensor([0.25, 0.75])
+    blend = CEL.cel_style(images, k=2, weights=w, tones=True)
+    torch.testing.assert_close(blend.tones, (each.tones * w[:, None, None]).sum(0, True))
+    plain = CEL.cel_style(images, k=2)
+    assert plain.tones is None and "tones" not in plain.item(0)
+    with pytest.raises(ValueError, match="with and without tones"):
+        CEL.CelStyle.cat([plain, each])
+
+
 def test_a_cel_model_names_an_unknown_colour_match():
     vit = build_model(get_preset("demo"), use_weights=False).vit_encoder
     with pytest.raises(ValueError, match="cel_match='reinhard': use adain|histogram"):
@@ -381,9 +438,9 @@ def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(match, mon
     target = S.style_target(cel_model, [to_pil_image(to_pixels(style)[0].clamp(0, 1))], name="s")
     assert target.cel is not None and target.cel.palette.shape == (1, 10, 3)
     big = photo(232, 152, seed=4)  # several windows, tiles and (patched) row blocks
-    assert cel_model.cel_simplify == 3 and cel_model.cel_clean == 3
+    assert cel_model.cel_simplify == 3 and cel_model.cel_clean == 3 and cel_model.cel_tone == 0.6
     want = CEL.cel_render(  # in one piece
-        torch.zeros_like(big), to_pixels(big).clamp(0, 1), target.cel, 0.002, (0.08, 0.2), 3, 3
+        torch.zeros_like(big), to_pixels(big).clamp(0, 1), target.cel, 0.002, (0.08, 0.2), 3, 3, 0.6
     )
     monkeypatch.setattr(CEL, "ROWS_PER_CHUNK", 64)  # the blocks read the passes' context
     out = to_pixels(S.stylize_batch(cel_model, big, target))
@@ -392,11 +449,12 @@ def test_an_untrained_cel_model_is_the_filter_on_every_stylising_path(match, mon
     own = to_pixels(S.stylize_batch(cel_model, x, target, alpha=0.0))
     px = to_pixels(x).clamp(0, 1)
     mean, std = calc_mean_std(px)
-    # the photo's own colour statistics and histogram, the style's palette, ink colour and length
+    # the photo's own colour statistics, histogram and tones, the style's palette and ink
     c = target.cel
     q = CT.image_quantiles(px) if match == "histogram" else None
-    kept = CEL.CelStyle(mean, std, c.palette, c.ink_colour, c.ink_length, q)
-    want = CEL.cel_render(torch.zeros_like(px), px, kept, 0.002, (0.08, 0.2), 3, 3)
+    tones = CT.image_quantiles(CT.luma(px))
+    kept = CEL.CelStyle(mean, std, c.palette, c.ink_colour, c.ink_length, q, tones)
+    want = CEL.cel_render(torch.zeros_like(px), px, kept, 0.002, (0.08, 0.2), 3, 3, 0.6)
     torch.testing.assert_close(own, want, atol=1e-4, rtol=0)
 
 
@@ -418,9 +476,10 @@ def test_a_cel_model_learns_its_change_and_renders_it_over_the_photo(cel_model):
         S.transfer(cel_model, x, torch.zeros(1, 192, 1, 1), torch.ones(1, 192, 1, 1))
 
 
-def test_the_cleaning_passes_only_when_stylising():
-    """In training (train mode) the losses see the picture without the cleaning passes; when
-    stylising (eval mode) it is cleaned (the eighth round)."""
+def test_the_cleaning_and_the_tone_matching_only_when_stylising():
+    """In training (train mode) the losses see the picture without the cleaning passes and the
+    tone matching; when stylising (eval mode) it is cleaned (the eighth round) and its luma
+    moves 0.6 of the way to the style's tones (the eleventh)."""
     model = build_model(get_preset("demo", seed=1), use_weights=False)
     x, s = photo(64, 64, seed=5), _styles(1)[0]
     raw = 0.5 * torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(3))
@@ -428,8 +487,8 @@ def test_the_cleaning_passes_only_when_stylising():
     with torch.no_grad():
         trained = to_pixels(model.train().render(raw, x, cel))
         stylised = to_pixels(model.eval().render(raw, x, cel))
-    for clean, got in ((0, trained), (3, stylised)):
-        want = CEL.cel_render(raw, px, cel, 0.002, (0.08, 0.2), 3, clean)
+    for clean, tone, got in ((0, 0.0, trained), (3, 0.6, stylised)):
+        want = CEL.cel_render(raw, px, cel, 0.002, (0.08, 0.2), 3, clean, tone)
         torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
     assert (trained - stylised).abs().amax(1).gt(0.1).float().mean() > 0.01
 
@@ -470,24 +529,37 @@ def test_a_cel_prototype_holds_the_medoids_palette_and_old_ones_are_refused(cel_
         P.check_prototype(proto, hist_model, "old.pt")
     with pytest.raises(P.PrototypeError, match="has colour quantiles.*by adain"):
         P.check_prototype(hist, cel_model, "new.pt")
+    assert cel_model.cel_tone == 0.6 and proto["cel"]["tones"].shape == (1, CT.QUANTILES)
+    untoned = {**proto, "cel": {k: v for k, v in proto["cel"].items() if k != "tones"}}
+    with pytest.raises(P.PrototypeError, match="has no tones.*0.6 of the way.*--save-prototype"):
+        P.check_prototype(untoned, cel_model, "old.pt")  # made before the tone matching
+    cel_model.cel_tone = 0.0  # a model without tone matching takes it
+    try:
+        P.check_prototype(untoned, cel_model, "old.pt")
+    finally:
+        cel_model.cel_tone = 0.6
 
 
-# histogram matching exports exactly, but it posterises each channel to 1024 levels, so more
-# pixels share a value near a tie between two palette colours, where float noise tips single
-# pixels (on the export's pure-noise check photo one value of 74 100 beyond one 8-bit level)
-@pytest.mark.parametrize(("match", "tolerance"), [("adain", 1e-3), ("histogram", 5e-2)])
-def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys, match, tolerance):
+# histogram (and tone) matching exports exactly, but it posterises each channel (the luma) to
+# 1024 levels, so more pixels share a value near a tie between two palette colours, where float
+# noise tips single pixels (on the export's pure-noise check photo one value of 74 100 beyond
+# one 8-bit level)
+@pytest.mark.parametrize(
+    ("match", "tone", "tolerance"),
+    [("adain", 0.0, 1e-3), ("adain", 0.6, 5e-2), ("histogram", 0.6, 5e-2)],
+)
+def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys, match, tone, tolerance):
     """The one-graph ONNX file and the tiled folder (whose stylize.json carries the palette and
     the render) give PyTorch's picture, with a decoder that paints a change; with colours
-    matched by histogram the export carries the quantiles (the one-graph file at alpha 0.5:
-    the photo's own quantiles in the graph)."""
-    cfg = get_preset("demo", cel_match=match)
+    matched by histogram the export carries the quantiles, with tone matching the tones (the
+    one-graph file at alpha 0.5: the photo's own quantiles in the graph)."""
+    cfg = get_preset("demo", cel_match=match, cel_tone=tone)
     torch.manual_seed(0)
     model = build_model(cfg, use_weights=False).eval()
     lively_weights(model, photo(64, 64), anime_target(model, n=2))
     proto = model.style_prototype([torch.cat(_styles(2))])
     path = C.save_checkpoint(tmp_path / "epoch_001.pt", model, cfg, epoch=1, prototype=proto)
-    alpha = ["--alpha", "0.5"] if match == "histogram" else []
+    alpha = ["--alpha", "0.5"] if tone > 0 else []
     assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "a.onnx"), *alpha]) == 0
     printed = capsys.readouterr().out
     found = re.search(r"max \|diff\| (\S+) ", printed)
@@ -506,16 +578,25 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys, match, t
         torch.testing.assert_close(runner.cel.quantiles, S.prototype_cel(proto).quantiles)
     else:
         assert runner.cel.quantiles is None and "quantiles" not in runner.meta["cel"]
+    assert runner.meta["cel"]["tone"] == tone
+    if tone > 0:
+        torch.testing.assert_close(runner.cel.tones, S.prototype_cel(proto).tones)
+    else:
+        assert runner.cel.tones is None and "tones" not in runner.meta["cel"]
     meta = json.loads((folder / "stylize.json").read_text())
     del meta["cel"]["clean"]  # an export made before the cleaning
     (folder / "stylize.json").write_text(json.dumps(meta))
     unclean = E.OnnxStylizer(folder)
-    for key in ("ink_colour", "ink_length", "simplify", "quantiles"):  # one made before them
-        meta["cel"].pop(key, None)
+    for key in ("ink_colour", "ink_length", "simplify", "quantiles", "tone", "tones"):
+        meta["cel"].pop(key, None)  # one made before them
     (folder / "stylize.json").write_text(json.dumps(meta))
-    old = E.OnnxStylizer(folder)  # the darkest colour, never simplified, mean and std
+    old = E.OnnxStylizer(folder)  # the darkest colour, never simplified, mean and std, no tones
     torch.testing.assert_close(old.cel.ink_colour, CEL.darkest_colour(old.cel.palette))
     assert old.cel.ink_length.isinf().all() and old.cel.quantiles is None
+    assert old.cel.tones is None
+    with torch.no_grad():  # and renders without tone matching
+        x = torch.rand(1, 3, 48, 40, generator=torch.Generator().manual_seed(5))
+        assert torch.isfinite(old(x)).all()
     loaded, _, own = S.load_for_inference(path, cpu_path="fp32")
     x = torch.rand(1, 3, 150, 100, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():

@@ -34,27 +34,32 @@ def test_json_round_trip(tmp_path):
 
 
 def test_a_cel_config_from_before_the_line_colour_keeps_its_ink():
-    """A cel run saved before `cel_line` / `cel_simplify` / `cel_clean` existed inked in the
-    palette's darkest colour (0), was never simplified (0) nor cleaned (0); a new one reads the
-    style's line colour and ink length and cleans; a non-cel config gets the defaults."""
+    """A cel run saved before `cel_line` / `cel_simplify` / `cel_clean` / `cel_tone` existed
+    inked in the palette's darkest colour (0), was never simplified (0), cleaned (0) nor tone
+    matched (0); a new one reads the style's line colour and ink length, cleans and matches
+    tones; a non-cel config gets the defaults."""
     demo = get_preset("demo").to_dict()
     new = TrainConfig.from_dict(demo)
 
     def knobs(d):
         c = TrainConfig.from_dict(d)
-        return c.cel_line, c.cel_simplify, c.cel_clean
+        return c.cel_line, c.cel_simplify, c.cel_clean, c.cel_tone
 
-    assert demo["output_space"] == "cel" and knobs(demo) == (0.02, 3, 3)
+    assert demo["output_space"] == "cel" and knobs(demo) == (0.02, 3, 3, 0.6)
     old = {k: v for k, v in demo.items() if k[:4] != "cel_" or k in ("cel_colors", "cel_ink")}
-    assert knobs({**old, "cel_tau": demo["cel_tau"]}) == (0.0, 0, 0)
-    fifth = {k: v for k, v in demo.items() if k not in ("cel_simplify", "cel_clean")}
-    assert knobs(fifth) == (0.02, 0, 0)  # the sixth round's
-    seventh = {k: v for k, v in demo.items() if k != "cel_clean"}
-    assert knobs(seventh) == (0.02, 3, 0)
-    # a run saved before the cleaning resumes with it: the cleaning never runs in training
-    assert TrainConfig.from_dict(seventh).model_signature() == new.model_signature()
+    assert knobs({**old, "cel_tau": demo["cel_tau"]}) == (0.0, 0, 0, 0.0)
+    fifth = {k: v for k, v in demo.items() if k not in ("cel_simplify", "cel_clean", "cel_tone")}
+    assert knobs(fifth) == (0.02, 0, 0, 0.0)  # the sixth round's
+    seventh = {k: v for k, v in demo.items() if k not in ("cel_clean", "cel_tone")}
+    assert knobs(seventh) == (0.02, 3, 0, 0.0)
+    tenth = {k: v for k, v in demo.items() if k != "cel_tone"}
+    assert knobs(tenth) == (0.02, 3, 3, 0.0)
+    # a run saved before the cleaning or the tone matching resumes with them: neither runs in
+    # training
+    for before in (seventh, tenth):
+        assert TrainConfig.from_dict(before).model_signature() == new.model_signature()
     seed = {k: v for k, v in get_preset("seed").to_dict().items() if k[:4] != "cel_"}
-    assert knobs(seed) == (0.02, 3, 3)
+    assert knobs(seed) == (0.02, 3, 3, 0.6)
 
 
 def test_colours_match_by_mean_and_std_unless_histograms_are_asked_for():
@@ -84,6 +89,7 @@ def test_colours_match_by_mean_and_std_unless_histograms_are_asked_for():
         ({"cel_clean": 1.5}, "cel_clean=1.5 is invalid: use a number of passes >= 0"),
         ({"cel_colors": 1}, "cel_colors=1 is invalid: use at least 2"),
         ({"cel_match": "reinhard"}, "cel_match='reinhard' is invalid: use adain|histogram"),
+        ({"cel_tone": 1.5}, r"cel_tone=1.5 is invalid: use a share in \[0, 1\]"),
     ],
 )
 def test_invalid_values_are_named(bad, match):

@@ -7,8 +7,11 @@ A cel model's decoder paints a *change* to the photo, and this module turns it i
    get the style image's colour mean and std per channel (`pixel_adain`); with
    `TrainConfig.cel_match="histogram"` (an option the tenth round did not adopt) its whole
    histogram per channel instead (`histogram_match`: the style's share of every shade, which
-   mean and std alone do not fix: a drawing of a few flat colours is no bell curve). The
-   decoder's map is added to their logits.
+   mean and std alone do not fix: a drawing of a few flat colours is no bell curve). When
+   stylising, the picture's luma then moves `TrainConfig.cel_tone` of the way to the style's
+   luma histogram (`tone_match`, the eleventh round): a drawing's few flat lights and darks,
+   not a photo's bell curve of tones, in the photo's own order of light. The decoder's map is
+   added to their logits (its training never sees the tone matching, as it never sees step 4).
 2. **Fill**: each pixel takes the nearest of the style's `K` palette colours (k-means of its
    pixels, `palette_kmeans`), softly: softmax(-distance^2 / tau) over the palette, the
    soft-to-hard vector quantisation of Agustsson et al. 2017 ("Soft-to-Hard Vector Quantization
@@ -54,90 +57,36 @@ which are the whole picture's.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from .colour_transfer import colour_quantiles, histogram_match, pixel_adain
-from .config import CEL_CLEAN, CEL_COLORS, CEL_INK, CEL_LINE, CEL_MATCH, CEL_SIMPLIFY, CEL_TAU
+from .celstyle import CelStyle, darkest_colour
+from .colour_transfer import (
+    LUMA,
+    colour_quantiles,
+    histogram_match,
+    pixel_adain,
+    tone_match,
+    tone_quantiles,
+)
+from .config import (
+    CEL_CLEAN,
+    CEL_COLORS,
+    CEL_INK,
+    CEL_LINE,
+    CEL_MATCH,
+    CEL_SIMPLIFY,
+    CEL_TAU,
+    CEL_TONE,
+)
 from .function import calc_mean_std, in_fp32
 
-LUMA = (0.299, 0.587, 0.114)  # Rec. 601 luma: what is dark (line art, the darkest colour)
 ROWS_PER_CHUNK = 512  # rendering works on row blocks: memory linear in the picture's width
 LINE_WINDOW = 5  # the top-hat's closing window: strokes up to 4 px wide count as lines
 LINE_MIN = 0.05  # a near-flat style: its strongest strokes stand out less than this (luma)
 MODE_SHARPEN = 8.0  # a simplifying pass re-sharpens the 3 x 3 mean of the fill weights: w^8
 CLEAN_RANGE = 0.05  # a cleaning pass: RGB distance at which a neighbour counts exp(-1/2) as much
-
-
-@dataclass
-class CelStyle:
-    """What a cel model paints with: the style's colour `mean` and `std` per channel
-    ((B | 1, 3, 1, 1), pixels in [0, 1]), its `palette` ((B | 1, K, 3)), its `ink_colour`,
-    the outlines' colour ((B | 1, 3); `TrainConfig.cel_ink` is where they are drawn), its
-    `ink_length` ((B | 1,)): how much ink the style image holds, in picture sides (the mean ink
-    amount times the square root of its pixel count: the same for a drawing at any size), the
-    most ink a picture is simplified to (None or infinite: never simplified), and its colour
-    `quantiles` ((B | 1, 3, Q), `colour_quantiles`): with them a photo takes the style's
-    colours by histogram matching, without (None) by its mean and std (`TrainConfig.cel_match`)."""
-
-    mean: torch.Tensor
-    std: torch.Tensor
-    palette: torch.Tensor
-    ink_colour: torch.Tensor
-    ink_length: torch.Tensor | None = None
-    quantiles: torch.Tensor | None = None
-
-    def __post_init__(self) -> None:
-        if self.ink_length is None:  # one per palette, never simplified
-            self.ink_length = torch.full((len(self.palette),), math.inf, device=self.palette.device)
-
-    def to(self, device: torch.device | str) -> CelStyle:
-        parts = (getattr(self, f.name) for f in fields(self))
-        return CelStyle(*(None if t is None else t.to(device) for t in parts))
-
-    @classmethod
-    def cat(cls, styles: list[CelStyle]) -> CelStyle:
-        """Several styles stacked on the batch dimension (one per photo; all with `quantiles`
-        or none)."""
-        if len({s.quantiles is None for s in styles}) > 1:
-            raise ValueError("cannot stack styles with and without colour quantiles")
-        parts = [[getattr(s, f.name) for s in styles] for f in fields(cls)]
-        return cls(*(None if p[0] is None else torch.cat(p) for p in parts))
-
-    def item(self, i: int = 0) -> dict[str, torch.Tensor]:
-        """Style `i` as saved in prototypes and exports: "mean", "std" (3,), "palette" (K, 3),
-        "ink_colour" (3,), "ink_length" () unless it is never simplified (so JSON stays
-        finite) and "quantiles" (3, Q) if it has them."""
-        saved = {
-            "mean": self.mean[i].flatten(),
-            "std": self.std[i].flatten(),
-            "palette": self.palette[i],
-            "ink_colour": self.ink_colour[i],
-        }
-        if self.ink_length[i].isfinite():
-            saved["ink_length"] = self.ink_length[i]
-        if self.quantiles is not None:
-            saved["quantiles"] = self.quantiles[i]
-        return saved
-
-    @classmethod
-    def from_saved(cls, saved: dict[str, Any]) -> CelStyle:
-        """The style `item` saved (tensors, or lists from JSON; other keys ignored). One saved
-        before the ink colour existed inks in its palette's darkest colour; one saved before the
-        ink length is never simplified; one without quantiles matches colours by mean and std."""
-
-        def get(key: str) -> torch.Tensor:
-            return torch.as_tensor(saved[key], dtype=torch.float32)
-
-        palette = get("palette").reshape(1, -1, 3)
-        ink = get("ink_colour").reshape(1, 3) if "ink_colour" in saved else darkest_colour(palette)
-        length = get("ink_length").reshape(1) if "ink_length" in saved else None
-        quantiles = get("quantiles").reshape(1, 3, -1) if "quantiles" in saved else None
-        mean, std = get("mean").reshape(1, 3, 1, 1), get("std").reshape(1, 3, 1, 1)
-        return cls(mean, std, palette, ink, length, quantiles)
 
 
 @in_fp32
@@ -163,13 +112,6 @@ def palette_kmeans(
         sums = onehot.transpose(1, 2) @ points  # B x k x 3
         centres = torch.where(mass > 0, sums / mass.clamp_min(1e-12), centres)
     return centres
-
-
-def darkest_colour(palette: torch.Tensor) -> torch.Tensor:
-    """(B, 3): the darkest (Rec. 601 luma) colour of each palette (B, K, 3): the ink of styles
-    without line art, and of prototypes and exports made before the line colour."""
-    luma = palette @ torch.tensor(LUMA, device=palette.device, dtype=palette.dtype)
-    return palette.gather(1, luma.argmin(1)[:, None, None].expand(-1, 1, 3))[:, 0]
 
 
 @in_fp32
@@ -204,13 +146,15 @@ def cel_style(
     tau: float = CEL_TAU,
     ink: tuple[float, float] | None = CEL_INK,
     quantiles: bool = False,
+    tones: bool = False,
 ) -> CelStyle:
     """The `CelStyle` of style images (B, 3, H, W) in [0, 1]: one per image, or with `weights`
     (B,), summing to 1, one blended style: the weighted statistics, line colours, ink lengths
-    and colour quantiles (as AdaIN blends; quantile functions averaged are the 1-D Wasserstein
-    barycentre of the histograms) and the k-means palette of all images' pixels, each image
-    weighted by its weight. At most `max_points` pixels per image (an even stride) go into the
-    k-means and the quantiles (`quantiles` True: measured, for histogram matching); `line` is
+    and colour and luma quantiles (as AdaIN blends; quantile functions averaged are the 1-D
+    Wasserstein barycentre of the histograms) and the k-means palette of all images' pixels,
+    each image weighted by its weight. At most `max_points` pixels per image (an even stride) go
+    into the k-means and the quantiles (`quantiles` True: measured, for histogram matching;
+    `tones` True: the luma's, for tone matching); `line` is
     the share of pixels `line_colour` reads the ink from; `tau` and `ink` are the rendering's,
     with which each image's ink length is measured (`ink_length`, with the palette returned;
     `ink` None: not measured, for pictures rendered without ink)."""
@@ -220,10 +164,11 @@ def cel_style(
     stride = max(1, points.shape[1] // max_points)
     points = points[:, ::stride]
     q = colour_quantiles(points) if quantiles else None
+    y = tone_quantiles(points) if tones else None
     if weights is None:
         palette = palette_kmeans(points, k)
         lengths = None if ink is None else ink_length(pixels, palette, tau, ink)
-        return CelStyle(mean, std, palette, line_colour(pixels, line, palette), lengths, q)
+        return CelStyle(mean, std, palette, line_colour(pixels, line, palette), lengths, q, y)
     w = weights.float().to(pixels.device)
     blend = w.view(-1, 1, 1, 1)
     point_w = (w[:, None] / points.shape[1]).expand(-1, points.shape[1])
@@ -232,8 +177,8 @@ def cel_style(
     inks = line_colour(pixels, line, palette)
     blended = [(t * blend).sum(0, True) for t in (mean, std)]
     length = None if ink is None else (ink_length(pixels, palette, tau, ink) * w).sum(0, True)
-    q = None if q is None else (q * w[:, None, None]).sum(0, True)
-    return CelStyle(*blended, palette, (inks * w[:, None]).sum(0, True), length, q)
+    q, y = (None if t is None else (t * w[:, None, None]).sum(0, True) for t in (q, y))
+    return CelStyle(*blended, palette, (inks * w[:, None]).sum(0, True), length, q, y)
 
 
 @in_fp32
@@ -446,22 +391,28 @@ def cel_render(
     ink: tuple[float, float] | None,
     simplify: int = 0,
     clean: int = 0,
+    tone: float = 0.0,
 ) -> torch.Tensor:
     """The cel picture (B, 3, H, W) in [0, 1]: the photo (pixels) in the style's colours
-    (`histogram_match` if the style has quantiles, else `pixel_adain`), the decoder's `change`
-    added to its logits, filled with the style's palette (softness `tau`), cleaned by `clean`
-    edge-aware passes, simplified by up to `simplify` passes to the style's ink length, and
-    inked in its line colour between fills further apart than `ink` (None: no ink, no cleaning
+    (`histogram_match` if the style has quantiles, else `pixel_adain`), its luma moved `tone`
+    of the way to the style's tones (`tone_match`), the decoder's `change` added to its logits,
+    filled with the style's palette (softness `tau`), cleaned by `clean` edge-aware passes,
+    simplified by up to `simplify` passes to the style's ink length, and inked in its line
+    colour between fills further apart than `ink` (None: no ink, no tone matching, no cleaning
     and no simplifying, as the identity images are decoded). Rendered in blocks of rows, so a
     12 MP photo never holds K full-size maps."""
+    if ink is None:
+        clean = simplify = tone = 0
+    if tone > 0 and style.tones is None:
+        raise ValueError("tone matching needs the style's tones: cel_style(..., tones=True)")
     if style.quantiles is None:
         base = pixel_adain(photo, style.mean, style.std)
     else:
         base = histogram_match(photo, style.quantiles)
+    if tone > 0:
+        base = tone_match(base, photo, style.tones, tone)
     rgb = torch.sigmoid(_logit(base) + change)
     passes = None
-    if ink is None:
-        clean = simplify = 0
     h = rgb.shape[-2]
     if torch.compiler.is_exporting() or h <= ROWS_PER_CHUNK:  # ONNX: one symbolic height
         weights = _clean_weights(rgb, style.palette, tau, clean)  # once, for both
@@ -488,10 +439,13 @@ def cel_filter(
     simplify: int = CEL_SIMPLIFY,
     clean: int = CEL_CLEAN,
     match: str = CEL_MATCH,
+    tone: float = CEL_TONE,
 ) -> torch.Tensor:
     """What an untrained cel model paints (its change is zero): each photo (B, 3, H, W) in
     [0, 1] in the colours of its style image (B, 3, H', W'; `match` "histogram" or "adain"),
-    filled with that image's palette, cleaned, simplified to its ink length and inked in its
-    line colour. No network: the baseline a trained model must beat (`evaluate`'s "filter")."""
-    style = cel_style(styles, k, line=line, tau=tau, ink=ink, quantiles=match == "histogram")
-    return cel_render(torch.zeros_like(photos), photos, style, tau, ink, simplify, clean)
+    `tone` of the way to its tones, filled with that image's palette, cleaned, simplified to
+    its ink length and inked in its line colour. No network: the baseline a trained model must
+    beat (`evaluate`'s "filter")."""
+    hist = match == "histogram"
+    style = cel_style(styles, k, line=line, tau=tau, ink=ink, quantiles=hist, tones=tone > 0)
+    return cel_render(torch.zeros_like(photos), photos, style, tau, ink, simplify, clean, tone)

@@ -1,7 +1,9 @@
 """Colour transfer in pixel space: a photo (B, 3, H, W), pixels in [0, 1], takes a style
 image's colours, per channel: its mean and std (`pixel_adain`: AdaIN in pixel space, the colour
 transfer of Reinhard et al. 2001 in RGB) or its whole histogram (`histogram_match`, from the
-style's `colour_quantiles`). The first step of the cel output stage (`cel.cel_render`)."""
+style's `colour_quantiles`); then, if asked, part of its light and dark too (`tone_match`: the
+luma histogram, from the style's `tone_quantiles`). The first step of the cel output stage
+(`cel.cel_render`)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import torch
 
 from .function import adain_from_stats, in_fp32
 
+LUMA = (0.299, 0.587, 0.114)  # Rec. 601 luma weights
 QUANTILES = 256  # a style's colour histogram: its quantiles per channel (`colour_quantiles`)
 CDF_BINS = 1024  # a photo's colour histogram: bins per channel (finer than 8-bit pixels)
 
@@ -32,7 +35,7 @@ def colour_quantiles(points: torch.Tensor, q: int = QUANTILES) -> torch.Tensor:
 
 
 def image_quantiles(pixels: torch.Tensor, max_points: int = 16384) -> torch.Tensor:
-    """`colour_quantiles` of images (B, 3, H, W) in [0, 1], read from at most `max_points`
+    """`colour_quantiles` of images (B, C, H, W) in [0, 1], read from at most `max_points`
     pixels each (an even stride; under ONNX export, of a symbolic size: all of them)."""
     points = pixels.flatten(2).transpose(1, 2)
     if not torch.compiler.is_exporting():
@@ -63,3 +66,34 @@ def histogram_match(photo: torch.Tensor, quantiles: torch.Tensor) -> torch.Tenso
     low, high = q.gather(2, lo), q.gather(2, lo + 1)
     table = low + (at - lo) * (high - low)  # B x 3 x CDF_BINS
     return table.gather(2, idx).view(b, c, h, w)
+
+
+def luma(pixels: torch.Tensor) -> torch.Tensor:
+    """Rec. 601 luma (B, 1, H, W) of pixels (B, 3, H, W)."""
+    return (pixels * pixels.new_tensor(LUMA).view(1, 3, 1, 1)).sum(1, keepdim=True)
+
+
+@torch.no_grad()
+def tone_quantiles(points: torch.Tensor, q: int = QUANTILES) -> torch.Tensor:
+    """(B, 1, q): each image's luma histogram as quantiles (`colour_quantiles` of the luma of
+    its points (B, N, 3) in [0, 1])."""
+    return colour_quantiles((points.float() * points.new_tensor(LUMA)).sum(-1, keepdim=True), q)
+
+
+@in_fp32
+def tone_match(
+    coloured: torch.Tensor, photo: torch.Tensor, tones: torch.Tensor, share: float
+) -> torch.Tensor:
+    """The colour-matched photo `coloured` (B, 3, H, W) with its luma moved `share` of the way
+    to the photo's luma histogram-matched to the style's `tones` ((B | 1, 1, Q),
+    `tone_quantiles`), the same change in all three channels, clamped to [0, 1]. Mean and std
+    leave a photo's tones bell-shaped; a drawing's are a few flat lights and darks: this gives
+    the picture part of the drawing's share of each: histogram specification (Gonzalez & Woods
+    3.3) of the luma alone, the channel Gatys et al. 2016 ("Preserving Color in Neural
+    Artistic Style Transfer") transfer apart from colour (they match its mean and variance).
+    `share` 1 takes all of it, 0 none. The photo's own luma ranks decide the order, so a face
+    stays lit where it was lit."""
+    if share <= 0:
+        return coloured
+    target = histogram_match(luma(photo), tones)
+    return (coloured + share * (target - luma(coloured))).clamp(0, 1)

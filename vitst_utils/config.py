@@ -19,13 +19,15 @@ STYLE_DOMAIN = "AnimeFace"
 # picture's ink down to its style image's (the seventh round); the edge-aware passes that clean
 # speckle out of the fills first, when stylising only (the eighth round); how the photo takes
 # the style's colours: its mean and std per channel ("histogram": per-channel histogram
-# matching, an option the tenth round did not adopt)
+# matching, an option the tenth round did not adopt); the share of the way its luma then moves
+# to the style's luma histogram, when stylising only (the eleventh round: 0.6, the only share of
+# 0.4 / 0.5 / 0.6 / 0.75 / 1 whose filter passed that round's rule on its ten tuning families)
 CEL_COLORS, CEL_INK, CEL_TAU, CEL_LINE, CEL_SIMPLIFY = 10, (0.08, 0.2), 0.002, 0.02, 3
-CEL_CLEAN, CEL_MATCH = 3, "adain"
+CEL_CLEAN, CEL_MATCH, CEL_TONE = 3, "adain", 0.6
 
 # Fields that decide the network's shape (model.MODEL_ARGS) and the loss net's layers: a run
-# only resumes from a checkpoint whose config agrees on all of them (not `cel_clean`: the
-# cleaning never runs in training, so a run saved before it resumes with it).
+# only resumes from a checkpoint whose config agrees on all of them (not `cel_clean` and
+# `cel_tone`: they never run in training, so a run saved before them resumes with them).
 MODEL_FIELDS = (
     "vit_name",
     "vit_kwargs",
@@ -86,6 +88,7 @@ class TrainConfig:
     cel_simplify: int = CEL_SIMPLIFY  # most passes simplifying to the style's ink length; 0: none
     cel_clean: int = CEL_CLEAN  # edge-aware passes cleaning speckle when stylising; 0: none
     cel_match: str = CEL_MATCH  # the photo takes the style's colours: adain | histogram
+    cel_tone: float = CEL_TONE  # share of the way to the style's luma histogram when stylising
     freeze_encoder: bool = False
     fusion: str = "adain"  # how the style enters: adain (global statistics) | attention (AdaAttN)
     encoder_lr_scale: float = 1.0  # the ViT's lr = lr x this (a pretrained encoder: lower)
@@ -198,6 +201,7 @@ class TrainConfig:
                 for name, n in (("cel_simplify", self.cel_simplify), ("cel_clean", self.cel_clean))
             ),
             (self.cel_match in ("adain", "histogram"), "cel_match", "adain|histogram"),
+            (0 <= self.cel_tone <= 1, "cel_tone", "a share in [0, 1], e.g. 0.6 (0: off)"),
             (self.style_loss in ("mean_std", "gram"), "style_loss", "mean_std|gram"),
             (self.content_criterion in ("mse", "l1"), "content_criterion", "mse|l1"),
             (self.tv_kind in ("l2", "l1"), "tv_kind", "l2|l1"),
@@ -248,16 +252,17 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
         """Build from a dict; unknown keys are an error (a typo must not pass silently). A cel
-        config without `cel_line`, `cel_simplify` or `cel_clean` (saved before they existed; so
-        too a hand-written dict that leaves them out) keeps the picture of its time: ink in the
-        palette's darkest colour (`cel_line` 0), never simplified (`cel_simplify` 0), never
-        cleaned (`cel_clean` 0); one without `cel_match` matches colours by mean and std."""
+        config without `cel_line`, `cel_simplify`, `cel_clean` or `cel_tone` (saved before they
+        existed; so too a hand-written dict that leaves them out) keeps the picture of its time:
+        ink in the palette's darkest colour (`cel_line` 0), never simplified (`cel_simplify` 0),
+        never cleaned (`cel_clean` 0), no tone matching (`cel_tone` 0); one without `cel_match`
+        matches colours by mean and std."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - names)
         if unknown:
             raise ValueError(f"Unknown TrainConfig fields: {unknown}. Known: {sorted(names)}")
         if d.get("output_space") == "cel":
-            d = {"cel_line": 0.0, "cel_simplify": 0, "cel_clean": 0, **d}
+            d = {"cel_line": 0.0, "cel_simplify": 0, "cel_clean": 0, "cel_tone": 0.0, **d}
         return cls(**d)
 
     def to_json(self, path: str | Path | None = None) -> str:

@@ -116,8 +116,9 @@ class PhotoToAnime(nn.Module):
             self.register_buffer("cel_palette", target.cel.palette.clone())
             self.register_buffer("cel_ink_colour", target.cel.ink_colour.clone())
             self.register_buffer("cel_ink_length", target.cel.ink_length.clone())
-            quantiles = target.cel.quantiles  # None: colours by mean and std
-            self.register_buffer("cel_quantiles", None if quantiles is None else quantiles.clone())
+            for name in ("quantiles", "tones"):  # None: colours by mean and std; no tones
+                t = getattr(target.cel, name)
+                self.register_buffer(f"cel_{name}", None if t is None else t.clone())
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
         cel = None
@@ -129,6 +130,7 @@ class PhotoToAnime(nn.Module):
                 self.cel_ink_colour,
                 self.cel_ink_length,
                 self.cel_quantiles,
+                self.cel_tones,
             )
         out = transfer(
             self.model, normalize(photo), self.style_mean, self.style_std, self.alpha, cel=cel
@@ -199,12 +201,14 @@ def export_onnx_tiled(
         # "ink_colour": the outlines' colour; "ink": the distances where they are drawn;
         # "simplify": the most passes that bring the picture's ink down to "ink_length";
         # "clean": the edge-aware passes before them; "quantiles" (3 x Q), if there: the photo
-        # takes the style's colours by histogram matching (else by "mean" and "std")
+        # takes the style's colours by histogram matching (else by "mean" and "std"); "tone":
+        # the share of the way its luma then moves to the style's "tones" (1 x Q)
         settings = {
             "tau": model.cel_tau,
             "ink": list(model.cel_ink),
             "simplify": model.cel_simplify,
             "clean": model.cel_clean,
+            "tone": model.cel_tone,
         }
         meta["cel"] = {**saved, **settings}
     write_atomic(folder / "stylize.json", json.dumps(meta))
@@ -246,9 +250,12 @@ class OnnxStylizer:
             tau, ink = (m["cel"]["tau"], tuple(m["cel"]["ink"])) if cel else (0.0, None)
             simplify = m["cel"].get("simplify", 0) if cel else 0  # an older export: none
             clean = m["cel"].get("clean", 0) if cel else 0
+            tone = m["cel"].get("tone", 0.0) if cel else 0.0
 
             def finish(raw: torch.Tensor) -> torch.Tensor:
-                return render_output(raw, m["output_space"], x, cel, tau, ink, simplify, clean)
+                return render_output(
+                    raw, m["output_space"], x, cel, tau, ink, simplify, clean, tone
+                )
 
         out = stylize_pieces(
             self.encode,

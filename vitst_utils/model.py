@@ -26,6 +26,7 @@ from .config import (
     CEL_MATCH,
     CEL_SIMPLIFY,
     CEL_TAU,
+    CEL_TONE,
     MODEL_FIELDS,
     TrainConfig,
 )
@@ -104,12 +105,13 @@ def render_output(
     ink: tuple[float, ...] | None = None,
     simplify: int = 0,
     clean: int = 0,
+    tone: float = 0.0,
 ) -> torch.Tensor:
     """The ImageNet-normalised picture from a decoder's output: the seed's reads it as the
     normalised image itself, "pixels" reads its Tanh as [0, 1] pixels, and "cel" renders the
     change it painted onto the normalised `photo` (the same size) with the style's `cel`
-    palette and ink, cleaned by `clean` passes and simplified by up to `simplify`
-    (`cel.cel_render`; `ink` None: fills only)."""
+    palette and ink, `tone` of the way to its tones, cleaned by `clean` passes and simplified
+    by up to `simplify` (`cel.cel_render`; `ink` None: fills only)."""
     if output_space == "cel":
         if photo is None or cel is None:
             raise ValueError(
@@ -117,7 +119,7 @@ def render_output(
                 "give the photo and the style's CelStyle"
             )
         pixels = to_pixels(photo).clamp(0, 1)
-        return normalize(cel_render(raw, pixels, cel, tau, ink, simplify, clean))
+        return normalize(cel_render(raw, pixels, cel, tau, ink, simplify, clean, tone))
     if output_space == "pixels":
         return normalize((raw + 1) / 2)
     return raw
@@ -183,6 +185,7 @@ class ViTStyleTransfer(nn.Module):
         cel_simplify: int = CEL_SIMPLIFY,
         cel_clean: int = CEL_CLEAN,
         cel_match: str = CEL_MATCH,
+        cel_tone: float = CEL_TONE,
     ):
         """`vit`: a timm ViT (`weights.create_vit`); `image_size`: the training size (style
         images and prototypes are read at it); `vit_name`, `vit_kwargs`: what `vit` is (for
@@ -195,7 +198,7 @@ class ViTStyleTransfer(nn.Module):
         self.cel_line, self.cel_simplify, self.cel_clean = cel_line, cel_simplify, cel_clean
         if cel_match not in ("adain", "histogram"):
             raise ValueError(f"cel_match={cel_match!r}: use adain|histogram")
-        self.cel_match = cel_match
+        self.cel_match, self.cel_tone = cel_match, cel_tone
         if self.vit_layers:  # drop the blocks after the last one used
             vit.prune_intermediate_layers(list(self.vit_layers), prune_norm=False)
         vit.requires_grad_(not freeze_encoder)
@@ -275,12 +278,21 @@ class ViTStyleTransfer(nn.Module):
     ) -> torch.Tensor:
         """An ImageNet-normalised image from `decode_raw`'s output (`render_output` with this
         model's output space and cel settings; `ink=False`: a cel model's fills only). The
-        cleaning passes only when stylising (eval mode): the losses never see them (trained
-        through them, the decoder learnt less; README, "An eighth round")."""
+        tone matching and the cleaning passes only when stylising (eval mode): the losses never
+        see them (trained through the cleaning, the decoder learnt less; README, "An eighth
+        round"; the tone matching was judged so, README "An eleventh round")."""
         ink_range = self.cel_ink if ink else None
-        clean = 0 if self.training else self.cel_clean
+        clean, tone = (0, 0.0) if self.training else (self.cel_clean, self.cel_tone)
         return render_output(
-            raw, self.output_space, photo, cel, self.cel_tau, ink_range, self.cel_simplify, clean
+            raw,
+            self.output_space,
+            photo,
+            cel,
+            self.cel_tau,
+            ink_range,
+            self.cel_simplify,
+            clean,
+            tone,
         )
 
     def decode(
@@ -298,14 +310,20 @@ class ViTStyleTransfer(nn.Module):
         self, images: torch.Tensor, weights: torch.Tensor | None = None, inked: bool = True
     ) -> CelStyle:
         """The `CelStyle` of normalised style images (one per image, or one blend with
-        `weights`) with this model's palette size, line share, ink and colour matching
-        (`inked=False`: for pictures rendered without ink, whose ink colour and ink length are
-        not read from the images)."""
+        `weights`) with this model's palette size, line share, ink, colour and tone matching
+        (`inked=False`: for pictures rendered without ink, whose ink colour, ink length and
+        tones are not read from the images)."""
         pixels = to_pixels(images.float()).clamp(0, 1)
         line, ink = (self.cel_line, self.cel_ink) if inked else (0.0, None)
-        hist = self.cel_match == "histogram"
         return cel_style(
-            pixels, self.cel_colors, weights, line=line, tau=self.cel_tau, ink=ink, quantiles=hist
+            pixels,
+            self.cel_colors,
+            weights,
+            line=line,
+            tau=self.cel_tau,
+            ink=ink,
+            quantiles=self.cel_match == "histogram",
+            tones=inked and self.cel_tone > 0,
         )
 
     def encode_pair(
@@ -383,8 +401,12 @@ class ViTStyleTransfer(nn.Module):
 
 
 # The TrainConfig fields the generator is built from: `MODEL_FIELDS` without the loss net's
-# `vgg_layers`, plus whether the encoder trains and the stylising-only `cel_clean`.
-MODEL_ARGS = tuple(f for f in MODEL_FIELDS if f != "vgg_layers") + ("freeze_encoder", "cel_clean")
+# `vgg_layers`, plus whether the encoder trains and the stylising-only `cel_clean`, `cel_tone`.
+MODEL_ARGS = tuple(f for f in MODEL_FIELDS if f != "vgg_layers") + (
+    "freeze_encoder",
+    "cel_clean",
+    "cel_tone",
+)
 
 
 def build_model(cfg: TrainConfig, use_weights: bool = True) -> ViTStyleTransfer:

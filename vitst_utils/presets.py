@@ -21,6 +21,7 @@ RECIPE_FIELDS = (
     "cel_simplify",
     "cel_clean",
     "cel_match",
+    "cel_tone",
     "fusion",
     "freeze_encoder",
     "vgg_layers",

@@ -8,7 +8,9 @@ A prototype is `{"mean": (C,), "std": (C,), "count": int}`, with (files) `format
 the colour statistics, palette, ink colour and ink length of the medoid drawing (`{"mean": (3,),
 "std": (3,), "palette": (K, 3), "ink_colour": (3,), "ink_length": ()}`, `CelStyle.item`; one made
 before the ink colour inks in the darkest, one before the ink length is never simplified), and
-for a model with `cel_match="histogram"` its colour quantiles (`"quantiles": (3, Q)`).
+for a model with `cel_match="histogram"` its colour quantiles (`"quantiles": (3, Q)`), for one
+with `cel_tone` > 0 its luma quantiles (`"tones": (1, Q)`; one made before them is refused, with
+the command that builds it again).
 """
 
 from __future__ import annotations
@@ -120,6 +122,12 @@ def check_prototype(
                 f"{source} {has} colour quantiles, and this model matches colours by "
                 f"{model.cel_match}: build it again for this checkpoint (inference --checkpoint C"
                 " --style DIR --save-prototype FILE)"
+            )
+        if "tones" not in cel and model.cel_tone > 0:
+            raise PrototypeError(
+                f"{source} has no tones (saved before tone matching), and this model moves a "
+                f"picture's light and dark {model.cel_tone} of the way to them: build it again "
+                "for this checkpoint (inference --checkpoint C --style DIR --save-prototype FILE)"
             )
 
 

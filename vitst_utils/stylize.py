@@ -22,7 +22,7 @@ from PIL import Image
 
 from .cel import CelStyle
 from .checkpoint import load_checkpoint, model_from_checkpoint
-from .colour_transfer import image_quantiles
+from .colour_transfer import image_quantiles, luma
 from .config import TrainConfig
 from .cpu_paths import inference_path
 from .data import image_batch, load_image
@@ -154,19 +154,22 @@ def transfer(
 
 
 def cel_at_alpha(cel: CelStyle, photos: torch.Tensor, alpha: float) -> CelStyle:
-    """`cel` with its colour statistics (and quantiles, if it has them) alpha of the way from
-    each photo's own (normalised (B, 3, H, W)) to the style's; the palette and ink stay.
-    Quantiles blended so are the 1-D Wasserstein geodesic: each pixel moves about alpha of
-    the way to its histogram-matched colour."""
+    """`cel` with its colour statistics (and colour and luma quantiles, if it has them) alpha
+    of the way from each photo's own (normalised (B, 3, H, W)) to the style's; the palette and
+    ink stay. Quantiles blended so are the 1-D Wasserstein geodesic: each pixel moves about
+    alpha of the way to its histogram-matched colour (at alpha 0, tone matching to the photo's
+    own tones changes nothing)."""
     if alpha >= 1:
         return cel
     pixels = to_pixels(photos.float()).clamp(0, 1)
     mean, std = calc_mean_std(pixels)
     mean, std = alpha * cel.mean + (1 - alpha) * mean, alpha * cel.std + (1 - alpha) * std
-    quantiles = cel.quantiles
+    quantiles, tones = cel.quantiles, cel.tones
     if quantiles is not None:
         quantiles = alpha * quantiles + (1 - alpha) * image_quantiles(pixels)
-    return replace(cel, mean=mean, std=std, quantiles=quantiles)
+    if tones is not None:
+        tones = alpha * tones + (1 - alpha) * image_quantiles(luma(pixels))
+    return replace(cel, mean=mean, std=std, quantiles=quantiles, tones=tones)
 
 
 def use_inference_path(model: ViTStyleTransfer, name: str | None = "auto") -> ViTStyleTransfer:
