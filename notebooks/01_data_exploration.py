@@ -40,7 +40,8 @@ import torch
 from IPython.display import display
 
 from vitst_utils import dataquality, explore
-from vitst_utils.data import format_skip_report, resolve_data_root
+from vitst_utils.data import format_skip_report
+from vitst_utils.dataroot import resolve_data_root
 from vitst_utils.env import on_kaggle
 from vitst_utils.plots import (
     image_grid,

@@ -59,7 +59,8 @@ from .copies import (
     measure_all,
     thumb_diff,
 )
-from .data import DOMAINS, LAYOUT, SPLITS, domain_folder, find_data_root
+from .data import DOMAINS, LAYOUT, SPLITS, domain_folder
+from .dataroot import find_data_root
 from .explore import format_table
 from .rundir import default_out_dir
 
