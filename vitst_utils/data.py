@@ -358,7 +358,7 @@ def gather_images(
     return list(dict.fromkeys(good)), skipped
 
 
-# --- exclude lists (see dataquality.py) -----------------------------------------------------------
+# --- exclude lists (written by quality_report.py) -------------------------------------------------
 def read_exclude_file(path: str | Path) -> list[str]:
     """The paths of an exclude list, relative to the data root ("CelebA/val/x.jpg"), one per
     line; `# ...` starts a comment (whole line or after the path), blank lines are ignored."""
