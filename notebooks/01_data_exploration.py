@@ -39,8 +39,9 @@ import os
 import torch
 from IPython.display import display
 
-from vitst_utils import dataquality, explore
-from vitst_utils.data import format_skip_report, resolve_data_root
+from vitst_utils import dataquality, explore, quality_report
+from vitst_utils.data import format_skip_report
+from vitst_utils.dataroot import resolve_data_root
 from vitst_utils.env import on_kaggle
 from vitst_utils.plots import (
     image_grid,
@@ -179,7 +180,7 @@ DQ_CLASSIFIER = torch.cuda.is_available()
 quality = dataquality.check_data(
     ROOT, limit=CHECK_LIMIT, cache_dir=DQ_OUT, classifier=DQ_CLASSIFIER
 )
-csv_path, exclude_path = dataquality.write_outputs(quality, DQ_OUT)
+csv_path, exclude_path = quality_report.write_outputs(quality, DQ_OUT)
 print(explore.format_table(quality.kind_table()))
 print(f"\n{quality.summary()}\nwrote {csv_path} and {exclude_path}")
 

@@ -44,7 +44,7 @@ import time
 
 from IPython.display import Image, display
 
-from vitst_utils.data import resolve_data_root
+from vitst_utils.dataroot import resolve_data_root
 from vitst_utils.env import adapt_to_hardware, describe_environment, on_kaggle, session_deadline
 from vitst_utils.explore import data_label
 from vitst_utils.plots import plot_history

@@ -50,9 +50,9 @@ from vitst_utils.data import (
     gather_images,
     image_tensor,
     load_image,
-    resolve_data_root,
     scan_folder,
 )
+from vitst_utils.dataroot import resolve_data_root
 from vitst_utils.env import describe_hardware
 from vitst_utils.explore import data_label
 from vitst_utils.plots import image_grid, plot_style_matrix, sample_grid, save_figure

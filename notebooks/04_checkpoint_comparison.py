@@ -50,7 +50,7 @@ from pathlib import Path
 import torch
 from IPython.display import display
 
-from vitst_utils.data import resolve_data_root
+from vitst_utils.dataroot import resolve_data_root
 from vitst_utils.env import describe_hardware
 from vitst_utils.evaluate import evaluate_runs
 from vitst_utils.plots import plot_balance, plot_history, plot_val_losses, save_figure

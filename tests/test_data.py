@@ -22,7 +22,6 @@ from vitst_utils.data import (
     build_transform,
     denormalize,
     domain_folder,
-    find_data_root,
     format_skip_report,
     gather_images,
     gpu_augment,
@@ -30,6 +29,7 @@ from vitst_utils.data import (
     scan_folder,
     to_pil,
 )
+from vitst_utils.dataroot import find_data_root
 from vitst_utils.function import normalize
 from vitst_utils.sample_data import (
     FAMILIES,
@@ -383,6 +383,17 @@ def test_find_data_root_errors(tmp_path: Path) -> None:
         assert "kaggle datasets download -d tuantai229/avataranime" in msg
         assert "VITST_DATA_ROOT" in msg and "--" not in msg  # flags are the CLI's to name
         assert str(kaggle_input) in msg
+
+
+def test_data_root_discovery_still_imports_from_data_as_before_it_moved() -> None:
+    from vitst_utils import data, dataroot
+    from vitst_utils.data import DATA_ROOT_ENV, resolve_data_root
+    from vitst_utils.data import find_data_root as old
+
+    assert old is dataroot.find_data_root and resolve_data_root is dataroot.resolve_data_root
+    assert DATA_ROOT_ENV == "VITST_DATA_ROOT" and data.KAGGLE_DATASET is dataroot.KAGGLE_DATASET
+    with pytest.raises(AttributeError, match="has no attribute 'NO_SUCH'"):
+        data.NO_SUCH  # noqa: B018
 
 
 def test_the_train_cli_names_the_flags_that_fix_missing_data(tmp_path, capsys) -> None:

@@ -20,6 +20,7 @@ from torch import nn
 from vitst_utils import copies as C
 from vitst_utils import dataquality as Q
 from vitst_utils import domain, explore, train
+from vitst_utils import quality_report as QR
 from vitst_utils.data import build_datasets, file_sha256, read_exclude_file
 from vitst_utils.plots import Figure, image_grid
 from vitst_utils.presets import get_preset
@@ -101,7 +102,7 @@ def test_outputs_round_trip_into_a_smoke_training_run(planted, tmp_path, capsys,
     assert "9 files to leave out" in printed and f"exclude_file={out / 'exclude.txt'}" in printed
     with open(out / "data_quality.csv", newline="") as f:
         rows = list(csv.reader(f))
-    assert tuple(rows[0]) == Q.CSV_COLUMNS
+    assert tuple(rows[0]) == QR.CSV_COLUMNS
     assert {r[2] for r in rows[1:]} == set(expected)
     text = (out / "exclude.txt").read_text()
     assert text.startswith("# Exclude list written by vitst_utils.dataquality")
@@ -259,9 +260,11 @@ def test_notebook_figures_and_unlistable_names(planted, report, tmp_path):
     rows = {r["kind"]: r for r in report.kind_table()}
     assert rows["duplicate"]["total"] == 6 and rows["leak"]["training"] == "excluded"
     assert rows["images checked"]["training"] == "9 left out"
-    odd = Q.Issue("CelebA", "train", "CelebA/train/a#b.jpg", "uniform", "x; excluded", True)
-    rep = Q.QualityReport(report.root, [*report.issues, odd], report.images, 10, 10.0, ("uniform",))
-    _, path = Q.write_outputs(rep, tmp_path)
+    odd = QR.Issue("CelebA", "train", "CelebA/train/a#b.jpg", "uniform", "x; excluded", True)
+    rep = QR.QualityReport(
+        report.root, [*report.issues, odd], report.images, 10, 10.0, ("uniform",)
+    )
+    _, path = QR.write_outputs(rep, tmp_path)
     assert (
         "# NOT listed (its name holds '#' or edge spaces): CelebA/train/a#b.jpg" in path.read_text()
     )

@@ -61,7 +61,8 @@ from .benchmark_stylize import (
 )
 from .config import TrainConfig
 from .cpu_paths import CPU_PATHS, default_cpu_path, inference_path
-from .data import build_datasets, gpu_augment, resolve_data_root
+from .data import build_datasets, gpu_augment
+from .dataroot import resolve_data_root
 from .env import describe_hardware
 from .imagecache import SharedImageCache, build_cache
 from .model import build_model

@@ -37,7 +37,7 @@ from .data import (
 from .sample_data import is_synthetic
 
 if TYPE_CHECKING:
-    from .dataquality import Issue, QualityReport
+    from .quality_report import Issue, QualityReport
 
 ROLES = {CONTENT_DOMAIN: "content", STYLE_DOMAIN: "style"}
 HIST_BINS = 32
@@ -458,7 +458,7 @@ def pair_examples(
     report: QualityReport, n: int = 6, max_side: int = 160
 ) -> tuple[list[Image.Image], list[str]]:
     """Images and captions for `plots.image_grid`: copy, original, copy, original, ...
-    (duplicates and leaks of a `dataquality.QualityReport`, the first `n` pairs)."""
+    (duplicates and leaks of a `quality_report.QualityReport`, the first `n` pairs)."""
     images, captions = [], []
     pairs = zip_longest(report.of_kind("leak"), report.of_kind("duplicate"))
     mixed = [issue for pair in pairs for issue in pair if issue is not None]

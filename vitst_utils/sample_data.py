@@ -4,16 +4,17 @@
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
 so the whole pipeline runs in seconds without the real data. Ten families: nine tuning
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
-`heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`), `heldout3` (`heldout3_faces`),
-`heldout4` (`heldout4_faces`, `heldout4_photos`: night-time flash and screen-lit phone selfies,
-and scanned traditional-media fan art), `heldout5` (`heldout5_faces`: webcam video-call frames,
-and retro pixel-art portraits), `heldout6` (`heldout6_faces`: scanned 1970s-80s album prints,
-and lineless thick-paint digital portraits) and `heldout7` (`heldout7_faces`: retouched studio
-beauty headshots, and 3D cel-shaded anime renders), which recipes have been tuned and judged
-on, and the report family of the tenth round, `heldout8` (`heldout8_faces`: wet-plate collodion
-portraits, and anime as Japanese woodblock prints), unlike all the others, judged once and never
-used to choose anything. `add_messy_files` writes every kind of junk a real image folder
-holds, for tests of the loader.
+`heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`, `heldout2_photos`), `heldout3`
+(`heldout3_faces`, `heldout3_photos`), `heldout4` (`heldout4_faces`, `heldout4_photos`:
+night-time flash and screen-lit phone selfies, and scanned traditional-media fan art),
+`heldout5` (`heldout5_faces`: webcam video-call frames, and retro pixel-art portraits),
+`heldout6` (`heldout6_faces`: scanned 1970s-80s album prints, and lineless thick-paint digital
+portraits) and `heldout7` (`heldout7_faces`: retouched studio beauty headshots, and 3D
+cel-shaded anime renders), which recipes have been tuned and judged on, and the report family
+of the tenth round, `heldout8` (`heldout8_faces`: wet-plate collodion portraits, and anime as
+Japanese woodblock prints), unlike all the others, judged once and never used to choose
+anything. `add_messy_files` writes every kind of junk a real image folder holds, for tests of
+the loader.
 
     python -m vitst_utils.sample_data --out data/heldout8 --family heldout8
 """
@@ -35,7 +36,9 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from . import (
     heldout2_faces,
+    heldout2_photos,
     heldout3_faces,
+    heldout3_photos,
     heldout4_faces,
     heldout4_photos,
     heldout5_faces,
@@ -176,8 +179,8 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
     "heldout": (heldout_faces.draw_photo_face, heldout_faces.draw_anime_face),
-    "heldout2": (heldout2_faces.draw_photo_face, heldout2_faces.draw_anime_face),
-    "heldout3": (heldout3_faces.draw_photo_face, heldout3_faces.draw_anime_face),
+    "heldout2": (heldout2_photos.draw_photo_face, heldout2_faces.draw_anime_face),
+    "heldout3": (heldout3_photos.draw_photo_face, heldout3_faces.draw_anime_face),
     "heldout4": (heldout4_photos.draw_photo_face, heldout4_faces.draw_anime_face),
     "heldout5": (heldout5_faces.draw_photo_face, heldout5_faces.draw_anime_face),
     "heldout6": (heldout6_faces.draw_photo_face, heldout6_faces.draw_anime_face),

@@ -28,13 +28,12 @@ from .data import (
     ImageSkipped,
     build_transform,
     domain_folder,
-    find_data_root,
     format_skip_report,
     is_image_name,
     load_image,
-    resolve_data_root,
     scan_folder,
 )
+from .dataroot import find_data_root, resolve_data_root
 from .domain import DomainClassifier, get_domain_classifier, square_resize
 from .function import normalize, to_pixels
 from .losses import TERMS, loss_net, perceptual_losses, wants_identity, weighted_total

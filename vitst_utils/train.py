@@ -30,8 +30,8 @@ from . import distributed, losses, rundir
 from .config import TrainConfig, parse_overrides
 from .data import first_images
 from .env import describe_environment, describe_hardware, gpu_count, resolve_strategy
+from .epoch_report import history_row, report_epoch
 from .model import build_model
-from .plots import sample_grid, save_figure
 from .presets import PRESETS, RECIPES, get_preset
 from .prototype import training_prototype
 from .rundir import TrainResult
@@ -210,7 +210,7 @@ def _loop(ctx: _Ctx, resume: bool) -> nn.Module | None:
         row["images_per_s"] = steps_per_epoch * cfg.batch_size / seconds
         history.append(row)
         if ctx.main:
-            _end_of_epoch(ctx, trainer, history, val, synthetic)
+            report_epoch(cfg, ctx.run_dir, trainer, history, val, synthetic, ctx.device, ctx.amp)
         if epoch % cfg.save_every == 0 or epoch == cfg.epochs:
             _save(ctx, trainer, epoch, history, data)
             saved_epoch = epoch
@@ -365,59 +365,8 @@ def _train_epoch(ctx: _Ctx, trainer: Trainer, data: dict, epoch: int) -> dict[st
             bar.close()
             return None
     bar.close()
-    return {**_epoch_row(ctx, trainer, epoch, sums, good, skipped), **balance.columns()}
-
-
-def _epoch_row(
-    ctx: _Ctx, trainer: Trainer, epoch: int, sums: dict, good: int, skipped: int
-) -> dict[str, Any]:
-    """Mean losses over the epoch's good steps, averaged over ranks (NaN if none was good)."""
-    adversarial = trainer.disc is not None and epoch >= ctx.cfg.adv_start_epoch
-    terms = [k for k in losses.active_terms(ctx.cfg) if k != "adv" or adversarial]
-    names = ["total", "rec", *terms, *(["d_loss"] if adversarial else [])]
-    zero = torch.zeros((), device=ctx.device)
-    vec = torch.stack([torch.as_tensor(sums.get(k, zero), device=ctx.device) for k in names])
-    vec = torch.cat([vec, torch.tensor([float(good)], device=ctx.device)])
-    *means, n = distributed.mean(vec).tolist()
-    row: dict[str, Any] = {"epoch": epoch}
-    row.update(
-        {rundir.history_column(k): m / (n or math.nan) for k, m in zip(names, means, strict=True)}
-    )
-    row["lr"] = trainer.opt_g.param_groups[0]["lr"]
-    row["skipped_steps"] = skipped
-    return row
-
-
-def _end_of_epoch(
-    ctx: _Ctx, trainer: Trainer, history: list[dict], val: tuple, synthetic: bool
-) -> None:
-    """Rank 0: the fixed validation pairs' sample grid, history.csv and the epoch's log line."""
-    cfg, row, epoch = ctx.cfg, history[-1], history[-1]["epoch"]
-    model = trainer.model
-    model.eval()
-    content, style = (v.to(ctx.device) for v in val)
-    with torch.no_grad(), torch.autocast(ctx.device.type, dtype=torch.float16, enabled=ctx.amp):
-        gen = model(content, style)
-    title = f"{cfg.run_name} | epoch {epoch}" + (" | synthetic data" if synthetic else "")
-    save_figure(
-        sample_grid(content, style, gen.float(), title),
-        rundir.sample_path(ctx.run_dir, epoch),
-    )
-    rundir.write_history(ctx.run_dir, history)
-    eta = row["seconds"] * (cfg.epochs - epoch)
-    terms = " | ".join(
-        f"{k.removesuffix('_loss')} {v:.4f}" for k, v in row.items() if k.endswith("loss")
-    )
-    log.info(
-        "epoch %3d/%d | %s | %.1fs | %.1f img/s%s | ETA %s",
-        epoch,
-        cfg.epochs,
-        terms,
-        row["seconds"],
-        row["images_per_s"],
-        f" | {row['skipped_steps']} non-finite steps skipped" if row["skipped_steps"] else "",
-        f"{int(eta // 3600)}:{int(eta % 3600 // 60):02d}:{int(eta % 60):02d}",
-    )
+    row = history_row(cfg, trainer, epoch, sums, good, skipped, ctx.device)
+    return {**row, **balance.columns()}
 
 
 def _save(ctx: _Ctx, trainer: Trainer, epoch: int, history: list, data: dict) -> None:

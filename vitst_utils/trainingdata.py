@@ -22,8 +22,8 @@ from .data import (
     format_skip_report,
     gpu_augment,
     read_exclude_file,
-    resolve_data_root,
 )
+from .dataroot import resolve_data_root
 from .imagecache import SharedImageCache, cache_training_images
 
 log = logging.getLogger(__name__)
