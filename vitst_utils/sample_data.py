@@ -2,21 +2,22 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Ten families: nine tuning
+so the whole pipeline runs in seconds without the real data. Eleven families: ten tuning
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
 `heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`, `heldout2_photos`), `heldout3`
 (`heldout3_faces`, `heldout3_photos`), `heldout4` (`heldout4_faces`, `heldout4_photos`:
 night-time flash and screen-lit phone selfies, and scanned traditional-media fan art),
 `heldout5` (`heldout5_faces`: webcam video-call frames, and retro pixel-art portraits),
 `heldout6` (`heldout6_faces`: scanned 1970s-80s album prints, and lineless thick-paint digital
-portraits) and `heldout7` (`heldout7_faces`: retouched studio beauty headshots, and 3D
-cel-shaded anime renders), which recipes have been tuned and judged on, and the report family
-of the tenth round, `heldout8` (`heldout8_faces`: wet-plate collodion portraits, and anime as
-Japanese woodblock prints), unlike all the others, judged once and never used to choose
-anything. `add_messy_files` writes every kind of junk a real image folder holds, for tests of
+portraits), `heldout7` (`heldout7_faces`: retouched studio beauty headshots, and 3D cel-shaded
+anime renders) and `heldout8` (`heldout8_faces`: wet-plate collodion portraits, and anime as
+Japanese woodblock prints), which recipes have been tuned and judged on, and the report family
+of the eleventh round, `heldout9` (`heldout9_faces`: autochrome colour plates of 1907-1930, and
+anime drawn in chalk on a blackboard), unlike all the others, judged once and never used to
+choose anything. `add_messy_files` writes every kind of junk a real image folder holds, for tests of
 the loader.
 
-    python -m vitst_utils.sample_data --out data/heldout8 --family heldout8
+    python -m vitst_utils.sample_data --out data/heldout9 --family heldout9
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from . import (
     heldout6_faces,
     heldout7_faces,
     heldout8_faces,
+    heldout9_faces,
     heldout_faces,
     transfer_faces,
 )
@@ -171,10 +173,10 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 # --- the dataset -------------------------------------------------------------------------------
 Drawer = Callable[[np.random.Generator, int], Image.Image]
 
-# family -> (photo drawer, anime drawer): `builtin` ... `heldout7` are the tuning families
-# (`builtin` is trained on; the other eight judge what carries over to another family;
-# `heldout4` ... `heldout7` were the seventh to ninth rounds' report families); `heldout8` is
-# the tenth round's report family: judged once, never used for tuning or choosing
+# family -> (photo drawer, anime drawer): `builtin` ... `heldout8` are the tuning families
+# (`builtin` is trained on; the other nine judge what carries over to another family;
+# `heldout4` ... `heldout8` were the seventh to tenth rounds' report families); `heldout9` is
+# the eleventh round's report family: judged once, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
@@ -186,6 +188,7 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "heldout6": (heldout6_faces.draw_photo_face, heldout6_faces.draw_anime_face),
     "heldout7": (heldout7_faces.draw_photo_face, heldout7_faces.draw_anime_face),
     "heldout8": (heldout8_faces.draw_photo_face, heldout8_faces.draw_anime_face),
+    "heldout9": (heldout9_faces.draw_photo_face, heldout9_faces.draw_anime_face),
 }
 
 
