@@ -20,8 +20,8 @@ STYLE_DOMAIN = "AnimeFace"
 # speckle out of the fills first, when stylising only (the eighth round); how the photo takes
 # the style's colours: its mean and std per channel ("histogram": per-channel histogram
 # matching, an option the tenth round did not adopt); the share of the way its luma then moves
-# to the style's luma histogram, when stylising only (the eleventh round: 0.6, the only share of
-# 0.4 / 0.5 / 0.6 / 0.75 / 1 whose filter passed that round's rule on its ten tuning families)
+# to the style's luma histogram, when stylising only (the eleventh round: of the shares 0.4 / 0.5
+# / 0.6 / 0.75 / 1, the filter's best that passed that round's rule on its ten tuning families)
 CEL_COLORS, CEL_INK, CEL_TAU, CEL_LINE, CEL_SIMPLIFY = 10, (0.08, 0.2), 0.002, 0.02, 3
 CEL_CLEAN, CEL_MATCH, CEL_TONE = 3, "adain", 0.6
 
