@@ -530,6 +530,9 @@ def test_a_cel_prototype_holds_the_medoids_palette_and_old_ones_are_refused(cel_
     with pytest.raises(P.PrototypeError, match="has colour quantiles.*by adain"):
         P.check_prototype(hist, cel_model, "new.pt")
     assert cel_model.cel_tone == 0.6 and proto["cel"]["tones"].shape == (1, CT.QUANTILES)
+    torch.testing.assert_close(  # the medoid's tones
+        target.cel.tones, cel_model.cel_style(styles[i : i + 1]).tones
+    )
     untoned = {**proto, "cel": {k: v for k, v in proto["cel"].items() if k != "tones"}}
     with pytest.raises(P.PrototypeError, match="has no tones.*0.6 of the way.*--save-prototype"):
         P.check_prototype(untoned, cel_model, "old.pt")  # made before the tone matching
@@ -545,22 +548,25 @@ def test_a_cel_prototype_holds_the_medoids_palette_and_old_ones_are_refused(cel_
 # noise tips single pixels (on the export's pure-noise check photo one value of 74 100 beyond
 # one 8-bit level)
 @pytest.mark.parametrize(
-    ("match", "tone", "tolerance"),
-    [("adain", 0.0, 1e-3), ("adain", 0.6, 5e-2), ("histogram", 0.6, 5e-2)],
+    ("match", "tone", "alpha", "tolerance"),
+    [("adain", 0.0, 1.0, 1e-3), ("adain", 0.6, 1.0, 1e-2), ("histogram", 0.6, 0.5, 5e-2)],
 )
-def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys, match, tone, tolerance):
+def test_a_cel_model_exports_to_onnx_with_its_palette(
+    tmp_path, capsys, monkeypatch, match, tone, alpha, tolerance
+):
     """The one-graph ONNX file and the tiled folder (whose stylize.json carries the palette and
     the render) give PyTorch's picture, with a decoder that paints a change; with colours
     matched by histogram the export carries the quantiles, with tone matching the tones (the
-    one-graph file at alpha 0.5: the photo's own quantiles in the graph)."""
+    one-graph file at alpha 0.5: the photo's own quantiles and tones in the graph); an export
+    made before them renders without them."""
     cfg = get_preset("demo", cel_match=match, cel_tone=tone)
     torch.manual_seed(0)
     model = build_model(cfg, use_weights=False).eval()
     lively_weights(model, photo(64, 64), anime_target(model, n=2))
     proto = model.style_prototype([torch.cat(_styles(2))])
     path = C.save_checkpoint(tmp_path / "epoch_001.pt", model, cfg, epoch=1, prototype=proto)
-    alpha = ["--alpha", "0.5"] if tone > 0 else []
-    assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "a.onnx"), *alpha]) == 0
+    flag = ["--alpha", str(alpha)] if alpha < 1 else []
+    assert E.main(["--checkpoint", str(path), "--out", str(tmp_path / "a.onnx"), *flag]) == 0
     printed = capsys.readouterr().out
     found = re.search(r"max \|diff\| (\S+) ", printed)
     assert found and float(found.group(1)) < tolerance, printed
@@ -594,9 +600,14 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(tmp_path, capsys, match, t
     torch.testing.assert_close(old.cel.ink_colour, CEL.darkest_colour(old.cel.palette))
     assert old.cel.ink_length.isinf().all() and old.cel.quantiles is None
     assert old.cel.tones is None
-    with torch.no_grad():  # and renders without tone matching
+    tones_used = []  # and renders without tone matching, where the new one renders with it
+    render = E.render_output
+    monkeypatch.setattr(E, "render_output", lambda *a: tones_used.append(a[-1]) or render(*a))
+    with torch.no_grad():
         x = torch.rand(1, 3, 48, 40, generator=torch.Generator().manual_seed(5))
-        assert torch.isfinite(old(x)).all()
+        old(x), runner(x)
+    assert tones_used and set(tones_used) == ({0.0, tone} if tone else {0.0})
+    monkeypatch.setattr(E, "render_output", render)
     loaded, _, own = S.load_for_inference(path, cpu_path="fp32")
     x = torch.rand(1, 3, 150, 100, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():

@@ -574,6 +574,13 @@ def _saturation(im: np.ndarray) -> float:
     return float(((top - im.min(axis=2)) / (top + 1e-6)).mean())
 
 
+# A newer family may share an older one's statistic; its own sets it apart from that one too:
+# heldout9's blackboards are dark painted grounds as well (1.2 x heldout6's share) and their chalk
+# grainier than washi (0.2 x heldout8's alike pixels), and its dark green-led ground is 2.6 x
+# either's
+SHARED = {("heldout6", _dark_painted): "heldout9", ("heldout8", _alike): "heldout9"}
+
+
 @pytest.mark.parametrize(
     ("family", "domain", "stat", "factor"),
     [
@@ -602,12 +609,12 @@ def test_held_out_family_looks_unlike_all_the_others(
 ) -> None:
     """Each held-out family is visibly its own by a simple image statistic: its mean over a few
     images is beyond `factor` times the most extreme of every other family's (above it for a
-    factor over 1, below it for one under 1)."""
+    factor over 1, below it for one under 1), but a newer family's that shares it (`SHARED`)."""
 
     def mean(f: str) -> float:
         return float(np.mean([stat(im) for im in _family_arrays(f, domain)]))
 
-    others = [mean(f) for f in FAMILIES if f != family]
+    others = [mean(f) for f in FAMILIES if f not in (family, SHARED.get((family, stat)))]
     if factor > 1:
         assert mean(family) > factor * max(others), (mean(family), others)
     else:

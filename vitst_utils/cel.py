@@ -50,8 +50,8 @@ A cel model's decoder paints a *change* to the photo, and this module turns it i
 The decoder's last convolution starts at zero, so an untrained cel model *is* this stage over
 the colour-matched photo: `evaluate` scores that "filter" as a baseline row beside every model,
 and training learns what to change. Every function takes and returns [0, 1] pixels, runs in
-fp32 (`in_fp32`) and is local but for the colour statistics and the number of simplifying passes,
-which are the whole picture's.
+fp32 (`in_fp32`) and is local but for the colour statistics, the luma histogram and the number
+of simplifying passes, which are the whole picture's.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ pairs (content[i] with style[i], the first N usable images of the split); `--ima
 a folder of pictures another tool (or vitst) already made from those photos, named
 `<photo stem>*.png` or paired by sorted order. Three baseline rows need no model: `photo` (the
 content images as they are), `anime` (the split's style images, an unrelated pairing) and
-`filter` (each photo in its style image's colours and palette, cleaned of speckle, simplified to
-its amount of line work, with its outlines, `cel.cel_filter`: a cartoon filter, what an
-untrained cel model paints; a model should beat it).
+`filter` (each photo in its style image's colours, tones and palette, cleaned of speckle,
+simplified to its amount of line work, with its outlines, `cel.cel_filter`: a cartoon filter,
+what an untrained cel model paints; a model should beat it).
 Writes `<out>/metrics.csv`, `metrics.json` and `metrics.png` (default `<first run>/evaluation`).
 
 Metrics that need no downloaded weights always run (`metrics.py`):
@@ -26,7 +26,7 @@ Metrics that need no downloaded weights always run (`metrics.py`):
 - <term>_loss (content_loss, style_loss, and each other term of the checkpoint's recipe, but
   the adversarial one) and rec_loss, their weighted sum: the training losses, in the VGG19
   training used, named and weighted as history.csv's columns (`losses.weighted_total`), on the
-  pictures as stylised (a cel model's cleaned ones; training's are not cleaned).
+  pictures as stylised (a cel model's cleaned, tone-matched ones; training's are neither).
 Metrics that need pretrained weights (torch-fidelity's Inception, torchvision's AlexNet,
 OpenCV's SFace face recogniser): fid, kid (outputs vs the split's anime images), lpips (photo
 vs output), art_fid = (1 + lpips) x (1 + fid) and identity_cos (SFace cosine, photo vs

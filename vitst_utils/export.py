@@ -36,6 +36,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -111,27 +112,14 @@ class PhotoToAnime(nn.Module):
         self.register_buffer("style_std", target.std.clone())
         self.is_cel = target.cel is not None
         if self.is_cel:  # a cel model's colours and palette
-            self.register_buffer("cel_mean", target.cel.mean.clone())
-            self.register_buffer("cel_std", target.cel.std.clone())
-            self.register_buffer("cel_palette", target.cel.palette.clone())
-            self.register_buffer("cel_ink_colour", target.cel.ink_colour.clone())
-            self.register_buffer("cel_ink_length", target.cel.ink_length.clone())
-            for name in ("quantiles", "tones"):  # None: colours by mean and std; no tones
-                t = getattr(target.cel, name)
-                self.register_buffer(f"cel_{name}", None if t is None else t.clone())
+            for f in fields(CelStyle):  # quantiles, tones None: mean and std; no tones
+                t = getattr(target.cel, f.name)
+                self.register_buffer(f"cel_{f.name}", None if t is None else t.clone())
 
     def forward(self, photo: torch.Tensor) -> torch.Tensor:
         cel = None
         if self.is_cel:
-            cel = CelStyle(
-                self.cel_mean,
-                self.cel_std,
-                self.cel_palette,
-                self.cel_ink_colour,
-                self.cel_ink_length,
-                self.cel_quantiles,
-                self.cel_tones,
-            )
+            cel = CelStyle(**{f.name: getattr(self, f"cel_{f.name}") for f in fields(CelStyle)})
         out = transfer(
             self.model, normalize(photo), self.style_mean, self.style_std, self.alpha, cel=cel
         )

@@ -279,8 +279,8 @@ class ViTStyleTransfer(nn.Module):
         """An ImageNet-normalised image from `decode_raw`'s output (`render_output` with this
         model's output space and cel settings; `ink=False`: a cel model's fills only). The
         tone matching and the cleaning passes only when stylising (eval mode): the losses never
-        see them (trained through the cleaning, the decoder learnt less; README, "An eighth
-        round"; the tone matching was judged so, README "An eleventh round")."""
+        see them (trained through the cleaning, the decoder learnt less, README "An eighth
+        round"; the tone matching passed the eleventh round's rule so, with no retraining)."""
         ink_range = self.cel_ink if ink else None
         clean, tone = (0, 0.0) if self.training else (self.cel_clean, self.cel_tone)
         return render_output(

@@ -118,8 +118,8 @@ def transfer(
     `maps` attends to them instead of AdaIN; without maps (a prototype) it uses `mean`,
     `std`: uniform attention over the anime domain, which is AdaIN. A cel model
     (`output_space="cel"`) paints over the photo with the style's `cel` palette and colours
-    (`StyleTarget.cel`); `alpha` < 1 moves its colour statistics towards the photo's own as
-    the features, and keeps the palette."""
+    (`StyleTarget.cel`); `alpha` < 1 moves its colour statistics (and quantiles and tones)
+    towards the photo's own as the features, and keeps the palette."""
     h, w = photos.shape[-2:]
     x = pad_to_multiple(photos, model.patch_size)
     finish = None
