@@ -29,6 +29,7 @@ the day's monitors down the right-hand edge, ghosts of erased writing, window gl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
@@ -100,7 +101,7 @@ def _setting(rng: np.random.Generator, n: int, yy, xx) -> np.ndarray:
 
 def _sitter(rng: np.random.Generator, n: int, hd: _Head, who: str, side: int) -> dict:
     """Albedo, normals, coverage and shadowing of the sitter, back to front."""
-    U, u, (cx, _, rx, ry) = rng.uniform, n / 96, hd.h
+    U, u, (_, _, rx, ry) = rng.uniform, n / 96, hd.h
     o, P, e, ux, uy, col = hd.o, hd.at, hd.dome, hd.ux, hd.uy, hd.dome(0, 1, 0.5, 9)  # col: neck
     alb, fig, occ = np.zeros((n, n, 3), np.float32), np.zeros((n, n)), np.ones((n, n))
     nrm = np.array([0, 0, 1.0])[:, None, None] * np.ones((n, n))
@@ -178,6 +179,23 @@ def _sitter(rng: np.random.Generator, n: int, hd: _Head, who: str, side: int) ->
         lay(fall * (1 - fig), hair)
     comb = 0.8 + 0.2 * _field(rng, n, 3, 40) + 0.1 * np.sin(np.arctan2(ux, uy + 2) * 90)
     lay(top * (hat not in ("scarf", "turban")), hair * comb[..., None], e(0, -0.2, 1.2, 1.2))
+    _headwear(rng, hd, hat, hc, cloth, face, lay, occ)
+    return dict(alb=alb, nrm=nrm, fig=fig, occ=occ)
+
+
+def _headwear(
+    rng: np.random.Generator,
+    hd: _Head,
+    hat: str,
+    hc: np.ndarray,
+    cloth: np.ndarray,
+    face: np.ndarray,
+    lay: Callable[..., None],
+    occ: np.ndarray,
+) -> None:
+    """The sitter's hat, wrap or bow, laid with `lay` over the hair; `occ` takes its shadow."""
+    n, (cx, _, rx, ry) = len(face), hd.h
+    U, u, o, P, e, ux, uy = rng.uniform, n / 96, hd.o, hd.at, hd.dome, hd.ux, hd.uy
     if hat == "picture":  # a wide brim heaped with flowers, its shadow on the brow
         brim = o(0, -0.82 + U(-0.15, 0.15) * ux, U(1.8, 2.4), U(0.35, 0.55))
         lay(np.maximum(brim, o(0, -1.2, 0.95, 0.55)), hc, e(0, -1.0, 2.0, 0.8))
@@ -205,7 +223,6 @@ def _sitter(rng: np.random.Generator, n: int, hd: _Head, who: str, side: int) ->
         c = hsv(rng.choice([0.0, 0.6, 0.95, 0.12]), U(0, 0.5), U(0.85, 1))
         bow = o(-0.55, -1.1, 0.55, 0.3) + o(0.55, -1.1, 0.55, 0.3) + o(0, -1.1, 0.15, 0.15)
         lay(bow, c, e(0, -1.1, 1.1, 0.4))
-    return dict(alb=alb, nrm=nrm, fig=fig, occ=occ)
 
 
 def _autochrome(rng: np.random.Generator, rgb: np.ndarray, yy, xx) -> np.ndarray:
