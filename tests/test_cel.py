@@ -154,27 +154,36 @@ def test_histogram_matching_gives_each_shade_the_styles_share():
     assert own.abs().max() < 0.02 and own.abs().mean() < 1e-3
 
 
-def test_a_style_saves_and_blends_its_colour_quantiles():
-    """`quantiles=True` measures them (one set per image; a blend averages the quantile
-    functions with the weights); they travel through `item` / `from_saved`, `cat` and `to`;
-    without them nothing is saved and colours match by mean and std."""
+@pytest.mark.parametrize(("name", "rows", "what"), [("quantiles", 3, "colour "), ("tones", 1, "")])
+def test_a_style_saves_and_blends_its_quantiles(name, rows, what):
+    """`quantiles=True` measures each image's colour quantiles, `tones=True` its luma's, only
+    what is asked (one set per image; a blend averages the quantile functions with the
+    weights); they travel through `item` / `from_saved`, `cat` and `to`; without them nothing
+    is saved, and styles with and without them do not stack."""
     images = torch.cat([_flat([RED, TEAL]), _flat([NAVY, TEAL])])
-    each = CEL.cel_style(images, k=2, quantiles=True)
-    assert each.quantiles.shape == (2, 3, CT.QUANTILES)
+    each = CEL.cel_style(images, k=2, **{name: True})
+    assert getattr(each, name).shape == (2, rows, CT.QUANTILES)
+    assert getattr(each, "tones" if name == "quantiles" else "quantiles") is None
     back = CEL.CelStyle.from_saved({k: v.tolist() for k, v in each.item(1).items()})
-    torch.testing.assert_close(back.quantiles, each.quantiles[1:])
-    assert CEL.CelStyle.cat([back, back]).to("cpu").quantiles.shape == (2, 3, CT.QUANTILES)
+    torch.testing.assert_close(getattr(back, name), getattr(each, name)[1:])
+    stacked = CEL.CelStyle.cat([back, back]).to("cpu")
+    assert getattr(stacked, name).shape == (2, rows, CT.QUANTILES)
     w = torch.tensor([0.25, 0.75])
-    blend = CEL.cel_style(images, k=2, weights=w, quantiles=True)
-    torch.testing.assert_close(blend.quantiles, (each.quantiles * w[:, None, None]).sum(0, True))
+    blend = getattr(CEL.cel_style(images, k=2, weights=w, **{name: True}), name)
+    torch.testing.assert_close(blend, (getattr(each, name) * w[:, None, None]).sum(0, True))
     plain = CEL.cel_style(images, k=2)
-    assert plain.quantiles is None and "quantiles" not in plain.item(0)
-    assert CEL.CelStyle.cat([plain, plain]).quantiles is None
-    with pytest.raises(ValueError, match="with and without colour quantiles"):
+    assert getattr(plain, name) is None and name not in plain.item(0)
+    assert getattr(CEL.CelStyle.cat([plain, plain]), name) is None
+    with pytest.raises(ValueError, match=f"with and without {what}{name}"):
         CEL.CelStyle.cat([plain, each])
-    assert CEL.CelStyle.from_saved(plain.item(0)).quantiles is None
+    assert getattr(CEL.CelStyle.from_saved(plain.item(0)), name) is None
+
+
+def test_a_style_with_quantiles_fills_the_histogram_matched_photo():
+    images = torch.cat([_flat([RED, TEAL]), _flat([NAVY, TEAL])])
+    saved = CEL.cel_style(images, k=2, quantiles=True).item(1)
+    one = CEL.CelStyle.from_saved({k: v.tolist() for k, v in saved.items()})
     x = torch.rand(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
-    one = CEL.CelStyle.cat([back])
     matched = CEL.cel_render(torch.zeros_like(x), x, one, 0.002, None)
     weights = CEL._fill_weights(CT.histogram_match(x, one.quantiles), one.palette, 0.002)
     torch.testing.assert_close(matched, CEL._paint(weights, one, None))  # the matched photo's fills
@@ -191,6 +200,7 @@ def test_tone_matching_gives_the_picture_part_of_the_styles_lights_and_darks():
     style = _flat([NAVY, (0.9, 0.85, 0.8), (0.9, 0.85, 0.8), (0.9, 0.85, 0.8)])
     tones = CEL.cel_style(style, k=2, tones=True).tones
     assert tones.shape == (1, 1, CT.QUANTILES)
+    torch.testing.assert_close(tones[0, 0, 0], CT.luma(_flat([NAVY])).flatten()[0])  # darkest
     torch.testing.assert_close(CT.tone_match(px, px, tones, 0.0), px)
     full = CT.tone_match(px, px, tones, 1.0)
     y, want = CT.luma(full).flatten(), CT.luma(style).flatten().sort().values
@@ -215,26 +225,6 @@ def test_tone_matching_gives_the_picture_part_of_the_styles_lights_and_darks():
         CEL.cel_render(torch.zeros_like(px), px, toned, 0.002, None, 0, 0, 0.6),
         CEL.cel_render(torch.zeros_like(px), px, plain, 0.002, None),
     )
-
-
-def test_a_style_saves_and_blends_its_tones():
-    """`tones=True` measures each image's luma quantiles; a blend averages them with the
-    weights; they travel through `item` / `from_saved`, `cat` and `to`; styles with and
-    without them do not stack."""
-    images = torch.cat([_flat([RED, TEAL]), _flat([NAVY, TEAL])])
-    each = CEL.cel_style(images, k=2, tones=True)
-    assert each.tones.shape == (2, 1, CT.QUANTILES) and each.quantiles is None
-    torch.testing.assert_close(each.tones[1, 0, 0], CT.luma(_flat([NAVY])).flatten()[0])
-    back = CEL.CelStyle.from_saved({k: v.tolist() for k, v in each.item(1).items()})
-    torch.testing.assert_close(back.tones, each.tones[1:])
-    assert CEL.CelStyle.cat([back, back]).to("cpu").tones.shape == (2, 1, CT.QUANTILES)
-    w = torch.tensor([0.25, 0.75])
-    blend = CEL.cel_style(images, k=2, weights=w, tones=True)
-    torch.testing.assert_close(blend.tones, (each.tones * w[:, None, None]).sum(0, True))
-    plain = CEL.cel_style(images, k=2)
-    assert plain.tones is None and "tones" not in plain.item(0)
-    with pytest.raises(ValueError, match="with and without tones"):
-        CEL.CelStyle.cat([plain, each])
 
 
 def test_a_cel_model_names_an_unknown_colour_match():
