@@ -66,6 +66,7 @@ from .colour_transfer import (
     LUMA,
     colour_quantiles,
     histogram_match,
+    luma,
     pixel_adain,
     tone_match,
     tone_quantiles,
@@ -101,8 +102,7 @@ def palette_kmeans(
     if n == 0:
         raise ValueError("palette_kmeans() needs at least one point per image")
     w = torch.ones(b, n, device=points.device) if weights is None else weights.float()
-    luma = points @ torch.tensor(LUMA, device=points.device)
-    order = luma.argsort(dim=1)
+    order = (points @ torch.tensor(LUMA, device=points.device)).argsort(dim=1)  # by luma
     picks = ((torch.arange(k, device=points.device) + 0.5) * n / k).long().clamp(max=n - 1)
     centres = torch.gather(points, 1, order[:, picks, None].expand(-1, -1, 3))
     for _ in range(iters):
@@ -125,7 +125,7 @@ def line_colour(pixels: torch.Tensor, share: float, palette: torch.Tensor) -> to
     n = round(share * pixels.shape[-2] * pixels.shape[-1])
     if n < 2:
         return fallback
-    y = torch.einsum("bchw,c->bhw", pixels, torch.tensor(LUMA, device=pixels.device))[:, None]
+    y = luma(pixels)
     pad = LINE_WINDOW // 2
     closing = -F.max_pool2d(-F.max_pool2d(y, LINE_WINDOW, 1, pad), LINE_WINDOW, 1, pad)
     strong = (closing - y).flatten(1).topk(n, dim=1)  # B x n
