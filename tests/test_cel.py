@@ -9,12 +9,14 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor, to_pil_image
 
 from vitst_utils import cel as CEL
 from vitst_utils import checkpoint as C
 from vitst_utils import colour_transfer as CT
 from vitst_utils import export as E
+from vitst_utils import inference as INF
 from vitst_utils import prototype as P
 from vitst_utils import stylize as S
 from vitst_utils.benchmark_stylize import anime_target, lively_weights, photo
@@ -620,3 +622,38 @@ def test_a_cel_model_exports_to_onnx_with_its_palette(
 def _stats(proto):
     target = S.target_from_prototype(proto)
     return target.mean, target.std
+
+
+def test_the_tone_flag_overrides_the_checkpoints_share(tmp_path, capsys):
+    """`--tone` replaces the checkpoint's `cel_tone` when stylising: `--tone 0` paints what a
+    checkpoint trained with `cel_tone=0` paints, the default differs, a slim export carries the
+    new share in its config, and a share outside [0, 1] is a usage error naming the flag."""
+    torch.manual_seed(0)
+    cfg = get_preset("demo")
+    model = build_model(cfg, use_weights=False).eval()
+    lively_weights(model, photo(64, 64), anime_target(model, n=2))
+    proto = model.style_prototype([torch.cat(_styles(2))])
+    toned = C.save_checkpoint(tmp_path / "toned.pt", model, cfg, epoch=1, prototype=proto)
+    untoned = C.save_checkpoint(
+        tmp_path / "untoned.pt", model, get_preset("demo", cel_tone=0.0), epoch=1, prototype=proto
+    )
+    to_pil_image(to_pixels(photo(64, 64, seed=8))[0].clamp(0, 1)).save(tmp_path / "p.png")
+
+    def stylised(ckpt, *flags: str) -> torch.Tensor:
+        out = tmp_path / f"out{len(list(tmp_path.iterdir()))}"
+        argv = ["--checkpoint", str(ckpt), "--content", str(tmp_path / "p.png"), "--out", str(out)]
+        assert INF.main([*argv, *flags]) == 0
+        return pil_to_tensor(Image.open(next(out.iterdir()))).float()
+
+    off = stylised(toned, "--tone", "0")
+    assert torch.equal(off, stylised(untoned))
+    assert not torch.equal(off, stylised(toned))
+    assert torch.equal(stylised(toned), stylised(untoned, "--tone", "0.6"))
+    slim = tmp_path / "slim.pt"
+    assert E.main(["--checkpoint", str(toned), "--out", str(slim), "--tone", "0.25"]) == 0
+    assert torch.load(slim, weights_only=True)["config"]["cel_tone"] == 0.25
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        INF.main(["--checkpoint", str(toned), "--content", str(tmp_path), "--tone", "1.5"])
+    assert exit_.value.code == 2
+    assert "--tone: takes a share in [0, 1] (0: off), got '1.5'" in capsys.readouterr().err

@@ -155,6 +155,7 @@ def test_cli_saves_and_uses_a_prototype(ckpt_with_prototype, styles, photo, tmp_
         (["--size", "big"], "--size takes a number of pixels or 'original'"),
         (["--style", "nowhere.png"], "nowhere.png does not exist"),
         (["--save-prototype", "p.pt"], "--save-prototype needs --style"),
+        (["--tone", "0.5"], "with_proto.pt paints without a palette (output_space='normalized')"),
     ],
 )
 def test_cli_usage_errors(ckpt_with_prototype, styles, photo, extra, message, capsys):

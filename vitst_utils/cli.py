@@ -1,6 +1,6 @@
 """What the stylising command lines share (`inference`, `video`, `export`): usage errors, the
---size flag, the checks every one of them makes, and the style target from --style, --prototype
-or the checkpoint's own prototype.
+--size and --tone flags, the checks every one of them makes, and the style target from --style,
+--prototype or the checkpoint's own prototype.
 
 Library modules raise plain exceptions (ValueError, FileNotFoundError, their own error
 classes) with messages about values and files; the CLIs check their flags here first and turn
@@ -49,6 +49,28 @@ def parse_size(text: str | int | None) -> Size:
     if text < 1:
         raise UsageError(f"--size must be a positive number of pixels or 'original', got {text}")
     return text
+
+
+def tone_share(text: str) -> float:
+    """`--tone`: a share in [0, 1]."""
+    try:
+        share = float(text)
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise argparse.ArgumentTypeError(f"takes a share in [0, 1] (0: off), got {text!r}")
+    return share
+
+
+def add_tone_flag(p: argparse.ArgumentParser) -> None:
+    """`--tone SHARE`: the cel stage's tone matching, instead of the checkpoint's `cel_tone`."""
+    p.add_argument(
+        "--tone",
+        type=tone_share,
+        metavar="SHARE",
+        help="cel checkpoints: move the picture's light and dark SHARE of the way to the "
+        "style's (0: off; default: the checkpoint's cel_tone, 0.6 for the anime recipe)",
+    )
 
 
 def style_inputs(args: argparse.Namespace) -> list[str]:

@@ -45,7 +45,7 @@ from torch import nn
 
 from .cel import CelStyle
 from .checkpoint import SLIM_FORMAT, CheckpointError, strip_prefix
-from .cli import NO_PROTOTYPE_FIX, UsageError, prototype_arg
+from .cli import NO_PROTOTYPE_FIX, UsageError, add_tone_flag, prototype_arg
 from .config import TrainConfig
 from .cpu_paths import export_pieces, onnx_session
 from .function import normalize, to_pixels
@@ -301,6 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="ONNX for any size: --out is a folder of encoder.onnx, decoder.onnx, stylize.json",
     )
+    add_tone_flag(p)
     args = p.parse_args(argv)
     out = Path(args.out)
     try:
@@ -319,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
         if out.resolve() == Path(args.checkpoint).resolve():
             raise UsageError(f"--out {out} is the checkpoint itself: choose another file")
-        model, cfg, own = load_for_inference(args.checkpoint, "cpu", cpu_path=None)  # fp32
+        model, cfg, own = load_for_inference(args.checkpoint, "cpu", None, args.tone)  # fp32
         proto = prototype_arg(args.prototype, model) if args.prototype else own
         if kind in ("onnx", "tiled") and proto is None:
             raise UsageError(

@@ -31,7 +31,7 @@ import sys
 import torch
 
 from .checkpoint import CheckpointError
-from .cli import UsageError, check_common, cli_target, report, style_inputs
+from .cli import UsageError, add_tone_flag, check_common, cli_target, report, style_inputs
 from .cpu_paths import CPU_PATHS
 from .data import gather_images
 from .face import FaceDetectorUnavailable, face_detector
@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         "fp32 on this CPU; fp32 forces full precision); ignored on CUDA (fp16 autocast)",
     )
     p.add_argument("--batch-size", type=int, default=8, help="photos per batch (same size)")
+    add_tone_flag(p)
     return p
 
 
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             detector = face_detector() if args.face_crop else None
         except FaceDetectorUnavailable as e:
             raise UsageError(f"--face-crop: {e}") from None
-        model, _, own = load_for_inference(args.checkpoint, args.device, args.cpu_path)
+        model, _, own = load_for_inference(args.checkpoint, args.device, args.cpu_path, args.tone)
         target = cli_target(args, model, own, args.save_prototype)
         if not contents:  # --save-prototype alone
             return 0

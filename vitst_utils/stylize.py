@@ -191,13 +191,27 @@ def prepare_for_inference(model: ViTStyleTransfer) -> ViTStyleTransfer:
 
 
 def load_for_inference(
-    path: str | Path, device: str | torch.device = "cpu", cpu_path: str | None = "auto"
+    path: str | Path,
+    device: str | torch.device = "cpu",
+    cpu_path: str | None = "auto",
+    tone: float | None = None,
 ) -> tuple[ViTStyleTransfer, TrainConfig, dict[str, Any] | None]:
     """The model of a checkpoint (`prepare_for_inference`d, on
     `cpu_path` when on the CPU: see `use_inference_path`), its config and its stored prototype
-    (None for older checkpoints and seed state dicts); the file is read once."""
+    (None for older checkpoints and seed state dicts); the file is read once. `tone` (a cel
+    model's only) replaces the checkpoint's `cel_tone`, in the model and the config returned:
+    a stylising-time choice, as it never runs in training."""
     ckpt = load_checkpoint(path, device)
     model, cfg = model_from_checkpoint(ckpt, path, device)
+    if tone is not None:
+        if not 0 <= tone <= 1:
+            raise ValueError(f"tone must be a share in [0, 1] (0: off), got {tone}")
+        if not model.is_cel:
+            raise ValueError(
+                f"{path} paints without a palette (output_space={cfg.output_space!r}): tone "
+                "matching is a step of the cel output stage (the anime recipe's): leave it out here"
+            )
+        model.cel_tone, cfg = tone, replace(cfg, cel_tone=tone)
     use_inference_path(prepare_for_inference(model), cpu_path)
     proto = checkpoint_prototype(ckpt)
     if proto is not None:

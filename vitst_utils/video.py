@@ -44,7 +44,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .checkpoint import CheckpointError
-from .cli import UsageError, check_common, cli_target, style_inputs
+from .cli import UsageError, add_tone_flag, check_common, cli_target, style_inputs
 from .face import Detector, FaceDetectorUnavailable, face_detector
 from .frames import (
     DEFAULT_TEMPORAL,
@@ -372,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print frames/s and flicker per temporal mode on --input (or the sample clip), "
         "then frames/s per mode at each SIZE short side (default 224 512); writes no --out",
     )
+    add_tone_flag(p)
     return p
 
 
@@ -435,7 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         _check_usage(args)
         check_encoder()
         info = probe(args.input) if args.input is not None else None  # before the model loads
-        model, _, own = load_for_inference(args.checkpoint, args.device)
+        model, _, own = load_for_inference(args.checkpoint, args.device, tone=args.tone)
         if info is not None:
             _check_clip(args, info, model.image_size)
         target = cli_target(args, model, own)
