@@ -40,7 +40,7 @@ from vitst_utils.sample_data import (
 )
 
 COUNTS = {"train": 8, "val": 4, "test": 4}
-HELD_OUT = tuple(f"heldout{i}" for i in range(2, 10))
+HELD_OUT = tuple(f"heldout{i}" for i in range(2, 11))
 
 
 @pytest.fixture(scope="module")
@@ -462,13 +462,13 @@ def _family_arrays(family: str, domain: int, n: int = 6, size: int = 64) -> list
 
 def test_the_families_in_order_the_report_family_last() -> None:
     assert list(FAMILIES)[:4] == ["builtin", "transfer", "heldout", "heldout2"]
-    assert list(FAMILIES)[4:] == [f"heldout{i}" for i in range(3, 10)]
+    assert list(FAMILIES)[4:] == [f"heldout{i}" for i in range(3, 11)]
 
 
 @pytest.mark.parametrize("size", [64, 96])
 @pytest.mark.parametrize("family", HELD_OUT)
 def test_held_out_family_draws_like_the_others(family: str, size: int) -> None:
-    """The held-out families (heldout2 ... heldout8, since tuned on, and heldout9, the report
+    """The held-out families (heldout2 ... heldout9, since tuned on, and heldout10, the report
     family) keep the drawers' contract: deterministic for an rng, RGB, `size` wide and
     about as tall, images that vary."""
     for draw in FAMILIES[family]:
@@ -563,6 +563,17 @@ def _colour_speckle(im: np.ndarray) -> float:  # chroma steps between neighbours
     return float(np.abs(np.diff(chroma, axis=1)).mean())
 
 
+def _dot_screen(im: np.ndarray) -> float:  # mean |Laplacian| of luma: a printed dot screen
+    y = im.mean(axis=2)
+    lap = 4 * y[1:-1, 1:-1] - y[:-2, 1:-1] - y[2:, 1:-1] - y[1:-1, :-2] - y[1:-1, 2:]
+    return float(np.abs(lap).mean())
+
+
+def _lead_came(im: np.ndarray) -> float:  # share of dark, colourless pixels: lead came and stone
+    top = im.max(axis=2)
+    return float(((top < 70) & (top - im.min(axis=2) < 16)).mean())
+
+
 def _dark_green_ground(im: np.ndarray) -> float:  # dark pixels where green leads: a chalkboard
     top = im.max(axis=2)
     lead = (im[..., 1] >= im[..., 0]) & (im[..., 1] >= im[..., 2] - 10)
@@ -601,6 +612,8 @@ SHARED = {("heldout6", _dark_painted): "heldout9", ("heldout8", _alike): "heldou
         ("heldout8", 1, _alike, 0.7),  # woodblock prints on washi: grain and mottle everywhere
         ("heldout9", 0, _colour_speckle, 2.0),  # autochromes: a stipple of dyed starch grains
         ("heldout9", 1, _dark_green_ground, 1.8),  # chalk on a green or slate blackboard
+        ("heldout10", 0, _dot_screen, 2.0),  # press portraits printed in halftone dots
+        ("heldout10", 1, _lead_came, 1.4),  # stained glass: panes held in dark lead
     ],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )

@@ -2,7 +2,7 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Eleven families: ten tuning
+so the whole pipeline runs in seconds without the real data. Twelve families: eleven tuning
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
 `heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`, `heldout2_photos`), `heldout3`
 (`heldout3_faces`, `heldout3_photos`), `heldout4` (`heldout4_faces`, `heldout4_photos`:
@@ -11,13 +11,14 @@ night-time flash and screen-lit phone selfies, and scanned traditional-media fan
 `heldout6` (`heldout6_faces`: scanned 1970s-80s album prints, and lineless thick-paint digital
 portraits), `heldout7` (`heldout7_faces`: retouched studio beauty headshots, and 3D cel-shaded
 anime renders) and `heldout8` (`heldout8_faces`: wet-plate collodion portraits, and anime as
-Japanese woodblock prints), which recipes have been tuned and judged on, and the report family
-of the eleventh round, `heldout9` (`heldout9_faces`: autochrome colour plates of 1907-1930, and
-anime drawn in chalk on a blackboard), unlike all the others, judged once and never used to
-choose anything. `add_messy_files` writes every kind of junk a real image folder holds, for tests of
-the loader.
+Japanese woodblock prints) and `heldout9` (`heldout9_faces`: autochrome colour plates of
+1907-1930, and anime drawn in chalk on a blackboard), which recipes have been tuned and judged
+on, and the report family of the twelfth look, `heldout10` (`heldout10_faces`: halftone-printed
+press portraits of the 1950s-90s, and anime as stained-glass windows), unlike all the others,
+judged once and never used to choose anything. `add_messy_files` writes every kind of junk a
+real image folder holds, for tests of the loader.
 
-    python -m vitst_utils.sample_data --out data/heldout9 --family heldout9
+    python -m vitst_utils.sample_data --out data/heldout10 --family heldout10
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from . import (
     heldout7_faces,
     heldout8_faces,
     heldout9_faces,
+    heldout10_faces,
     heldout_faces,
     transfer_faces,
 )
@@ -173,10 +175,10 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 # --- the dataset -------------------------------------------------------------------------------
 Drawer = Callable[[np.random.Generator, int], Image.Image]
 
-# family -> (photo drawer, anime drawer): `builtin` ... `heldout8` are the tuning families
-# (`builtin` is trained on; the other nine judge what carries over to another family;
-# `heldout4` ... `heldout8` were the seventh to tenth rounds' report families); `heldout9` is
-# the eleventh round's report family: judged once, never used for tuning or choosing
+# family -> (photo drawer, anime drawer): `builtin` ... `heldout9` are the tuning families
+# (`builtin` is trained on; the other ten judge what carries over to another family;
+# `heldout4` ... `heldout9` were the seventh to eleventh rounds' report families); `heldout10`
+# is the twelfth look's report family: judged once, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
@@ -189,6 +191,7 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "heldout7": (heldout7_faces.draw_photo_face, heldout7_faces.draw_anime_face),
     "heldout8": (heldout8_faces.draw_photo_face, heldout8_faces.draw_anime_face),
     "heldout9": (heldout9_faces.draw_photo_face, heldout9_faces.draw_anime_face),
+    "heldout10": (heldout10_faces.draw_photo_face, heldout10_faces.draw_anime_face),
 }
 
 
