@@ -40,7 +40,7 @@ from vitst_utils.sample_data import (
 )
 
 COUNTS = {"train": 8, "val": 4, "test": 4}
-HELD_OUT = tuple(f"heldout{i}" for i in range(2, 11))
+HELD_OUT = tuple(f"heldout{i}" for i in range(2, 12))
 
 
 @pytest.fixture(scope="module")
@@ -462,13 +462,13 @@ def _family_arrays(family: str, domain: int, n: int = 6, size: int = 64) -> list
 
 def test_the_families_in_order_the_report_family_last() -> None:
     assert list(FAMILIES)[:4] == ["builtin", "transfer", "heldout", "heldout2"]
-    assert list(FAMILIES)[4:] == [f"heldout{i}" for i in range(3, 11)]
+    assert list(FAMILIES)[4:] == [f"heldout{i}" for i in range(3, 12)]
 
 
 @pytest.mark.parametrize("size", [64, 96])
 @pytest.mark.parametrize("family", HELD_OUT)
 def test_held_out_family_draws_like_the_others(family: str, size: int) -> None:
-    """The held-out families (heldout2 ... heldout9, since tuned on, and heldout10, the report
+    """The held-out families (heldout2 ... heldout10, since tuned on, and heldout11, the report
     family) keep the drawers' contract: deterministic for an rng, RGB, `size` wide and
     about as tall, images that vary."""
     for draw in FAMILIES[family]:
@@ -574,6 +574,22 @@ def _lead_came(im: np.ndarray) -> float:  # share of dark, colourless pixels: le
     return float(((top < 70) & (top - im.min(axis=2) < 16)).mean())
 
 
+def _field_lines(im: np.ndarray) -> float:  # interlaced fields: row vs column 2nd differences
+    y = im.mean(axis=2)
+    r = np.abs(y[1:-1] - (y[:-2] + y[2:]) / 2).mean()
+    c = np.abs(y[:, 1:-1] - (y[:, :-2] + y[:, 2:]) / 2).mean()
+    return float(r / (c + 1e-6))
+
+
+def _cast_shadow(im: np.ndarray) -> float:  # one card brighter 2 px down-right than up-left
+    y = im.sum(axis=2) + 1
+    ch = im / y[..., None]
+    same = np.abs(ch[2:, 2:] - ch[:-2, :-2]).max(axis=2) < 0.02
+    r = y[2:, 2:] / y[:-2, :-2]
+    up = (same & (r > 1.15) & (r < 2.5)).mean()
+    return float(up / ((same & (r > 1 / 2.5) & (r < 1 / 1.15)).mean() + 1e-3))
+
+
 def _dark_green_ground(im: np.ndarray) -> float:  # dark pixels where green leads: a chalkboard
     top = im.max(axis=2)
     lead = (im[..., 1] >= im[..., 0]) & (im[..., 1] >= im[..., 2] - 10)
@@ -614,6 +630,8 @@ SHARED = {("heldout6", _dark_painted): "heldout9", ("heldout8", _alike): "heldou
         ("heldout9", 1, _dark_green_ground, 1.8),  # chalk on a green or slate blackboard
         ("heldout10", 0, _dot_screen, 2.0),  # press portraits printed in halftone dots
         ("heldout10", 1, _lead_came, 1.4),  # stained glass: panes held in dark lead
+        ("heldout11", 0, _field_lines, 1.8),  # VHS frames: the two interlaced fields apart
+        ("heldout11", 1, _cast_shadow, 2.5),  # papercut shadow boxes: each card casts a shadow
     ],
     ids=lambda v: getattr(v, "__name__", str(v)),
 )

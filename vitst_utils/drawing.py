@@ -1,10 +1,11 @@
 """Small drawing helpers the synthetic family drawers share (`heldout2_photos`, `heldout3_faces`,
 `heldout3_photos`, `heldout4_faces`, `heldout4_photos`, `heldout5_faces`, `heldout6_faces`,
-`heldout7_faces`, `heldout8_faces`, `heldout9_faces`, `heldout10_faces`): colours, pixel grids,
-soft ovals, blur, blending, float arrays and colours for PIL, anti-aliased polygon coverage, Bezier
-curves and points in a head's radii. Families with helpers of their own (`transfer_faces`,
-`heldout_faces`, `heldout2_faces` and `heldout2_photos` but for `grid`, the built-in drawer in
-`sample_data`) keep them: theirs differ in small ways, and sharing would change pictures."""
+`heldout7_faces`, `heldout8_faces`, `heldout9_faces`, `heldout10_faces`, `heldout11_faces`):
+colours, pixel grids, soft ovals, blur, blending, float arrays and colours for PIL, anti-aliased
+polygon coverage, Bezier curves and points in a head's radii. Families with helpers of their own
+(`transfer_faces`, `heldout_faces`, `heldout2_faces` and `heldout2_photos` but for `grid`, the
+built-in drawer in `sample_data`) keep them: theirs differ in small ways, and sharing would change
+pictures."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Twelve families: eleven tuning
+so the whole pipeline runs in seconds without the real data. Thirteen families: twelve tuning
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
 `heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`, `heldout2_photos`), `heldout3`
 (`heldout3_faces`, `heldout3_photos`), `heldout4` (`heldout4_faces`, `heldout4_photos`:
@@ -11,14 +11,15 @@ night-time flash and screen-lit phone selfies, and scanned traditional-media fan
 `heldout6` (`heldout6_faces`: scanned 1970s-80s album prints, and lineless thick-paint digital
 portraits), `heldout7` (`heldout7_faces`: retouched studio beauty headshots, and 3D cel-shaded
 anime renders) and `heldout8` (`heldout8_faces`: wet-plate collodion portraits, and anime as
-Japanese woodblock prints) and `heldout9` (`heldout9_faces`: autochrome colour plates of
-1907-1930, and anime drawn in chalk on a blackboard), which recipes have been tuned and judged
-on, and the report family of the twelfth look, `heldout10` (`heldout10_faces`: halftone-printed
-press portraits of the 1950s-90s, and anime as stained-glass windows), unlike all the others,
-judged once and never used to choose anything. `add_messy_files` writes every kind of junk a
-real image folder holds, for tests of the loader.
+Japanese woodblock prints), `heldout9` (`heldout9_faces`: autochrome colour plates of
+1907-1930, and anime drawn in chalk on a blackboard) and `heldout10` (`heldout10_faces`:
+halftone-printed press portraits of the 1950s-90s, and anime as stained-glass windows), which
+recipes have been tuned and judged on, and the report family of this stop, `heldout11`
+(`heldout11_faces`: frames of worn 1980s-90s VHS home video, and anime as layered papercut shadow
+boxes), unlike all the others, judged once and never used to choose anything. `add_messy_files`
+writes every kind of junk a real image folder holds, for tests of the loader.
 
-    python -m vitst_utils.sample_data --out data/heldout10 --family heldout10
+    python -m vitst_utils.sample_data --out data/heldout11 --family heldout11
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from . import (
     heldout8_faces,
     heldout9_faces,
     heldout10_faces,
+    heldout11_faces,
     heldout_faces,
     transfer_faces,
 )
@@ -175,10 +177,10 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 # --- the dataset -------------------------------------------------------------------------------
 Drawer = Callable[[np.random.Generator, int], Image.Image]
 
-# family -> (photo drawer, anime drawer): `builtin` ... `heldout9` are the tuning families
-# (`builtin` is trained on; the other ten judge what carries over to another family;
-# `heldout4` ... `heldout9` were the seventh to eleventh rounds' report families); `heldout10`
-# is the twelfth look's report family: judged once, never used for tuning or choosing
+# family -> (photo drawer, anime drawer): `builtin` ... `heldout10` are the tuning families
+# (`builtin` is trained on; the other eleven judge what carries over to another family;
+# `heldout4` ... `heldout10` were the seventh to twelfth rounds' report families); `heldout11`
+# is the thirteenth's report family: judged once, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
@@ -192,6 +194,7 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "heldout8": (heldout8_faces.draw_photo_face, heldout8_faces.draw_anime_face),
     "heldout9": (heldout9_faces.draw_photo_face, heldout9_faces.draw_anime_face),
     "heldout10": (heldout10_faces.draw_photo_face, heldout10_faces.draw_anime_face),
+    "heldout11": (heldout11_faces.draw_photo_face, heldout11_faces.draw_anime_face),
 }
 
 
