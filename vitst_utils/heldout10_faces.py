@@ -1,8 +1,9 @@
-"""The tenth held-out synthetic family (`heldout10`): a report family, never seen while tuning.
+"""The tenth held-out synthetic family (`heldout10`): the twelfth look's report family.
 
-Written by a helper session that saw no recipe and no score, and judged once as a report family; no
-choice of recipe, weight or setting is made from it. It is drawn unlike all eleven families before
-it (`builtin`, `transfer`, `heldout` to `heldout9`) in as many independent respects as could be.
+Written by a helper session that saw no recipe and no score, and judged once as the twelfth
+look's report family (README, "A twelfth look"); a tuning family since, for the probes of that
+stop. It is drawn unlike all eleven families before it (`builtin`, `transfer`, `heldout` to
+`heldout9`) in as many independent respects as could be.
 
 Its photos are press portraits of the 1950s-90s as printed, clipped and scanned: a newspaper's
 column head shot (black ink screened into 45-degree halftone dots on yellowed newsprint, highlights

@@ -1,8 +1,9 @@
-"""The ninth held-out synthetic family (`heldout9`): a report family, never seen while tuning.
+"""The ninth held-out synthetic family (`heldout9`): the eleventh round's report family.
 
-Written by a helper session that saw no recipe and no score, and judged once as a report family; no
-choice of recipe, weight or setting is made from it. It is drawn unlike all ten families before it
-(`builtin`, `transfer`, `heldout` to `heldout8`) in as many independent respects as could be.
+Written by a helper session that saw no recipe and no score, and judged once as the eleventh
+round's report family (README, "An eleventh round"); no choice was made from it then. A tuning
+family since the twelfth look. It is drawn unlike all ten families before it (`builtin`,
+`transfer`, `heldout` to `heldout8`) in as many independent respects as could be.
 
 Its photos are autochromes of about 1907-1930 (the first colour process: a glass plate behind a
 screen of potato-starch grains dyed orange-red, green and violet), scanned on a light box. Colour

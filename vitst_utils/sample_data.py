@@ -179,8 +179,8 @@ Drawer = Callable[[np.random.Generator, int], Image.Image]
 
 # family -> (photo drawer, anime drawer): `builtin` ... `heldout10` are the tuning families
 # (`builtin` is trained on; the other eleven judge what carries over to another family;
-# `heldout4` ... `heldout10` were the seventh to twelfth rounds' report families); `heldout11`
-# is the thirteenth's report family: judged once, never used for tuning or choosing
+# `heldout4` ... `heldout10` were the report families of the seventh round to the twelfth
+# look); `heldout11` is the report family now: judged once, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
