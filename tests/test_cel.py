@@ -624,19 +624,29 @@ def _stats(proto):
     return target.mean, target.std
 
 
-def test_the_tone_flag_overrides_the_checkpoints_share(tmp_path, capsys):
+def test_the_tone_flag_overrides_the_checkpoints_share(tmp_path, capsys, caplog):
     """`--tone` replaces the checkpoint's `cel_tone` when stylising: `--tone 0` paints what a
-    checkpoint trained with `cel_tone=0` paints, the default differs, a slim export carries the
-    new share in its config, and a share outside [0, 1] is a usage error naming the flag."""
+    checkpoint trained with `cel_tone=0` paints, and `--tone 0.6` gives that checkpoint the step,
+    with style images or a prototype that has tones (its own stored prototype has none: set
+    aside, saying why); a slim export carries the new share in its config, and a share outside
+    [0, 1] is a usage error naming the flag."""
     torch.manual_seed(0)
     cfg = get_preset("demo")
     model = build_model(cfg, use_weights=False).eval()
     lively_weights(model, photo(64, 64), anime_target(model, n=2))
-    proto = model.style_prototype([torch.cat(_styles(2))])
+    styles = torch.cat(_styles(2))
+    proto = model.style_prototype([styles])
+    model.cel_tone = 0.0  # what a model trained without tone matching stores: no tones
+    untoned_proto = model.style_prototype([styles])
+    model.cel_tone = 0.6
+    assert "tones" in proto["cel"] and "tones" not in untoned_proto["cel"]
     toned = C.save_checkpoint(tmp_path / "toned.pt", model, cfg, epoch=1, prototype=proto)
-    untoned = C.save_checkpoint(
-        tmp_path / "untoned.pt", model, get_preset("demo", cel_tone=0.0), epoch=1, prototype=proto
-    )
+    cfg0 = get_preset("demo", cel_tone=0.0)
+    untoned = C.save_checkpoint(tmp_path / "untoned.pt", model, cfg0, 1, prototype=untoned_proto)
+    P.save_prototype(proto, tmp_path / "toned_proto.pt")
+    (tmp_path / "styles").mkdir()
+    for i, s in enumerate(styles):
+        to_pil_image(to_pixels(s[None])[0].clamp(0, 1)).save(tmp_path / "styles" / f"s{i}.png")
     to_pil_image(to_pixels(photo(64, 64, seed=8))[0].clamp(0, 1)).save(tmp_path / "p.png")
 
     def stylised(ckpt, *flags: str) -> torch.Tensor:
@@ -648,10 +658,22 @@ def test_the_tone_flag_overrides_the_checkpoints_share(tmp_path, capsys):
     off = stylised(toned, "--tone", "0")
     assert torch.equal(off, stylised(untoned))
     assert not torch.equal(off, stylised(toned))
-    assert torch.equal(stylised(toned), stylised(untoned, "--tone", "0.6"))
+    given = ("--prototype", str(tmp_path / "toned_proto.pt"))
+    assert torch.equal(stylised(toned), stylised(untoned, "--tone", "0.6", *given))
+    folder = ("--style", str(tmp_path / "styles"))
+    assert torch.equal(stylised(toned, *folder), stylised(untoned, "--tone", "0.6", *folder))
+    capsys.readouterr()
+    caplog.clear()
+    argv = ["--checkpoint", str(untoned), "--content", str(tmp_path / "p.png"), "--tone", "0.6"]
+    assert INF.main(argv) == 2
+    assert "untoned.pt holds no style prototype: pass --style" in capsys.readouterr().err
+    assert "untoned.pt has no tones (made with cel_tone 0), and tone 0.6 needs them" in caplog.text
     slim = tmp_path / "slim.pt"
     assert E.main(["--checkpoint", str(toned), "--out", str(slim), "--tone", "0.25"]) == 0
     assert torch.load(slim, weights_only=True)["config"]["cel_tone"] == 0.25
+    assert E.main(["--checkpoint", str(untoned), "--out", str(slim), "--tone", "0.6"]) == 0
+    saved = torch.load(slim, weights_only=True)  # not the tone-less prototype beside tone 0.6
+    assert saved["config"]["cel_tone"] == 0.6 and saved.get("prototype") is None
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
         INF.main(["--checkpoint", str(toned), "--content", str(tmp_path), "--tone", "1.5"])

@@ -1,4 +1,4 @@
-"""The fourth held-out synthetic family (`heldout4`): a report family, never seen while tuning.
+"""The fourth held-out synthetic family (`heldout4`): a report family of the seventh round.
 
 Written for the seventh round by a helper session that saw no recipe and no score, and judged
 once (README, "A seventh round"); no choice of recipe, weight or setting was made from it. A

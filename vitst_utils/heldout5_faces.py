@@ -1,4 +1,4 @@
-"""The fifth held-out synthetic family (`heldout5`): a report family, never seen while tuning.
+"""The fifth held-out synthetic family (`heldout5`): a report family of the seventh round.
 
 Written by a helper session that saw no recipe and no score, after the seventh round's recipe
 was fixed, and judged once beside `heldout4` (README, "A seventh round"); no choice of recipe,

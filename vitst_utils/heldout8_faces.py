@@ -1,4 +1,4 @@
-"""The eighth held-out synthetic family (`heldout8`): a report family, never seen while tuning.
+"""The eighth held-out synthetic family (`heldout8`): the tenth round's report family.
 
 Written by a helper session that saw no recipe and no score, and judged once as the tenth
 round's report family (README, "A tenth round"); no choice of recipe, weight or setting was made

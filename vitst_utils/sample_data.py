@@ -14,7 +14,7 @@ anime renders) and `heldout8` (`heldout8_faces`: wet-plate collodion portraits, 
 Japanese woodblock prints), `heldout9` (`heldout9_faces`: autochrome colour plates of
 1907-1930, and anime drawn in chalk on a blackboard) and `heldout10` (`heldout10_faces`:
 halftone-printed press portraits of the 1950s-90s, and anime as stained-glass windows), which
-recipes have been tuned and judged on, and the report family of this stop, `heldout11`
+recipes have been tuned, probed and judged on, and the report family of this stop, `heldout11`
 (`heldout11_faces`: frames of worn 1980s-90s VHS home video, and anime as layered papercut shadow
 boxes), unlike all the others, judged once and never used to choose anything. `add_messy_files`
 writes every kind of junk a real image folder holds, for tests of the loader.
@@ -179,8 +179,8 @@ Drawer = Callable[[np.random.Generator, int], Image.Image]
 
 # family -> (photo drawer, anime drawer): `builtin` ... `heldout10` are the tuning families
 # (`builtin` is trained on; the other eleven judge what carries over to another family;
-# `heldout4` ... `heldout10` were the report families of the seventh round to the twelfth
-# look); `heldout11` is the report family now: judged once, never used for tuning or choosing
+# `heldout2` ... `heldout10` were the report families of the sixth round to the twelfth look);
+# `heldout11` is the report family now: judged once, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),

@@ -10,6 +10,7 @@ statistics over time through `transfer`'s `normalise` hook) all go through it. T
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -40,6 +41,8 @@ from .function import (
 from .model import ViTStyleTransfer
 from .prototype import check_prototype, checkpoint_prototype
 from .tiling import Tiling, stylize_tiled
+
+log = logging.getLogger(__name__)
 
 Size = int | str | None  # short side in pixels, "original", or None (the training size)
 COLOR_METHODS = ("auto", "luminance", "coral")
@@ -200,7 +203,9 @@ def load_for_inference(
     `cpu_path` when on the CPU: see `use_inference_path`), its config and its stored prototype
     (None for older checkpoints and seed state dicts); the file is read once. `tone` (a cel
     model's only) replaces the checkpoint's `cel_tone`, in the model and the config returned:
-    a stylising-time choice, as it never runs in training."""
+    a stylising-time choice, as it never runs in training. A stored prototype without the tones
+    that `tone` needs (one made with `cel_tone` 0) is set aside, with a warning: style images, or
+    a prototype built with the same `tone`, stand in for it."""
     ckpt = load_checkpoint(path, device)
     model, cfg = model_from_checkpoint(ckpt, path, device)
     if tone is not None:
@@ -216,6 +221,16 @@ def load_for_inference(
     proto = checkpoint_prototype(ckpt)
     if proto is not None:
         proto = {k: v.cpu() if isinstance(v, torch.Tensor) else v for k, v in proto.items()}
+        if tone and isinstance(proto.get("cel"), dict) and "tones" not in proto["cel"]:
+            log.warning(
+                "the prototype stored in %s has no tones (made with cel_tone 0), and tone %s "
+                "needs them: it is set aside; stylise with style images, or build a prototype "
+                "with this tone (--tone %s --style DIR --save-prototype FILE)",
+                path,
+                tone,
+                tone,
+            )
+            return model, cfg, None
         check_prototype(proto, model, f"the prototype stored in {path}")
     return model, cfg, proto
 
