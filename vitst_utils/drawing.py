@@ -2,10 +2,10 @@
 `heldout3_photos`, `heldout4_faces`, `heldout4_photos`, `heldout5_faces`, `heldout6_faces`,
 `heldout7_faces`, `heldout8_faces`, `heldout9_faces`, `heldout10_faces`, `heldout11_faces`):
 colours, pixel grids, soft ovals, blur, blending, float arrays and colours for PIL, anti-aliased
-polygon coverage, Bezier curves and points in a head's radii. Families with helpers of their own
-(`transfer_faces`, `heldout_faces`, `heldout2_faces` and `heldout2_photos` but for `grid`, the
-built-in drawer in `sample_data`) keep them: theirs differ in small ways, and sharing would change
-pictures."""
+polygon coverage, Bezier curves, points in a head's radii and a head's frame (`Head`). Families
+with helpers of their own (`transfer_faces`, `heldout_faces`, `heldout2_faces` and `heldout2_photos`
+but for `grid`, the built-in drawer in `sample_data`) keep them: theirs differ in small ways, and
+sharing would change pictures."""
 
 from __future__ import annotations
 
@@ -76,3 +76,28 @@ def curve(p0, p1, p2, k: int = 9) -> list[tuple[float, float]]:
 def at(h: tuple, u: float, v: float) -> tuple[float, float]:
     """The point (u, v) in units of a head's radii (cx, cy, rx, ry) from its centre."""
     return h[0] + u * h[2], h[1] + v * h[3]
+
+
+class Head:
+    """A head's frame on an (h, w) pixel grid: its centre and radii `frame` (cx, cy, rx, ry), the
+    grid (`yy`, `xx`) and each pixel in head radii from the centre (`ux`, `uy`); shapes in head
+    units (`heldout9_faces`, `heldout10_faces`)."""
+
+    def __init__(self, h: int, w: int, cx: float, cy: float, rx: float, ry: float) -> None:
+        self.frame, (self.yy, self.xx) = (cx, cy, rx, ry), grid(h, w)
+        self.ux, self.uy = (self.xx - cx) / rx, (self.yy - cy) / ry
+
+    def at(self, u: float, v: float) -> tuple[float, float]:
+        """The pixel at (u, v) head radii from the centre."""
+        return at(self.frame, u, v)
+
+    def o(self, a: float, b: float, c: float, d: float, soft: float = 1.0) -> np.ndarray:
+        """Coverage of an ellipse centred (a, b) with radii (c, d), in head radii."""
+        rx, ry = self.frame[2:]
+        return oval(self.yy, self.xx, *self.at(a, b), c * rx, d * ry, soft)
+
+    def dome(self, a: float, b: float, c: float, d: float) -> np.ndarray:
+        """Unit normals (3, h, w) of an ellipsoid standing on that ellipse, seen from the front."""
+        x, y = (self.ux - a) / c, (self.uy - b) / d
+        v = np.stack([x, y, np.sqrt(np.clip(1 - x * x - y * y, 0.04, 1))])
+        return v / np.linalg.norm(v, axis=0)

@@ -35,7 +35,7 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .drawing import blur, cover, curve, grid, hsv, oval, put, to_image
+from .drawing import Head, blur, cover, curve, grid, hsv, oval, put, to_image
 
 
 def _field(rng: np.random.Generator, h: int, w: int, cy: int, cx: int) -> np.ndarray:
@@ -44,31 +44,17 @@ def _field(rng: np.random.Generator, h: int, w: int, cy: int, cx: int) -> np.nda
     return np.asarray(g.resize((w, h), Image.Resampling.BILINEAR), np.float32)
 
 
-class _Frame:
-    """A head's frame on an (h, w) grid, centre (cx, cy) and radii (rx, ry): shapes in its units."""
+class _Frame(Head):
+    """A head's `Head` frame on an (h, w) grid, its size kept (`h`, `w`), and polygons in it."""
 
     def __init__(self, h: int, w: int, cx: float, cy: float, rx: float, ry: float) -> None:
-        self.h, self.w, self.c, (self.yy, self.xx) = h, w, (cx, cy, rx, ry), grid(h, w)
-        self.ux, self.uy = (self.xx - cx) / rx, (self.yy - cy) / ry
-
-    def P(self, u: float, v: float) -> tuple[float, float]:
-        """The pixel at (u, v) head radii from the centre."""
-        return self.c[0] + u * self.c[2], self.c[1] + v * self.c[3]
+        super().__init__(h, w, cx, cy, rx, ry)
+        self.h, self.w = h, w
 
     def pts(self, spec, s: float = 1.0) -> list:
         """A polygon's pixels from "u v u v ..." (or a list) in head radii, mirrored for s = -1."""
         q = np.array(spec.split() if isinstance(spec, str) else spec, float).reshape(-1, 2)
-        return [self.P(s * u, v) for u, v in q]
-
-    def o(self, a: float, b: float, c: float, d: float, soft: float = 1.0) -> np.ndarray:
-        """Coverage of an ellipse centred (a, b) with radii (c, d), in head radii."""
-        return oval(self.yy, self.xx, *self.P(a, b), c * self.c[2], d * self.c[3], soft)
-
-    def dome(self, a: float, b: float, c: float, d: float) -> np.ndarray:
-        """Unit normals (3, h, w) of an ellipsoid standing on that ellipse, seen from the front."""
-        x, y = (self.ux - a) / c, (self.uy - b) / d
-        v = np.stack([x, y, np.sqrt(np.clip(1 - x * x - y * y, 0.04, 1))])
-        return v / np.linalg.norm(v, axis=0)
+        return [self.at(s * u, v) for u, v in q]
 
 
 # --- photos ------------------------------------------------------------------------------------
@@ -123,13 +109,13 @@ def _sitter(rng: np.random.Generator, f: _Frame) -> tuple:
     hd = f.dome(0, -0.1, 1.15, 1.1)
     if style in ("long", "braids", "afro") and hat == "-":  # hair behind
         back = o(0, -0.2, 1.6, 1.3) if style == "afro" else o(0, 0.5, 1.25, 1.6) * (uy < 1.9)
-        plait = 0.8 + 0.3 * (np.sin(f.xx * 6 / f.c[2]) > 0) * (style == "braids")
+        plait = 0.8 + 0.3 * (np.sin(f.xx * 6 / f.frame[2]) > 0) * (style == "braids")
         lay(back, hair * plait[..., None], hd)
     cloth = hsv(U(), U(0, 0.7), U(0.12, 0.85))
     sx = np.clip((np.abs(ux) - 0.3) / 2.1, 0, None)
-    body = np.clip((uy - 1.1 - 0.6 * sx**1.5) * f.c[3] + 0.5, 0, 1) * (sx < 1)
+    body = np.clip((uy - 1.1 - 0.6 * sx**1.5) * f.frame[3] + 0.5, 0, 1) * (sx < 1)
     lay(body, cloth, f.dome(0, 3.3, 2.6, 2.4))
-    lay(np.clip((0.42 - np.abs(ux)) * f.c[2], 0, 1) * (uy > 0) * (uy < 1.5), skin * 0.9)
+    lay(np.clip((0.42 - np.abs(ux)) * f.frame[2], 0, 1) * (uy > 0) * (uy < 1.5), skin * 0.9)
     vee = cover(f.h, f.pts([-0.5, 1.1, 0.5, 1.1, 0, U(1.8, 2.6)]), ss=2)[:, : f.w] * body
     if wear in ("suit", "uniform"):  # a white shirt in the V, a tie; epaulettes, buttons
         lay(vee, (235, 235, 230))
@@ -142,7 +128,7 @@ def _sitter(rng: np.random.Generator, f: _Frame) -> tuple:
         lay(vee * (1 - inner), hsv(U(), 0.6, 0.9))
     elif wear == "robe":  # an embroidered band round the neckline
         band = (np.abs(np.hypot(ux * 0.8, uy - 0.9) - 0.6) < 0.15) * body
-        lay(band * (0.7 + 0.3 * np.sin(f.xx * 5 / f.c[2])), hsv(U(), U(0.5, 0.9), U(0.5, 0.9)))
+        lay(band * (0.7 + 0.3 * np.sin(f.xx * 5 / f.frame[2])), hsv(U(), U(0.5, 0.9), U(0.5, 0.9)))
     elif wear == "blouse":  # a pale blouse with pointed collar tips
         lay(o(-0.35, 1.3, 0.35, 0.18) + o(0.35, 1.3, 0.35, 0.18), (242, 240, 235))
     lay(o(-0.97, 0.05, 0.15, 0.25) + o(0.97, 0.05, 0.15, 0.25), skin * 0.95)  # ears
@@ -311,7 +297,7 @@ def _fill(rng: np.random.Generator, lab, pal: list, mask, ids, colours: list) ->
 
 def _window(rng: np.random.Generator, lab, pal: list, f: _Frame) -> None:
     """The window's outline in the stone, its border of jewels, the panes behind, a halo."""
-    U, r, yy, xx, (cx, cy, rx, _) = rng.uniform, f.w, f.yy, f.xx, f.c
+    U, r, yy, xx, (cx, cy, rx, _) = rng.uniform, f.w, f.yy, f.xx, f.frame
     fill = partial(_fill, rng, lab, pal)
     kind = str(rng.choice(["pointed", "round", "oculus", "full"], p=[0.35, 0.25, 0.15, 0.25]))
     a, sp, b = r * U(0.03, 0.09), r * U(0.42, 0.55), r * U(0.04, 0.06)
@@ -402,18 +388,19 @@ def _figure(rng: np.random.Generator, lab, pal: list, f: _Frame) -> tuple:
     skin = hsv(U(0.03, 0.1), U(0.08, 0.3), U(0.93, 1.0))
     poly(pts("-.3 .6 .3 .6 .34 1.45 0 1.6 -.34 1.45"), skin * 0.92)
     jaw, chin = U(0.55, 0.7), U(0.95, 1.08)
-    top = [f.P(np.cos(a), -1.05 * np.sin(a)) for a in np.linspace(0, np.pi, 13)]
+    top = [f.at(np.cos(a), -1.05 * np.sin(a)) for a in np.linspace(0, np.pi, 13)]
     poly(top + pts([-0.95, 0.4, -jaw, 0.82, 0, chin, jaw, 0.82, 0.95, 0.4]), skin)
     face, f0, k = len(pal) - 1, len(pal), int(rng.integers(5, 9))
     e, sweep = np.linspace(-1.1, 1.1, k + 1), U(-0.15, 0.15)
     for i, (a, b) in enumerate(zip(e[:-1], e[1:], strict=True)):  # pointed fringe locks
         tip = (-0.15 + 0.2 * np.cos(np.pi * (a + b) / 2.2)) * U(0.8, 1.2) - 0.2 * (style == "short")
-        m = f.P((a + b) / 2 + sweep, tip)
-        q = curve(f.P(a * 1.1, -1.3), f.P(a, -0.6), m) + curve(m, f.P(b, -0.6), f.P(b * 1.1, -1.3))
+        m = f.at((a + b) / 2 + sweep, tip)
+        q = curve(f.at(a * 1.1, -1.3), f.at(a, -0.6), m)
+        q += curve(m, f.at(b, -0.6), f.at(b * 1.1, -1.3))
         poly(q, hair[(i + 1) % 2])
     for s in (-1, 1) if style != "short" else ():  # side locks framing the face
-        q = curve(f.P(s * 1.05, -0.7), f.P(s * 1.05, 0.3), f.P(s * 0.9, U(0.9, 1.3)))
-        poly(q + [f.P(s * 0.8, -0.2)], hair[0])
+        q = curve(f.at(s * 1.05, -0.7), f.at(s * 1.05, 0.3), f.at(s * 0.9, U(0.9, 1.3)))
+        poly(q + [f.at(s * 0.8, -0.2)], hair[0])
     acc, x = str(rng.choice(["bow", "tiara", "flowers", "none"])), float(rng.choice([-0.7, 0.7]))
     for t in (-0.5, 0.5) if acc == "bow" else ():  # a ribbon bow, a tiara, flowers
         poly(pts([x, -1, x + t, -1.35, x + 0.9 * t, -0.7]), hsv(hue + 0.5, 0.9, 0.85))
@@ -427,7 +414,7 @@ def _figure(rng: np.random.Generator, lab, pal: list, f: _Frame) -> tuple:
 
 def _paint(rng: np.random.Generator, img, glow, f: _Frame, face, fringe) -> None:
     """Grisaille and enamel on the face: the fringe's shadow, eyes, brows, nose, mouth, blush."""
-    U, o, P, rx, ry = rng.uniform, f.o, f.P, f.c[2], f.c[3]
+    U, o, P, rx, ry = rng.uniform, f.o, f.at, f.frame[2], f.frame[3]
     w, es, ey, my, mw = rx * 0.06, U(0.85, 1.1), U(0.2, 0.3), U(0.76, 0.8), U(0.08, 0.14)
 
     def line(q: list, width: float, x: float = 0, y: float = 0, s: float = 1) -> np.ndarray:

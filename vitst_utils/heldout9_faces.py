@@ -36,32 +36,13 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from .drawing import at, blur, cover, curve, grid, hsv, oval, put, to_image
+from .drawing import Head, blur, cover, curve, grid, hsv, oval, put, to_image
 
 
 def _field(rng: np.random.Generator, n: int, cy: int, cx: int | None = None) -> np.ndarray:
     """A smooth random field in [0, 1], (n, n), bilinear from a coarse (cy, cx) grid."""
     g = Image.fromarray(rng.random((cy, cx or cy), np.float32), "F")
     return np.asarray(g.resize((n, n), Image.Resampling.BILINEAR), np.float32)
-
-
-class _Head:
-    """A head's frame on an (n, n) grid: its centre and radii `h`, and shapes in its units."""
-
-    def __init__(self, n: int, cx: float, cy: float, rx: float, ry: float) -> None:
-        self.h, (self.yy, self.xx) = (cx, cy, rx, ry), grid(n, n)
-        self.ux, self.uy = (self.xx - cx) / rx, (self.yy - cy) / ry
-        self.at = partial(at, self.h)  # the pixel at (a, b) head radii from the centre
-
-    def o(self, a: float, b: float, c: float, d: float, soft: float = 1.0) -> np.ndarray:
-        """Coverage of an ellipse centred (a, b) with radii (c, d), in head radii."""
-        return oval(self.yy, self.xx, *self.at(a, b), c * self.h[2], d * self.h[3], soft)
-
-    def dome(self, a: float, b: float, c: float, d: float) -> np.ndarray:
-        """Unit normals (3, n, n) of an ellipsoid standing on that ellipse, seen from the front."""
-        x, y = (self.ux - a) / c, (self.uy - b) / d
-        v = np.stack([x, y, np.sqrt(np.clip(1 - x * x - y * y, 0.04, 1))])
-        return v / np.linalg.norm(v, axis=0)
 
 
 # --- photos ------------------------------------------------------------------------------------
@@ -100,9 +81,9 @@ def _setting(rng: np.random.Generator, n: int, yy, xx) -> np.ndarray:
     return np.asarray(im, np.float32)
 
 
-def _sitter(rng: np.random.Generator, n: int, hd: _Head, who: str, side: int) -> dict:
+def _sitter(rng: np.random.Generator, n: int, hd: Head, who: str, side: int) -> dict:
     """Albedo, normals, coverage and shadowing of the sitter, back to front."""
-    U, u, (_, _, rx, ry) = rng.uniform, n / 96, hd.h
+    U, u, (_, _, rx, ry) = rng.uniform, n / 96, hd.frame
     o, P, e, ux, uy, col = hd.o, hd.at, hd.dome, hd.ux, hd.uy, hd.dome(0, 1, 0.5, 9)  # col: neck
     alb, fig, occ = np.zeros((n, n, 3), np.float32), np.zeros((n, n)), np.ones((n, n))
     nrm = np.array([0, 0, 1.0])[:, None, None] * np.ones((n, n))
@@ -186,7 +167,7 @@ def _sitter(rng: np.random.Generator, n: int, hd: _Head, who: str, side: int) ->
 
 def _headwear(
     rng: np.random.Generator,
-    hd: _Head,
+    hd: Head,
     hat: str,
     hc: np.ndarray,
     cloth: np.ndarray,
@@ -195,7 +176,7 @@ def _headwear(
     occ: np.ndarray,
 ) -> None:
     """The sitter's hat, wrap or bow, laid with `lay` over the hair; `occ` takes its shadow."""
-    n, (cx, _, rx, ry) = len(face), hd.h
+    n, (cx, _, rx, ry) = len(face), hd.frame
     U, u, o, P, e, ux, uy = rng.uniform, n / 96, hd.o, hd.at, hd.dome, hd.ux, hd.uy
     if hat == "picture":  # a wide brim heaped with flowers, its shadow on the brow
         brim = o(0, -0.82 + U(-0.15, 0.15) * ux, U(1.8, 2.4), U(0.35, 0.55))
@@ -269,7 +250,7 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     U, n = rng.uniform, size
     who = str(rng.choice(["woman", "man", "child", "elder"], p=[0.35, 0.35, 0.15, 0.15]))
     rx, kid = n * U(0.15, 0.185) * (1.1 if who == "child" else 1.0), who == "child"
-    hd = _Head(n, n * U(0.45, 0.55), n * U(0.42, 0.48), rx, rx * (U(1.22, 1.4) - 0.15 * kid))
+    hd = Head(n, n, n * U(0.45, 0.55), n * U(0.42, 0.48), rx, rx * (U(1.22, 1.4) - 0.15 * kid))
     s, yy, xx = int(rng.choice([-1, 1])), hd.yy, hd.xx
     bg, m = _setting(rng, n, yy, xx), _sitter(rng, n, hd, who, -s)
     light = (v := np.array([s * U(0.2, 0.6), -U(0.3, 0.6), 1.0])) / np.linalg.norm(v)
@@ -351,7 +332,7 @@ def _scribble(rng: np.random.Generator, d, x: float, y: float, c: float, k: int,
             d.line([tuple(q) for q in p], 255, max(1, round(c / 8)))
 
 
-def _hair(rng: np.random.Generator, hd: _Head, style: str) -> tuple:
+def _hair(rng: np.random.Generator, hd: Head, style: str) -> tuple:
     """Coverage of the hair behind the head and of the hair in front (fringe, side locks)."""
     U, o, ux, uy = rng.uniform, hd.o, hd.ux, hd.uy
     back = o(0, -0.15, 1.17, 1.15, 2) * np.clip((0.4 - uy) * 8, 0, 1)
@@ -386,9 +367,9 @@ def _hatch(rng: np.random.Generator, n: int, h: tuple, k: int, w: float) -> np.n
     return _arr(im)
 
 
-def _eyes(rng: np.random.Generator, n: int, hd: _Head, es: float) -> list:
+def _eyes(rng: np.random.Generator, n: int, hd: Head, es: float) -> list:
     """Layers of big anime eyes: whites, irises, pupils, lash lines, highlights and brows."""
-    U, L, P, (rx, ry), ey = rng.uniform, [_pen(n) for _ in range(6)], hd.at, hd.h[2:], 0.42
+    U, L, P, (rx, ry), ey = rng.uniform, [_pen(n) for _ in range(6)], hd.at, hd.frame[2:], 0.42
     gaze = U(-0.06, 0.06)
     for k in (-1, 1):
         ex, ew, eh = k * U(0.4, 0.46), U(0.25, 0.3), U(0.2, 0.3) * es
@@ -417,8 +398,8 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     for _ in range(int(rng.integers(1, 4))):
         _scribble(rng, gd, U(0, 0.5) * n, U(0.05, 0.95) * n, U(0.05, 0.08) * n, 8, False)
     b.chalk(blur(_arr(ghost), 1.5 * u), ch["white"], 0.8, 0, U(0.1, 0.25))
-    hd = _Head(n, n * U(0.46, 0.54), n * U(0.4, 0.45), rx := n * U(0.17, 0.2), rx * U(1.0, 1.12))
-    (rx, ry), h, o, P, w = hd.h[2:], hd.h, hd.o, hd.at, max(2, round(2.5 * u))
+    hd = Head(n, n, n * U(0.46, 0.54), n * U(0.4, 0.45), rx := n * U(0.17, 0.2), rx * U(1.0, 1.12))
+    (rx, ry), h, o, P, w = hd.frame[2:], hd.frame, hd.o, hd.at, max(2, round(2.5 * u))
     ux, uy, yy, xx = hd.ux, hd.uy, hd.yy, hd.xx
     halo = pick("yellow", "pink", "blue", "lilac", "orange")  # rubbed in behind the head
     b.chalk(o(0, 0.1, U(1.6, 2.2), U(1.5, 2.0), rx), halo, 0.8, 6 * u, 0.6 * (U() < 0.8))
