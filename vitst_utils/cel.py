@@ -63,7 +63,7 @@ import torch.nn.functional as F
 
 from .celstyle import CelStyle, darkest_colour
 from .colour_transfer import (
-    LUMA,
+    colour_luma,
     colour_quantiles,
     histogram_match,
     luma,
@@ -102,7 +102,7 @@ def palette_kmeans(
     if n == 0:
         raise ValueError("palette_kmeans() needs at least one point per image")
     w = torch.ones(b, n, device=points.device) if weights is None else weights.float()
-    order = (points @ torch.tensor(LUMA, device=points.device)).argsort(dim=1)  # by luma
+    order = colour_luma(points).argsort(dim=1)
     picks = ((torch.arange(k, device=points.device) + 0.5) * n / k).long().clamp(max=n - 1)
     centres = torch.gather(points, 1, order[:, picks, None].expand(-1, -1, 3))
     for _ in range(iters):
@@ -131,7 +131,7 @@ def line_colour(pixels: torch.Tensor, share: float, palette: torch.Tensor) -> to
     strong = (closing - y).flatten(1).topk(n, dim=1)  # B x n
     points = pixels.flatten(2).transpose(1, 2)  # B x N x 3
     lines = points.gather(1, strong.indices[..., None].expand(-1, -1, 3))
-    dark = (lines @ torch.tensor(LUMA, device=pixels.device)).topk(n // 2, 1, largest=False)
+    dark = colour_luma(lines).topk(n // 2, 1, largest=False)
     colour = lines.gather(1, dark.indices[..., None].expand(-1, -1, 3)).mean(1)
     has_lines = strong.values.mean(1, keepdim=True) >= LINE_MIN
     return torch.where(has_lines, colour, fallback)

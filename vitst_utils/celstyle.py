@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from .colour_transfer import LUMA
+from .colour_transfer import colour_luma
 
 
 @dataclass
@@ -91,5 +91,5 @@ class CelStyle:
 def darkest_colour(palette: torch.Tensor) -> torch.Tensor:
     """(B, 3): the darkest (Rec. 601 luma) colour of each palette (B, K, 3): the ink of styles
     without line art, and of prototypes and exports made before the line colour."""
-    luma = palette @ torch.tensor(LUMA, device=palette.device, dtype=palette.dtype)
-    return palette.gather(1, luma.argmin(1)[:, None, None].expand(-1, 1, 3))[:, 0]
+    darkest = colour_luma(palette).argmin(1)
+    return palette.gather(1, darkest[:, None, None].expand(-1, 1, 3))[:, 0]

@@ -73,6 +73,11 @@ def luma(pixels: torch.Tensor) -> torch.Tensor:
     return (pixels * pixels.new_tensor(LUMA).view(1, 3, 1, 1)).sum(1, keepdim=True)
 
 
+def colour_luma(colours: torch.Tensor) -> torch.Tensor:
+    """Rec. 601 luma (...,) of colours (..., 3): palettes, lists of pixels."""
+    return colours @ colours.new_tensor(LUMA)
+
+
 @torch.no_grad()
 def tone_quantiles(points: torch.Tensor, q: int = QUANTILES) -> torch.Tensor:
     """(B, 1, q): each image's luma histogram as quantiles (`colour_quantiles` of the luma of
