@@ -125,9 +125,10 @@ def check_prototype(
             )
         if "tones" not in cel and model.cel_tone > 0:
             raise PrototypeError(
-                f"{source} has no tones (saved before tone matching), and this model moves a "
-                f"picture's light and dark {model.cel_tone} of the way to them: build it again "
-                "for this checkpoint (inference --checkpoint C --style DIR --save-prototype FILE)"
+                f"{source} has no tones (saved before tone matching, or for a model without it), "
+                f"and this model moves a picture's light and dark {model.cel_tone} of the way to "
+                "them: build it again for this checkpoint (inference --checkpoint C --style DIR "
+                "--save-prototype FILE)"
             )
 
 
