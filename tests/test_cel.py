@@ -6,11 +6,14 @@ the `filter`."""
 import json
 import re
 
+import av
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torchvision.transforms.functional import pil_to_tensor, to_pil_image
+from video_helpers import write_clip
 
 from vitst_utils import cel as CEL
 from vitst_utils import checkpoint as C
@@ -19,6 +22,7 @@ from vitst_utils import export as E
 from vitst_utils import inference as INF
 from vitst_utils import prototype as P
 from vitst_utils import stylize as S
+from vitst_utils import video as VID
 from vitst_utils.benchmark_stylize import anime_target, lively_weights, photo
 from vitst_utils.function import calc_mean_std, gaussian_blur, normalize, to_pixels
 from vitst_utils.metrics import crispness
@@ -628,8 +632,9 @@ def test_the_tone_flag_overrides_the_checkpoints_share(tmp_path, capsys, caplog)
     """`--tone` replaces the checkpoint's `cel_tone` when stylising: `--tone 0` paints what a
     checkpoint trained with `cel_tone=0` paints, and `--tone 0.6` gives that checkpoint the step,
     with style images or a prototype that has tones (its own stored prototype has none: set
-    aside, saying why); a slim export carries the new share in its config, and a share outside
-    [0, 1] is a usage error naming the flag."""
+    aside, saying why); a slim export carries the new share in its config, the tiled ONNX export
+    in its stylize.json and paints the same, the video CLI takes it the same way, and a share
+    outside [0, 1] is a usage error naming the flag."""
     torch.manual_seed(0)
     cfg = get_preset("demo")
     model = build_model(cfg, use_weights=False).eval()
@@ -674,6 +679,31 @@ def test_the_tone_flag_overrides_the_checkpoints_share(tmp_path, capsys, caplog)
     assert E.main(["--checkpoint", str(untoned), "--out", str(slim), "--tone", "0.6"]) == 0
     saved = torch.load(slim, weights_only=True)  # not the tone-less prototype beside tone 0.6
     assert saved["config"]["cel_tone"] == 0.6 and saved.get("prototype") is None
+    x = torch.rand(1, 3, 40, 48, generator=torch.Generator().manual_seed(3))
+
+    def tiled(ckpt, tone: float, *flags: str) -> torch.Tensor:  # the tiled export carries it
+        out = tmp_path / f"tiled{len(list(tmp_path.iterdir()))}"
+        assert E.main(["--checkpoint", str(ckpt), "--out", str(out), "--tiled", *flags]) == 0
+        runner = E.OnnxStylizer(out)
+        assert runner.meta["cel"]["tone"] == tone
+        with torch.no_grad():
+            return runner(x)
+
+    assert torch.equal(tiled(toned, 0, "--tone", "0"), tiled(untoned, 0))
+    assert torch.equal(tiled(toned, 0.6), tiled(untoned, 0.6, "--tone", "0.6", *given))
+    frames = [(to_pixels(photo(32, 32, seed=i))[0].clamp(0, 1) * 255).byte() for i in range(3)]
+    clip = write_clip(tmp_path / "clip.mp4", [f.permute(1, 2, 0).numpy() for f in frames])
+
+    def video(ckpt, *flags: str) -> list[np.ndarray]:  # the video CLI takes --tone the same way
+        out = tmp_path / f"v{len(list(tmp_path.iterdir()))}.mp4"
+        argv = ["--checkpoint", str(ckpt), "--input", str(clip), "--out", str(out)]
+        assert VID.main([*argv, "--temporal", "off", "--no-flicker", *flags]) == 0
+        with av.open(str(out)) as c:
+            return [f.to_ndarray(format="rgb24") for f in c.decode(c.streams.video[0])]
+
+    off = video(toned, "--tone", "0")
+    assert all(map(np.array_equal, off, video(untoned)))
+    assert not all(map(np.array_equal, off, video(toned)))
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
         INF.main(["--checkpoint", str(toned), "--content", str(tmp_path), "--tone", "1.5"])
