@@ -6,8 +6,8 @@ training step) and train (its epoch_report); around it the run folder (rundir, c
 (data, dataroot, trainingdata, imagecache, sample_data, transfer_faces, heldout_faces,
 heldout2_faces, heldout2_photos, heldout3_faces, heldout3_photos, heldout4_faces, heldout4_photos,
 heldout5_faces, heldout6_faces, heldout7_faces, heldout8_faces, heldout9_faces, heldout10_faces,
-heldout11_faces, drawing, dataquality, quality_report, copies, explore), stylising (stylize,
-prototype, photos, tiling, cpu_paths, face, inference, cli, export), video (video, frames,
+heldout11_faces, heldout12_faces, drawing, dataquality, quality_report, copies, explore), stylising
+(stylize, prototype, photos, tiling, cpu_paths, face, inference, cli, export), video (video, frames,
 temporal, videoio, sample_clip), evaluation (evaluate, scoring, metrics, metric_weights, domain,
 plots), Kaggle and machines (env, distributed, session, bundle, kaggle) and speed (benchmark,
 benchmark_stylize). Importing this package downloads nothing.

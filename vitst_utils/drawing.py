@@ -1,11 +1,11 @@
 """Small drawing helpers the synthetic family drawers share (`heldout2_photos`, `heldout3_faces`,
 `heldout3_photos`, `heldout4_faces`, `heldout4_photos`, `heldout5_faces`, `heldout6_faces`,
-`heldout7_faces`, `heldout8_faces`, `heldout9_faces`, `heldout10_faces`, `heldout11_faces`):
-colours, pixel grids, soft ovals, blur, blending, float arrays and colours for PIL, anti-aliased
-polygon coverage, Bezier curves, points in a head's radii and a head's frame (`Head`). Families
-with helpers of their own (`transfer_faces`, `heldout_faces`, `heldout2_faces` and `heldout2_photos`
-but for `grid`, the built-in drawer in `sample_data`) keep them: theirs differ in small ways, and
-sharing would change pictures."""
+`heldout7_faces`, `heldout8_faces`, `heldout9_faces`, `heldout10_faces`, `heldout11_faces`,
+`heldout12_faces`): colours, pixel grids, soft ovals, blur, blending, float arrays and colours for
+PIL, anti-aliased polygon coverage, Bezier curves, points in a head's radii and a head's frame
+(`Head`). Families with helpers of their own (`transfer_faces`, `heldout_faces`, `heldout2_faces`
+and `heldout2_photos` but for `grid`, the built-in drawer in `sample_data`) keep them: theirs differ
+in small ways, and sharing would change pictures."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def at(h: tuple, u: float, v: float) -> tuple[float, float]:
 class Head:
     """A head's frame on an (h, w) pixel grid: its centre and radii `frame` (cx, cy, rx, ry), the
     grid (`yy`, `xx`) and each pixel in head radii from the centre (`ux`, `uy`); shapes in head
-    units (`heldout9_faces`, `heldout10_faces`)."""
+    units (`heldout9_faces`, `heldout10_faces`, `heldout12_faces`)."""
 
     def __init__(self, h: int, w: int, cx: float, cy: float, rx: float, ry: float) -> None:
         self.frame, (self.yy, self.xx) = (cx, cy, rx, ry), grid(h, w)

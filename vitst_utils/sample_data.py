@@ -2,7 +2,7 @@
 
 `make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
 CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Thirteen families: twelve tuning
+so the whole pipeline runs in seconds without the real data. Fourteen families: thirteen tuning
 families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
 `heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`, `heldout2_photos`), `heldout3`
 (`heldout3_faces`, `heldout3_photos`), `heldout4` (`heldout4_faces`, `heldout4_photos`:
@@ -12,14 +12,16 @@ night-time flash and screen-lit phone selfies, and scanned traditional-media fan
 portraits), `heldout7` (`heldout7_faces`: retouched studio beauty headshots, and 3D cel-shaded
 anime renders) and `heldout8` (`heldout8_faces`: wet-plate collodion portraits, and anime as
 Japanese woodblock prints), `heldout9` (`heldout9_faces`: autochrome colour plates of
-1907-1930, and anime drawn in chalk on a blackboard) and `heldout10` (`heldout10_faces`:
-halftone-printed press portraits of the 1950s-90s, and anime as stained-glass windows), which
-recipes have been tuned, probed and judged on, and the report family of this stop, `heldout11`
-(`heldout11_faces`: frames of worn 1980s-90s VHS home video, and anime as layered papercut shadow
-boxes), unlike all the others, judged once and never used to choose anything. `add_messy_files`
-writes every kind of junk a real image folder holds, for tests of the loader.
+1907-1930, and anime drawn in chalk on a blackboard), `heldout10` (`heldout10_faces`:
+halftone-printed press portraits of the 1950s-90s, and anime as stained-glass windows) and
+`heldout11` (`heldout11_faces`: frames of worn 1980s-90s VHS home video, and anime as layered
+papercut shadow boxes), which recipes have been tuned, probed and judged on, and the report family
+of this stop, `heldout12` (`heldout12_faces`: underwater portraits in pools and the sea, and anime
+sprayed as graffiti murals on brick walls and shutters), unlike all the others, judged once and
+never used to choose anything. `add_messy_files` writes every kind of junk a real image folder
+holds, for tests of the loader.
 
-    python -m vitst_utils.sample_data --out data/heldout11 --family heldout11
+    python -m vitst_utils.sample_data --out data/heldout12 --family heldout12
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from . import (
     heldout9_faces,
     heldout10_faces,
     heldout11_faces,
+    heldout12_faces,
     heldout_faces,
     transfer_faces,
 )
@@ -177,10 +180,11 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
 # --- the dataset -------------------------------------------------------------------------------
 Drawer = Callable[[np.random.Generator, int], Image.Image]
 
-# family -> (photo drawer, anime drawer): `builtin` ... `heldout10` are the tuning families
-# (`builtin` is trained on; the other eleven judge what carries over to another family;
-# `heldout2` ... `heldout10` were the report families of the sixth round to the twelfth look);
-# `heldout11` is the report family now: judged once, never used for tuning or choosing
+# family -> (photo drawer, anime drawer): `builtin` ... `heldout11` are the tuning families
+# (`builtin` is trained on; the other twelve judge what carries over to another family;
+# `heldout2` ... `heldout10` were the report families of the sixth round to the twelfth look,
+# `heldout11` that of the stop after it); `heldout12` is the report family now: judged once,
+# never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
@@ -195,6 +199,7 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "heldout9": (heldout9_faces.draw_photo_face, heldout9_faces.draw_anime_face),
     "heldout10": (heldout10_faces.draw_photo_face, heldout10_faces.draw_anime_face),
     "heldout11": (heldout11_faces.draw_photo_face, heldout11_faces.draw_anime_face),
+    "heldout12": (heldout12_faces.draw_photo_face, heldout12_faces.draw_anime_face),
 }
 
 
