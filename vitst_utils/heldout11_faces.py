@@ -1,8 +1,9 @@
-"""The eleventh held-out synthetic family (`heldout11`): a report family, never seen while tuning.
+"""The eleventh held-out synthetic family (`heldout11`): the twelfth look's report family.
 
-Written by a helper session that saw no recipe and no score, and judged once as a report family; no
-choice of recipe, weight or setting is made from it. It is drawn unlike all twelve families before
-it (`builtin`, `transfer`, `heldout` to `heldout10`) in as many independent respects as could be.
+Written by a helper session that saw no recipe and no score, and judged once as the twelfth look's
+report family (README, "A twelfth look"); a tuning family since, for the probes of the thirteenth.
+It is drawn unlike all twelve families before it (`builtin`, `transfer`, `heldout` to `heldout10`)
+in as many independent respects as could be.
 
 Its photos are frames of 1980s-90s home video, grabbed off a worn VHS tape: a camcorder held on
 someone at a birthday party, a family Christmas, a back garden or a local TV interview. Analogue
