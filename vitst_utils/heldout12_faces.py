@@ -39,17 +39,19 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from .drawing import Head, blur, cover, curve, grid, hsv, oval, put, to_image
 
-_SKINS = [(255, 222, 196), (238, 190, 152), (212, 158, 116), (172, 112, 74), (122, 78, 50),
-          (86, 56, 38)]  # fmt: skip
-_HAIRS = [(22, 18, 16), (60, 40, 28), (112, 74, 42), (205, 165, 105), (150, 64, 32)]
-_CAPS = [(240, 240, 240), (215, 40, 45), (250, 210, 40), (35, 90, 200), (240, 110, 170),
-         (25, 25, 30)]  # fmt: skip
-_CANS = [  # aerosol colours: fluorescent pink, orange, yellow, lime, turquoise, blue, violet, red
+_SKINS = ((255, 222, 196), (238, 190, 152), (212, 158, 116), (172, 112, 74), (122, 78, 50),
+          (86, 56, 38))  # fmt: skip
+_HAIRS = ((22, 18, 16), (60, 40, 28), (112, 74, 42), (205, 165, 105), (150, 64, 32))
+_CAPS = ((240, 240, 240), (215, 40, 45), (250, 210, 40), (35, 90, 200), (240, 110, 170),
+         (25, 25, 30))  # fmt: skip
+# aerosol cans: fluorescent pink, orange, yellow, lime, turquoise, blue, violet, red; white, chrome
+_CANS = (
     (255, 45, 150), (255, 130, 25), (255, 226, 40), (150, 240, 50), (25, 205, 200),
     (40, 110, 255), (140, 65, 225), (230, 30, 45), (250, 250, 245), (190, 195, 205),
-]  # fmt: skip
-_SPRAY_SKINS = [(255, 218, 190), (245, 190, 150), (210, 150, 105), (150, 98, 66), (105, 70, 50)]
-_INKS = [(12, 12, 14), (12, 12, 14), (36, 22, 84), (20, 36, 90), (84, 16, 46)]  # outline cans
+)  # fmt: skip
+_FLUO = 8  # the first eight cans are the fluorescent ones
+_SPRAY_SKINS = ((255, 218, 190), (245, 190, 150), (210, 150, 105), (150, 98, 66), (105, 70, 50))
+_INKS = ((12, 12, 14), (12, 12, 14), (36, 22, 84), (20, 36, 90), (84, 16, 46))  # outline cans
 
 
 def _poly(h: Head, spec, width: float = 0.0, sx: float = 1.0) -> np.ndarray:
@@ -335,7 +337,8 @@ class _Wall:
         self.k, self.ink = 2 * max(1, round(s / 90)) + 1, _INKS[int(rng.integers(len(_INKS)))]
 
     def spray(self, m: np.ndarray, colour, halo: float = 0.35) -> None:
-        """Spray `colour` (rgb or (s, s, 3)) over coverage `m`: a soft edge, speckled overspray."""
+        """Spray `colour` (rgb or (s, s, 3)) over coverage `m`: a soft edge, speckled overspray
+        `halo` strong (0: none)."""
         ys, xs = np.nonzero(m.max(axis=1) > 0)[0], np.nonzero(m.max(axis=0) > 0)[0]
         if len(ys):  # work in the shape's box, grown by the overspray's reach
             g = int(self.s / 12 * (halo > 0)) + 2
@@ -357,7 +360,8 @@ class _Wall:
         return hi - lo
 
     def piece(self, m: np.ndarray, top, bottom=None, drips: int = 0, line: bool = True) -> None:
-        """A filled shape faded from `top` to `bottom` down its height, outlined, maybe dripping."""
+        """A filled shape faded from `top` to `bottom` down its height, outlined in the ink (if
+        `line`), with `drips` runs hanging from its lower edge."""
         col = np.asarray(top, np.float32)
         rows = np.nonzero(m.max(axis=1) > 0.5)[0]
         if bottom is not None and len(rows) > 1:
@@ -371,7 +375,7 @@ class _Wall:
             ln, w = self.s * self.rng.uniform(0.03, 0.12), max(1.0, self.s / 110)
             run = cover(self.s, [(x + 0.5, y), (x + 0.5, y + ln)], w)
             run = np.maximum(run, oval(self.yy, self.xx, x + 0.5, y + ln, w * 1.1, w * 1.3))
-            self.spray(run, col[min(y, self.s - 1), x] if col.ndim == 3 else col, 0.0)
+            self.spray(run, col[y, x] if col.ndim == 3 else col, 0.0)
         if line:
             self.spray(self.edge(m), self.ink, 0.15)
 
@@ -389,7 +393,7 @@ def _backdrop(rng: np.random.Generator, w: _Wall, h: Head) -> None:
     for _ in range(int(rng.integers(2, 6))):  # tags
         x0, y0, dx = u(0, s), u(0, s), s * 0.025
         pts = [(x0 + i * dx + u(-2.4, 2.4) * dx, y0 + u(-1.6, 1.6) * dx) for i in range(8)]
-        colour = [(15, 15, 18), (190, 195, 205), _CANS[int(rng.integers(8))]][rng.integers(3)]
+        colour = [(15, 15, 18), (190, 195, 205), _CANS[int(rng.integers(_FLUO))]][rng.integers(3)]
         w.spray(cover(s, pts, max(1.0, s / 70)), colour, 0.2)
     kind = str(rng.choice(["splat", "burst", "disc", "bubbles", "none"]))
     if kind == "none":
@@ -414,7 +418,7 @@ def _backdrop(rng: np.random.Generator, w: _Wall, h: Head) -> None:
 
 def _eyes(rng: np.random.Generator, w: _Wall, h: Head, hair: np.ndarray) -> None:
     """Huge eyes with a fading iris and big shines (or a wink), brows and hatched blush."""
-    u, iris = rng.uniform, np.array(_CANS[int(rng.integers(8))], np.float32)
+    u, iris = rng.uniform, np.array(_CANS[int(rng.integers(_FLUO))], np.float32)
     ew, eh, ey = u(0.22, 0.28), u(0.28, 0.36), u(0.18, 0.26)
     wink, shine = rng.choice([-1, 1]) if u() < 0.2 else 0, rng.choice(["dots", "star", "heart"])
     for sx in (-1, 1):
@@ -466,7 +470,8 @@ def _mouth(rng: np.random.Generator, w: _Wall, h: Head) -> None:
 
 
 def _hair(rng: np.random.Generator, w: _Wall, h: Head, hair: np.ndarray, style: str) -> None:
-    """The fringe of big pointed locks (a crown of spikes for `spiky`), side locks and buns."""
+    """The fringe of big pointed locks (a crown of spikes for `spiky`), side locks and buns, and a
+    white shine stroke."""
     n, u, spiky = int(rng.integers(3, 6)), rng.uniform, style == "spiky"
     ang, r = np.linspace(0, -np.pi, 15), 1.15 * (1 + 0.4 * spiky * (np.arange(15) % 2))
     crown = list(zip(r * np.cos(ang), r * np.sin(ang) - 0.05, strict=True))
@@ -487,10 +492,10 @@ def _headwear(rng: np.random.Generator, w: _Wall, h: Head, kind: str, c: int) ->
     if kind == "cap":
         w.piece(h.o(0, -0.5, 1.2, 0.75) * (h.uy < -0.32), _CANS[c])
         sx = rng.choice([-1, 0, 1])
-        w.piece(h.o(sx * 0.85, -0.36, 0.55 + 0.7 * (sx == 0), 0.13), _CANS[(c + 3) % 8])
+        w.piece(h.o(sx * 0.85, -0.36, 0.55 + 0.7 * (sx == 0), 0.13), _CANS[(c + 3) % _FLUO])
     elif kind == "beanie":
         w.piece(h.o(0, -0.5, 1.18, 0.85) * (h.uy < -0.4), _CANS[c])
-        w.piece(h.o(0, -0.5, 1.22, 0.85) * (np.abs(h.uy + 0.52) < 0.14), _CANS[(c + 3) % 8])
+        w.piece(h.o(0, -0.5, 1.22, 0.85) * (np.abs(h.uy + 0.52) < 0.14), _CANS[(c + 3) % _FLUO])
     elif kind == "phones":
         w.spray(_poly(h, curve((-1.1, 0.0), (0, -1.9), (1.1, 0.0), 11), 0.12), (20, 20, 24), 0.1)
         for sx in (-1, 1):
@@ -503,7 +508,7 @@ def draw_anime_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     rx = s * u(0.14, 0.24)
     h = Head(s, s, s * u(0.36, 0.64), s * u(0.36, 0.48), rx, rx * u(1.0, 1.1))
     _backdrop(rng, w, h)
-    hi, ci, xi = (int(i) for i in rng.choice(8, 3, replace=False))
+    hi, ci, xi = (int(i) for i in rng.choice(_FLUO, 3, replace=False))
     hair, cloth = np.array(_CANS[hi], np.float32), np.array(_CANS[ci], np.float32)
     skin = np.array(_SPRAY_SKINS[int(rng.integers(len(_SPRAY_SKINS)))], np.float32)
     style = str(rng.choice(["spiky", "long", "twin", "bob", "buns"]))

@@ -182,9 +182,9 @@ Drawer = Callable[[np.random.Generator, int], Image.Image]
 
 # family -> (photo drawer, anime drawer): `builtin` ... `heldout11` are the tuning families
 # (`builtin` is trained on; the other twelve judge what carries over to another family;
-# `heldout2` ... `heldout10` were the report families of the sixth round to the twelfth look,
-# `heldout11` that of the stop after it); `heldout12` is the report family now: judged once,
-# never used for tuning or choosing
+# `heldout2` ... `heldout11` were the report families of the sixth round to the twelfth look,
+# which had two, `heldout10` and `heldout11`); `heldout12` is the thirteenth look's report family:
+# judged once, never used for tuning or choosing
 FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "builtin": (draw_photo_face, draw_anime_face),
     "transfer": (transfer_faces.draw_photo_face, transfer_faces.draw_anime_face),
