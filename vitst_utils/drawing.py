@@ -1,11 +1,11 @@
 """Small drawing helpers the synthetic family drawers share (`heldout2_photos`, `heldout3_faces`,
 `heldout3_photos`, `heldout4_faces`, `heldout4_photos`, `heldout5_faces`, `heldout6_faces`,
 `heldout7_faces`, `heldout8_faces`, `heldout9_faces`, `heldout10_faces`, `heldout11_faces`,
-`heldout12_faces`): colours, pixel grids, soft ovals, blur, blending, float arrays and colours for
-PIL, anti-aliased polygon coverage, Bezier curves, points in a head's radii and a head's frame
-(`Head`). Families with helpers of their own (`transfer_faces`, `heldout_faces`, `heldout2_faces`
-and `heldout2_photos` but for `grid`, the built-in drawer in `sample_data`) keep them: theirs differ
-in small ways, and sharing would change pictures."""
+`heldout12_faces`, `heldout12_photos`): colours, pixel grids, soft ovals, blur, blending, float
+arrays and colours for PIL, anti-aliased polygon coverage, Bezier curves, points in a head's
+radii and a head's frame (`Head`). Families with helpers of their own (`transfer_faces`,
+`heldout_faces`, `heldout2_faces` and `heldout2_photos` but for `grid`, the built-in drawer in
+`sample_data`) keep them: theirs differ in small ways, and sharing would change pictures."""
 
 from __future__ import annotations
 
@@ -90,6 +90,12 @@ class Head:
     def at(self, u: float, v: float) -> tuple[float, float]:
         """The pixel at (u, v) head radii from the centre."""
         return at(self.frame, u, v)
+
+    def poly(self, spec, width: float = 0.0, sx: float = 1.0) -> np.ndarray:
+        """Coverage of a polygon (or a line `width` head radii thick) through "u v u v ..." or
+        points in head radii, mirrored for sx = -1, on a square grid (`heldout12`)."""
+        q = np.array(spec.split() if isinstance(spec, str) else spec, float).reshape(-1, 2)
+        return cover(self.yy.shape[0], [self.at(sx * a, b) for a, b in q], width * self.frame[3])
 
     def o(self, a: float, b: float, c: float, d: float, soft: float = 1.0) -> np.ndarray:
         """Coverage of an ellipse centred (a, b) with radii (c, d), in head radii."""

@@ -1,25 +1,24 @@
 """A tiny synthetic stand-in for the AvatarAnime dataset, and a folder of messy files.
 
-`make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for
-CelebA and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace,
-so the whole pipeline runs in seconds without the real data. Fourteen families: thirteen tuning
-families, `builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`),
-`heldout` (`heldout_faces`), `heldout2` (`heldout2_faces`, `heldout2_photos`), `heldout3`
-(`heldout3_faces`, `heldout3_photos`), `heldout4` (`heldout4_faces`, `heldout4_photos`:
-night-time flash and screen-lit phone selfies, and scanned traditional-media fan art),
-`heldout5` (`heldout5_faces`: webcam video-call frames, and retro pixel-art portraits),
-`heldout6` (`heldout6_faces`: scanned 1970s-80s album prints, and lineless thick-paint digital
-portraits), `heldout7` (`heldout7_faces`: retouched studio beauty headshots, and 3D cel-shaded
-anime renders) and `heldout8` (`heldout8_faces`: wet-plate collodion portraits, and anime as
-Japanese woodblock prints), `heldout9` (`heldout9_faces`: autochrome colour plates of
-1907-1930, and anime drawn in chalk on a blackboard), `heldout10` (`heldout10_faces`:
-halftone-printed press portraits of the 1950s-90s, and anime as stained-glass windows) and
-`heldout11` (`heldout11_faces`: frames of worn 1980s-90s VHS home video, and anime as layered
-papercut shadow boxes), which recipes have been tuned, probed and judged on, and the report family
-of this stop, `heldout12` (`heldout12_faces`: underwater portraits in pools and the sea, and anime
-sprayed as graffiti murals on brick walls and shutters), unlike all the others, judged once and
-never used to choose anything. `add_messy_files` writes every kind of junk a real image folder
-holds, for tests of the loader.
+`make_sample_dataset` draws "photo-like" faces (gradients, soft shading, noise, JPEG) for CelebA
+and flat-colour "anime" faces (bright fills, black outlines, big eyes, PNG) for AnimeFace, so the
+whole pipeline runs in seconds without the real data. Fourteen families: thirteen tuning families,
+`builtin` (drawn here; the demo trains on it), `transfer` (`transfer_faces`), `heldout`
+(`heldout_faces`), `heldout2` (`heldout2_faces`, `heldout2_photos`), `heldout3` (`heldout3_faces`,
+`heldout3_photos`), `heldout4` (`heldout4_faces`, `heldout4_photos`: night-time flash and
+screen-lit phone selfies, and scanned traditional-media fan art), `heldout5` (`heldout5_faces`:
+webcam video-call frames, and retro pixel-art portraits), `heldout6` (`heldout6_faces`: scanned
+1970s-80s album prints, and lineless thick-paint digital portraits), `heldout7` (`heldout7_faces`:
+retouched studio beauty headshots, and 3D cel-shaded anime renders) and `heldout8`
+(`heldout8_faces`: wet-plate collodion portraits, and anime as Japanese woodblock prints),
+`heldout9` (`heldout9_faces`: autochrome colour plates of 1907-1930, and anime drawn in chalk on a
+blackboard), `heldout10` (`heldout10_faces`: halftone-printed press portraits of the 1950s-90s, and
+anime as stained-glass windows) and `heldout11` (`heldout11_faces`: frames of worn 1980s-90s VHS
+home video, and anime as layered papercut shadow boxes), which recipes have been tuned, probed and
+judged on, and the report family of the thirteenth look, `heldout12` (`heldout12_faces`,
+`heldout12_photos`: underwater portraits in pools and the sea, and anime sprayed as graffiti murals
+on brick walls and shutters), unlike all the others, judged once and never used to choose anything.
+`add_messy_files` writes every kind of junk a real image folder holds, for tests of the loader.
 
     python -m vitst_utils.sample_data --out data/heldout12 --family heldout12
 """
@@ -54,6 +53,7 @@ from . import (
     heldout10_faces,
     heldout11_faces,
     heldout12_faces,
+    heldout12_photos,
     heldout_faces,
     transfer_faces,
 )
@@ -199,7 +199,7 @@ FAMILIES: dict[str, tuple[Drawer, Drawer]] = {
     "heldout9": (heldout9_faces.draw_photo_face, heldout9_faces.draw_anime_face),
     "heldout10": (heldout10_faces.draw_photo_face, heldout10_faces.draw_anime_face),
     "heldout11": (heldout11_faces.draw_photo_face, heldout11_faces.draw_anime_face),
-    "heldout12": (heldout12_faces.draw_photo_face, heldout12_faces.draw_anime_face),
+    "heldout12": (heldout12_photos.draw_photo_face, heldout12_faces.draw_anime_face),
 }
 
 
