@@ -81,7 +81,7 @@ def at(h: tuple, u: float, v: float) -> tuple[float, float]:
 class Head:
     """A head's frame on an (h, w) pixel grid: its centre and radii `frame` (cx, cy, rx, ry), the
     grid (`yy`, `xx`) and each pixel in head radii from the centre (`ux`, `uy`); shapes in head
-    units (`heldout9_faces`, `heldout10_faces`, `heldout12_faces`)."""
+    units (`heldout9_faces` to `heldout12_faces`, `heldout12_photos`)."""
 
     def __init__(self, h: int, w: int, cx: float, cy: float, rx: float, ry: float) -> None:
         self.frame, (self.yy, self.xx) = (cx, cy, rx, ry), grid(h, w)
@@ -93,7 +93,7 @@ class Head:
 
     def poly(self, spec, width: float = 0.0, sx: float = 1.0) -> np.ndarray:
         """Coverage of a polygon (or a line `width` head radii thick) through "u v u v ..." or
-        points in head radii, mirrored for sx = -1, on a square grid (`heldout12`)."""
+        points in head radii, mirrored for sx = -1, on a square grid (`heldout11`, `heldout12`)."""
         q = np.array(spec.split() if isinstance(spec, str) else spec, float).reshape(-1, 2)
         return cover(self.yy.shape[0], [self.at(sx * a, b) for a, b in q], width * self.frame[3])
 

@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageFilter
 
-from .drawing import blur, cover, curve, grid, hsv, oval, put, to_image
+from .drawing import Head, blur, curve, hsv, oval, put, to_image
 
 _SKINS = [(255, 224, 200), (236, 188, 150), (205, 150, 110), (160, 105, 70), (110, 70, 45)]
 _GLYPHS = dict(  # 3 x 5 pixel characters of the camcorder's date stamp, rows top to bottom
@@ -66,26 +66,12 @@ def _shift(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-class _Frame:
-    """An (s, s) picture's grid and a head's place on it (cx, cy, rx, ry): shapes in head radii."""
+class _Frame(Head):
+    """A head's `Head` frame on an (s, s) picture, its size kept (`s`): shapes in head radii."""
 
     def __init__(self, s: int, cx: float, cy: float, rx: float, ry: float) -> None:
-        self.s, (self.yy, self.xx), self.c = s, grid(s, s), (cx, cy, rx, ry)
-
-    def P(self, u: float, v: float) -> tuple[float, float]:
-        """The pixel at (u, v) head radii from the centre."""
-        return self.c[0] + u * self.c[2], self.c[1] + v * self.c[3]
-
-    def o(self, u: float, v: float, a: float, b: float, soft: float = 1.0) -> np.ndarray:
-        """An ellipse centred (u, v) with radii (a, b), all in head radii; its edge `soft` px."""
-        x, y = self.P(u, v)
-        return oval(self.yy, self.xx, x, y, a * self.c[2], b * self.c[3], soft)
-
-    def poly(self, spec, width: float = 0.0, sx: float = 1.0) -> np.ndarray:
-        """A polygon (or a strip `width` head radii wide) from "u v u v ..." or points, mirrored
-        for sx = -1."""
-        q = np.array(spec.split() if isinstance(spec, str) else spec, float).reshape(-1, 2)
-        return cover(self.s, [self.P(sx * u, v) for u, v in q], width * self.c[3])
+        super().__init__(s, s, cx, cy, rx, ry)
+        self.s = s
 
 
 # --- photos: VHS home-video frames -------------------------------------------------------------
@@ -133,7 +119,7 @@ def _room(rng: np.random.Generator, f: _Frame) -> tuple[np.ndarray, str]:
 
 def _dress(rng: np.random.Generator, img: np.ndarray, f: _Frame, skin: np.ndarray) -> None:
     """Neck, shoulders and clothes."""
-    (cx, cy, rx, ry), yy, xx = f.c, f.yy, f.xx
+    (cx, cy, rx, ry), yy, xx = f.frame, f.yy, f.xx
     put(img, np.clip(0.5 * rx - np.abs(xx - cx), 0, 1) * (yy > cy), skin * 0.8)
     body = f.o(0, 2.35, 2.7, 1.3, 2.0)
     kind = str(rng.choice(["block", "knit", "shirt", "blazer"]))
@@ -152,7 +138,7 @@ def _dress(rng: np.random.Generator, img: np.ndarray, f: _Frame, skin: np.ndarra
 
 def _hair(img: np.ndarray, f: _Frame, sit: dict, back: bool) -> None:
     """The hair behind the head (`back`) or on it, or a headscarf."""
-    (cx, cy, rx, ry), yy, xx = f.c, f.yy, f.xx
+    (cx, cy, rx, ry), yy, xx = f.frame, f.yy, f.xx
     style, col = sit["style"], sit["hair"]
     if back:
         if style in ("long", "perm", "afro"):
@@ -184,7 +170,7 @@ def _hair(img: np.ndarray, f: _Frame, sit: dict, back: bool) -> None:
 
 def _face(rng: np.random.Generator, img: np.ndarray, f: _Frame, sit: dict) -> None:
     """The face with its features, modelled softly."""
-    (cx, cy, rx, ry), yy, xx, skin = f.c, f.yy, f.xx, sit["skin"]
+    (cx, cy, rx, ry), yy, xx, skin = f.frame, f.yy, f.xx, sit["skin"]
     for sx in (-1, 1):
         put(img, f.o(sx, 0.05, 0.18, 0.25, 1.5), skin * 0.85)
     light = np.clip(1.1 - 0.35 * ((xx - cx) / rx) ** 2 - 0.2 * ((yy - cy) / ry) ** 2, 0.6, 1.1)
@@ -280,7 +266,7 @@ def draw_photo_face(rng: np.random.Generator, size: int = 96) -> Image.Image:
     _dress(rng, img, f, sit["skin"])
     _face(rng, img, f, sit)
     _hair(img, f, sit, back=False)
-    light, (cx, cy) = str(rng.choice(["lamp", "tungsten", "overcast"])), f.c[:2]
+    light, (cx, cy) = str(rng.choice(["lamp", "tungsten", "overcast"])), f.frame[:2]
     if light == "lamp":  # the camcorder's own lamp: a hot face, the room falling away to dark
         img *= np.clip(1.45 - np.hypot(f.xx - cx, f.yy - cy * 1.2) / s * 1.6, 0.35, 1.45)[..., None]
     elif light == "tungsten":
@@ -386,7 +372,7 @@ def _eyes(rng: np.random.Generator, b: _Box, skin: np.ndarray, brow: np.ndarray)
         b.lay(b.o(ex, ey + eh * 0.2, ew * 0.4, eh * 0.45), iris * 0.35, 0.25)
         b.lay(b.o(ex - sx * ew * 0.3, ey - eh * 0.3, ew * 0.25, ew * 0.25), (255, 255, 255), 0.2)
         if kind > 0.88:  # sleepy: a lid of skin over the top
-            b.lay(b.o(ex, ey, ew * 1.1, eh * 1.1) * (b.yy < b.P(0, ey - eh * 0.1)[1]), skin, 0.3)
+            b.lay(b.o(ex, ey, ew * 1.1, eh * 1.1) * (b.yy < b.at(0, ey - eh * 0.1)[1]), skin, 0.3)
         lid = [
             (ex - sx * ew * 1.05, ey - eh * 0.75),
             (ex, ey - eh * (0.4 if kind > 0.88 else 1.2)),
@@ -407,7 +393,7 @@ def _figure(rng: np.random.Generator, b: _Box, pal: list) -> None:
         str(rng.choice(["long", "bob", "twin", "buns", "short"])),
         pal[int(rng.integers(3, 9))],
     )
-    low = (b.s - b.c[1]) / b.c[3]  # the bottom edge in head radii
+    low = (b.s - b.frame[1]) / b.frame[3]  # the bottom edge in head radii
     if style == "long":
         b.lay(b.poly(f"-1.2 -0.4 -1.45 {low} 1.45 {low} 1.2 -0.4"), hair * 0.8)
     for sx in (-1, 1) if style == "twin" else ():
@@ -439,7 +425,7 @@ def _figure(rng: np.random.Generator, b: _Box, pal: list) -> None:
     b.lay(b.poly(fringe), hair, 0.7)
     b.lay(b.poly(curve((-0.7, -0.6), (0, -0.95), (0.7, -0.6), 9), 0.09), hair * 0.55 + 115, 0.3)
     for sx in (-1, 1) if style == "buns" else ():
-        b.lay(b.o(sx * 0.85, -0.95, 0.38, 0.38 * b.c[2] / b.c[3]), hair, 0.8)
+        b.lay(b.o(sx * 0.85, -0.95, 0.38, 0.38 * b.frame[2] / b.frame[3]), hair, 0.8)
     trim, tx = rng.random(), rng.choice([-1, 1]) * 0.75
     if trim < 0.35:  # a bow
         for sx in (-1, 1):
